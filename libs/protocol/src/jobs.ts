@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { ErrorBody, IdfVersion, Target, Uuid } from './common.js';
+
+export const JobState = z.enum(['pending', 'assigned', 'running', 'succeeded', 'failed', 'canceled', 'expired']);
+export type JobState = z.infer<typeof JobState>;
+
+export const TERMINAL_JOB_STATES: readonly JobState[] = ['succeeded', 'failed', 'canceled', 'expired'];
+export const isTerminalJobState = (s: JobState): boolean => TERMINAL_JOB_STATES.includes(s);
+
+/** Legal transitions; anything else is refused by the API. */
+export const JOB_TRANSITIONS: Record<JobState, readonly JobState[]> = {
+  pending: ['assigned', 'canceled', 'expired', 'failed'],
+  assigned: ['running', 'succeeded', 'failed', 'canceled'],
+  running: ['succeeded', 'failed', 'canceled'],
+  succeeded: [],
+  failed: [],
+  canceled: [],
+  expired: [],
+};
+
+/** `build` runs a build; `attach` reconnects to the results of an earlier job on the same machine. */
+export const JobKind = z.enum(['build', 'attach']);
+export type JobKind = z.infer<typeof JobKind>;
+
+/** Execution parameters, copied into the grant. */
+export const JobParams = z.object({
+  cpu_cores: z.number().int().min(1).max(64),
+  memory_mb: z.number().int().min(128).max(65536),
+  timeout_secs: z
+    .number()
+    .int()
+    .min(10)
+    .max(6 * 3600),
+  target: Target.optional(),
+  idf_version: IdfVersion.optional(),
+});
+export type JobParams = z.infer<typeof JobParams>;
+
+/** Metadata only: never sources, logs or firmware. */
+export const JobView = z.object({
+  v: z.literal(1),
+  id: Uuid,
+  kind: JobKind,
+  parent_job_id: Uuid.nullable(),
+  user_id: Uuid,
+  machine_id: Uuid.nullable(),
+  state: JobState,
+  priority: z.number().int(),
+  params: JobParams,
+  error: ErrorBody.nullable(),
+  exit_code: z.number().int().nullable(),
+  created_at: z.iso.datetime(),
+  assigned_at: z.iso.datetime().nullable(),
+  started_at: z.iso.datetime().nullable(),
+  finished_at: z.iso.datetime().nullable(),
+  /** Sizes of the produced images in bytes, reported by the machine (e.g. { app: 183216 }). */
+  sizes: z.record(z.string(), z.number().int().nonnegative()).nullable(),
+});
+export type JobView = z.infer<typeof JobView>;
