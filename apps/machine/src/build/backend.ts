@@ -1,0 +1,54 @@
+import type { Artifact, DecodedFrame, ErrorBody, LogLine, Target } from '@aegis/protocol';
+
+/**
+ * The seam between the agent (polling, grants, WebRTC channels) and what runs inside a job (store, sandbox,
+ * idf.py, bundle). The agent owns the job's workspace directory and its lifetime; the backend only works in it.
+ */
+export interface BuildRequest {
+  jobId: string;
+  userId: string;
+  /** Job workspace root. The uploaded project is unpacked in `<workspaceDir>/project`. */
+  workspaceDir: string;
+  target?: Target;
+  idfVersion?: string;
+  profile?: 'debug' | 'release';
+  clean?: boolean;
+  timeoutSecs: number;
+  cpuCores: number;
+  memoryMb: number;
+  signal: AbortSignal;
+  onLine(stream: LogLine['stream'], text: string): void;
+}
+
+export interface BuildOutcome {
+  state: 'succeeded' | 'failed' | 'canceled';
+  exitCode: number | null;
+  error?: ErrorBody;
+  target: Target;
+  idfVersion: string;
+  /** Directory holding every artifact listed below (flash bundle, merged image, ELF, size report…). */
+  artifactsDir?: string;
+  artifacts: Artifact[];
+  /** Image sizes in bytes for the job row (metadata only). */
+  sizes?: Record<string, number>;
+}
+
+/** How to start a terminal inside the job's sandbox (the agent runs it under node-pty). */
+export interface SandboxedCommand {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface BuildBackend {
+  /** IDF versions and targets of the store, for heartbeats. Throws a clear error when the store is broken. */
+  inventory(): Promise<{ idfVersions: string[]; targets: Target[] }>;
+  build(req: BuildRequest): Promise<BuildOutcome>;
+  /** `idf.py size --format json` of the last successful build in the workspace. */
+  size(workspaceDir: string): Promise<Record<string, unknown>>;
+  /** Addresses → function, file, line using the build's ELF and the toolchain's addr2line. */
+  decode(workspaceDir: string, addresses: string[]): Promise<DecodedFrame[]>;
+  /** A shell (or `idf.py menuconfig`) inside the job's sandbox. */
+  terminal(workspaceDir: string, command: 'shell' | 'menuconfig'): Promise<SandboxedCommand>;
+}
