@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// `npm start`: install what is missing, build, and run the whole system on embedded defaults —
+// control API on SQLite (.aegis/), one build machine with the local store, and the dashboard.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const root = new URL('..', import.meta.url).pathname;
+const dataDir = join(root, process.env.AEGIS_DATA_DIR ?? '.aegis');
+const apiPort = Number(process.env.API_PORT ?? 8080);
+const webPort = Number(process.env.WEB_PORT ?? 3000);
+const apiUrl = `http://127.0.0.1:${apiPort}`;
+const webUrl = `http://127.0.0.1:${webPort}`;
+const children = [];
+
+const say = (msg) => console.log(`[aegis] ${msg}`);
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+function step(title, cmd, args, opts = {}) {
+  say(title);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    console.error(
+      `[aegis] ${title} failed (exit ${r.status ?? r.signal}). Fix the error above and run npm start again.`,
+    );
+    process.exit(1);
+  }
+}
+
+function launch(name, cmd, args, env, readyPattern) {
+  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let ready = !readyPattern;
+    if (ready) resolve(child);
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        if (!ready && readyPattern.test(line)) {
+          ready = true;
+          resolve(child);
+        }
+        if (process.env.AEGIS_VERBOSE || !line.startsWith('{')) process.stdout.write(`${name} | ${line}\n`);
+        else if (/"level":(40|50|60)/.test(line)) process.stdout.write(`${name} | ${line}\n`);
+      });
+    }
+    child.on('exit', (code, signal) => {
+      if (!ready) reject(new Error(`${name} exited before it was ready (${code ?? signal})`));
+      else if (!shuttingDown) {
+        console.error(`[aegis] ${name} stopped (${code ?? signal}); stopping everything.`);
+        shutdown(1);
+      }
+    });
+  });
+}
+
+let shuttingDown = false;
+function shutdown(code = 0) {
+  shuttingDown = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 1500).unref();
+}
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+async function api(path, key, init = {}) {
+  const res = await fetch(`${apiUrl}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path} → ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+// 1. Dependencies and build.
+if (!existsSync(join(root, 'node_modules/.bin/tsc')))
+  step('installing dependencies (npm ci)…', 'npm', ['ci', '--no-audit', '--no-fund']);
+step('building packages (tsc -b)…', join(root, 'node_modules/.bin/tsc'), ['-b', 'tsconfig.build.json']);
+const webBuilt = existsSync(join(root, 'apps/web/package.json')) && existsSync(join(root, 'apps/web/app'));
+if (webBuilt)
+  step('building the dashboard (next build)…', 'npm', ['run', 'build', '-w', 'apps/web'], {
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+// 2. The store of IDF versions: the operator's, or the test toolchain when its compiler is installed.
+let storeRoot = process.env.ESPCTL_STORE_ROOT;
+if (!storeRoot) {
+  storeRoot = join(dataDir, 'store');
+  if (!existsSync(join(storeRoot, 'manifest.json'))) {
+    if (has('riscv64-unknown-elf-gcc')) {
+      step('no ESP-IDF store configured: creating the TEST toolchain store (esp32c3 only)…', process.execPath, [
+        join(root, 'scripts/make-test-store.mjs'),
+        storeRoot,
+      ]);
+    } else {
+      say('No ESP-IDF store found. Builds need one:');
+      say('  real ESP-IDF:   scripts/provision-store.sh 5.3.1   then   ESPCTL_STORE_ROOT=<store> npm start');
+      say('  test toolchain: apt-get install gcc-riscv64-unknown-elf   then   npm start');
+    }
+  }
+}
+
+// 3. Control API.
+const apiEnv = {
+  PORT: String(apiPort),
+  HOST: '127.0.0.1',
+  AEGIS_DATA_DIR: dataDir,
+  ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? webUrl,
+  PUBLIC_URL: process.env.PUBLIC_URL ?? apiUrl,
+};
+await launch('api', process.execPath, [join(root, 'apps/api/dist/main.js')], apiEnv, /"msg":"listening"/);
+const adminKeyFile = join(dataDir, 'admin-key');
+const adminKey = readFileSync(adminKeyFile, 'utf8').trim();
+// The key is shown once, on the first start; afterwards only where to find it.
+const shownMarker = join(dataDir, 'admin-key.shown');
+const showKey = !existsSync(shownMarker);
+if (showKey) writeFileSync(shownMarker, new Date().toISOString());
+
+// 4. One build machine, with a token of its own kept next to the database.
+const tokenFile = join(dataDir, 'machine-token');
+if (!existsSync(tokenFile)) {
+  const { token } = await api('/machines', adminKey, { method: 'POST', body: JSON.stringify({ name: 'local' }) });
+  writeFileSync(tokenFile, token, { mode: 0o600 });
+}
+chmodSync(tokenFile, 0o600);
+const sandbox = has('bwrap') ? 'bwrap' : 'none';
+if (sandbox === 'none')
+  say('WARNING: bubblewrap is not installed, builds run WITHOUT a sandbox (apt-get install bubblewrap).');
+await launch(
+  'machine',
+  process.execPath,
+  [join(root, 'apps/machine/dist/main.js'), `--sandbox=${sandbox}`],
+  {
+    CONTROL_BASE_URL: apiUrl,
+    AEGIS_MACHINE_TOKEN: readFileSync(tokenFile, 'utf8').trim(),
+    AEGIS_TRUSTED_JWKS: join(dataDir, 'jwks.json'),
+    ESPCTL_STORE_ROOT: storeRoot,
+    AEGIS_MACHINE_WORK_DIR: join(dataDir, 'machine'),
+    ESPCTL_ALLOW_INSECURE: '1',
+  },
+  null,
+);
+
+// 5. Dashboard.
+if (webBuilt) {
+  await launch(
+    'web',
+    process.execPath,
+    [join(root, 'node_modules/next/dist/bin/next'), 'start', '-H', '127.0.0.1', '-p', String(webPort), 'apps/web'],
+    { AEGIS_API_URL: apiUrl, AEGIS_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: '1' },
+    /Ready|started server|Local:/i,
+  );
+}
+
+console.log(`
+  Aegis is running.
+    Dashboard   ${webBuilt ? webUrl : '(not built)'}
+    API         ${apiUrl}   (OpenAPI: ${apiUrl}/api/docs)
+    MCP         ${apiUrl}/mcp   (legacy SSE: ${apiUrl}/sse)
+    Admin key   ${showKey ? `${adminKey}\n                (shown once; kept in ${adminKeyFile}, mode 0600)` : `in ${adminKeyFile} (mode 0600)`}
+                Sign in to the dashboard with it.
+    Store       ${storeRoot}
+  Press Ctrl-C to stop.
+`);
