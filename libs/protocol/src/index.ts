@@ -10,3 +10,4 @@ export * from './manifest.js';
 export * from './store.js';
 export * from './project-config.js';
 export * from './parse.js';
+export * from './rest.js';

@@ -44,6 +44,8 @@ export const SignalingEvent = z.discriminatedUnion('type', [
     job_id: Uuid,
     machine_id: Uuid,
     machine_name: z.string(),
+    /** The machine's bundle-signing public JWK (when it sent one), so the client can verify flash bundles. */
+    bundle_public_jwk: z.record(z.string(), z.unknown()).optional(),
   }),
   z.object({ type: z.literal('answer'), seq: z.number().int(), job_id: Uuid, sdp: z.string() }),
   z.object({ type: z.literal('candidate'), seq: z.number().int(), job_id: Uuid, candidate: CandidateBody }),
