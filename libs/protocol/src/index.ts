@@ -11,3 +11,4 @@ export * from './store.js';
 export * from './project-config.js';
 export * from './parse.js';
 export * from './rest.js';
+export * from './flash-handoff.js';
