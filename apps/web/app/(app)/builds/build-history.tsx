@@ -1,0 +1,63 @@
+'use client';
+import type { JobView } from '@aegis/protocol';
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { api, listOf } from '@/lib/api';
+import { formatDuration, formatTime, shortId } from '@/lib/format';
+import { ErrorBox } from '@/components/error-box';
+
+export function BuildHistory() {
+  const q = useQuery({
+    queryKey: ['jobs'],
+    queryFn: async () => listOf<JobView>(await api('jobs'), 'jobs'),
+    refetchInterval: 5000,
+  });
+  if (q.error) return <ErrorBox error={q.error} title="Build history could not be loaded" />;
+  if (!q.data) return <p className="muted">Loading builds…</p>;
+  const jobs = q.data.filter((j) => j.kind !== 'attach');
+  if (jobs.length === 0)
+    return (
+      <div className="alert info">
+        No builds yet. <Link href="/builds/new">Start one from a template</Link>.
+      </div>
+    );
+  return (
+    <div className="panel table-wrap">
+      <table data-testid="history">
+        <caption className="sr-only">Your builds, newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Build</th>
+            <th scope="col">State</th>
+            <th scope="col">Target</th>
+            <th scope="col" className="hide-narrow">
+              IDF
+            </th>
+            <th scope="col">Created</th>
+            <th scope="col" className="hide-narrow">
+              Took
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.map((j) => (
+            <tr key={j.id}>
+              <td>
+                <Link className="mono" href={`/builds/${j.id}`}>
+                  {shortId(j.id)}
+                </Link>
+              </td>
+              <td>
+                <span className={`badge ${j.state}`}>{j.state}</span>
+              </td>
+              <td className="mono">{j.params?.target ?? '—'}</td>
+              <td className="mono hide-narrow">{j.params?.idf_version ?? 'default'}</td>
+              <td className="small">{formatTime(j.created_at)}</td>
+              <td className="small hide-narrow">{formatDuration(j.started_at ?? j.assigned_at, j.finished_at)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,133 @@
+'use client';
+import { useState } from 'react';
+import type { LiveBuild, LiveBuildState } from '@/lib/build/live-build';
+import { bundleTar, fetchParts, mergedImage, webToolsManifest } from '@/lib/build/bundle-files';
+import { formatBytes } from '@/lib/format';
+import { saveFile } from '@/lib/save-file';
+
+function jwsPayload(jws: string): string {
+  const b64 = jws.split('.')[1] ?? '';
+  const bin = atob(b64.replace(/-/g, '+').replace(/_/g, '/'));
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
+/** The build's artifacts with sha256, and downloads fetched over the firmware channel. */
+export function ArtifactsPanel({ build, live }: { build: LiveBuild; live: LiveBuildState }) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const fw = build.firmware;
+  const m = live.manifest;
+
+  const run = async (label: string, f: () => Promise<void>) => {
+    setBusy(label);
+    setError(null);
+    try {
+      await f();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const name = m?.manifest.project ?? 'firmware';
+
+  return (
+    <section className="panel" aria-labelledby="art-h" data-testid="artifacts">
+      <h2 id="art-h">Artifacts</h2>
+      {m && fw && (
+        <div className="row" style={{ marginBottom: '0.75rem' }}>
+          <button
+            type="button"
+            disabled={!!busy}
+            onClick={() =>
+              run('bundle', async () => {
+                const parts = await fetchParts(fw, m.manifest);
+                saveFile(bundleTar(jwsPayload(m.jws), m.jws, parts), `${name}-bundle.tar`, 'application/x-tar');
+              })
+            }
+          >
+            {busy === 'bundle' ? 'Preparing…' : 'Flash bundle (.tar)'}
+          </button>
+          <button
+            type="button"
+            disabled={!!busy}
+            onClick={() =>
+              run('merged', async () => {
+                const parts = await fetchParts(fw, m.manifest);
+                saveFile(mergedImage(parts), `${name}-merged.bin`);
+              })
+            }
+          >
+            {busy === 'merged' ? 'Preparing…' : 'Merged image (.bin)'}
+          </button>
+          <button
+            type="button"
+            disabled={!!busy}
+            onClick={() =>
+              run('web', async () =>
+                saveFile(
+                  JSON.stringify(webToolsManifest(m.manifest), null, 2),
+                  `${name}-web-manifest.json`,
+                  'application/json',
+                ),
+              )
+            }
+          >
+            ESP Web Tools manifest
+          </button>
+        </div>
+      )}
+      {error && (
+        <p role="alert" className="alert error">
+          {error}
+        </p>
+      )}
+      {live.artifacts ? (
+        <div className="table-wrap">
+          <table className="small">
+            <thead>
+              <tr>
+                <th scope="col">File</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Size</th>
+                <th scope="col">sha256</th>
+                <th scope="col">
+                  <span className="sr-only">Download</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {live.artifacts.map((a) => (
+                <tr key={a.name}>
+                  <td className="mono">{a.name}</td>
+                  <td>{a.kind}</td>
+                  <td>{formatBytes(a.size)}</td>
+                  <td className="mono" title={a.sha256}>
+                    {a.sha256.slice(0, 16)}…
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      disabled={!!busy || !fw}
+                      aria-label={`Download ${a.name}`}
+                      onClick={() =>
+                        run(a.name, async () => {
+                          const d = await fw!.get(a.name);
+                          saveFile(d.bytes, a.name);
+                        })
+                      }
+                    >
+                      ↓
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p className="muted">{live.resultsError ?? 'Loading artifacts…'}</p>
+      )}
+    </section>
+  );
+}

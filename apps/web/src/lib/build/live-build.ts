@@ -1,0 +1,236 @@
+import {
+  isTerminalJobState,
+  type Artifact,
+  type BuildStatus,
+  type FlashBundleManifest,
+  type JobState,
+  type LogLine,
+} from '@aegis/protocol';
+import { sendChunked } from '../rtc/channel-io';
+import { connectToMachine, type MachineLink } from '../rtc/connect';
+import { EspctlClient } from '../rtc/espctl-client';
+import { FirmwareClient } from '../rtc/firmware-client';
+import { sha256Hex } from '../rtc/hex';
+import { writeTar, type TarEntry } from '../tar/ustar';
+import { Store } from './store';
+import type { StepKey, StepTimes } from './timeline';
+
+export type Phase = 'connecting' | 'uploading' | 'building' | 'succeeded' | 'failed' | 'canceled' | 'error';
+
+export interface BuildOptions {
+  target?: string;
+  idf_version?: string;
+  profile?: 'debug' | 'release';
+  clean?: boolean;
+}
+
+export interface LiveBuildState {
+  jobId: string | null;
+  machineName: string | null;
+  phase: Phase;
+  progress: string;
+  steps: StepTimes;
+  logs: LogLine[];
+  status: BuildStatus | null;
+  error: { code: string; message: string } | null;
+  uploadSent: number;
+  uploadTotal: number;
+  artifacts: Artifact[] | null;
+  size: Record<string, unknown> | null;
+  manifest: { manifest: FlashBundleManifest; jws: string } | null;
+  resultsError: string | null;
+}
+
+const MAX_LOG_LINES = 50_000;
+const UPLOAD_CHUNK = 60 * 1024;
+
+function errorOf(e: unknown): { code: string; message: string } {
+  const err = e as { code?: unknown; message?: unknown };
+  return {
+    code: typeof err?.code === 'string' ? err.code : typeof err?.code === 'number' ? `rpc_${err.code}` : 'error',
+    message: typeof err?.message === 'string' ? err.message : String(e),
+  };
+}
+
+function phaseOf(state: JobState): Phase | null {
+  if (state === 'succeeded') return 'succeeded';
+  if (state === 'failed' || state === 'expired') return 'failed';
+  if (state === 'canceled') return 'canceled';
+  if (state === 'running') return 'building';
+  return null;
+}
+
+/**
+ * One build (or a reattachment to one) driven from this tab over WebRTC: upload, build, live log, results.
+ * Lives outside React so navigating between pages keeps the connection.
+ */
+export class LiveBuild {
+  readonly store = new Store<LiveBuildState>({
+    jobId: null,
+    machineName: null,
+    phase: 'connecting',
+    progress: 'Starting',
+    steps: {},
+    logs: [],
+    status: null,
+    error: null,
+    uploadSent: 0,
+    uploadTotal: 0,
+    artifacts: null,
+    size: null,
+    manifest: null,
+    resultsError: null,
+  });
+  link: MachineLink | null = null;
+  espctl: EspctlClient | null = null;
+  firmware: FirmwareClient | null = null;
+  private seqSeen = -1;
+  private resultsLoading = false;
+
+  constructor(readonly kind: 'build' | 'attach') {}
+
+  private step(key: StepKey) {
+    this.store.set((s) => ({ steps: s.steps[key] ? s.steps : { ...s.steps, [key]: Date.now() } }));
+  }
+
+  private addLines(lines: LogLine[]) {
+    const fresh = lines.filter((l) => l.seq > this.seqSeen);
+    if (!fresh.length) return;
+    this.seqSeen = fresh[fresh.length - 1].seq;
+    this.store.set((s) => {
+      const logs = s.logs.concat(fresh);
+      return { logs: logs.length > MAX_LOG_LINES ? logs.slice(logs.length - MAX_LOG_LINES) : logs };
+    });
+  }
+
+  private onStatus = (status: BuildStatus) => {
+    const phase = phaseOf(status.state);
+    this.store.set({ status, ...(phase ? { phase } : {}), ...(status.error ? { error: status.error } : {}) });
+    if (status.state === 'running') this.step('building');
+    if (isTerminalJobState(status.state)) {
+      this.step('finished');
+      if (status.state === 'succeeded') void this.loadResults();
+    }
+  };
+
+  private async open(onJob: (id: string) => void, grant: Parameters<typeof connectToMachine>[0]['grant']) {
+    this.link = await connectToMachine({
+      channels: ['espctl', 'firmware', 'pty'],
+      grant,
+      onJob: (id) => {
+        this.store.set({ jobId: id });
+        this.step('grant');
+        onJob(id);
+      },
+      onProgress: (p) => {
+        this.store.set({ progress: p });
+        if (p.startsWith('Assigned')) this.step('assigned');
+      },
+    });
+    this.store.set({ machineName: this.link.machineName });
+    this.step('assigned');
+    this.step('connected');
+    this.espctl = new EspctlClient(this.link.channels.espctl!, {
+      onLog: (l) => this.addLines([l]),
+      onStatus: this.onStatus,
+    });
+    this.firmware = new FirmwareClient(this.link.channels.firmware!);
+    this.link.pc.addEventListener('connectionstatechange', () => {
+      const st = this.link?.pc.connectionState;
+      if ((st === 'failed' || st === 'closed') && !isTerminalJobState(this.store.get().status?.state ?? 'running')) {
+        this.store.set({
+          phase: 'error',
+          error: {
+            code: 'connection_lost',
+            message: 'The connection to the build machine was lost; reattach from the build page.',
+          },
+        });
+      }
+    });
+  }
+
+  /** New build: connect, upload the project as tar, start the build. */
+  async start(files: TarEntry[], opts: BuildOptions, onJob: (id: string) => void) {
+    try {
+      const tar = writeTar(files);
+      await this.open(onJob, {
+        ...(opts.target ? { target: opts.target as never } : {}),
+        ...(opts.idf_version ? { idf_version: opts.idf_version } : {}),
+      });
+      const espctl = this.espctl!;
+      this.store.set({ phase: 'uploading', progress: 'Uploading the project', uploadTotal: tar.length });
+      const begin = await espctl.call('upload.begin', {
+        size: tar.length,
+        sha256: await sha256Hex(tar),
+        format: 'tar',
+      });
+      await sendChunked(this.link!.channels.espctl!, tar, Math.min(UPLOAD_CHUNK, begin.max_chunk), (n) =>
+        this.store.set({ uploadSent: n }),
+      );
+      await espctl.call('upload.end', {});
+      this.step('uploaded');
+      this.store.set({ phase: 'building', progress: 'Building' });
+      const status = await espctl.call('build.start', {
+        ...(opts.target ? { target: opts.target as never } : {}),
+        ...(opts.idf_version ? { idf_version: opts.idf_version } : {}),
+        ...(opts.profile ? { profile: opts.profile } : {}),
+        ...(opts.clean ? { clean: true } : {}),
+      });
+      this.onStatus(status);
+    } catch (e) {
+      this.store.set({ phase: 'error', error: errorOf(e) });
+    }
+  }
+
+  /** Reattach to an earlier job: replay its log from the start, follow it if still running, load results. */
+  async attach(jobId: string, onJob: (id: string) => void = () => {}) {
+    try {
+      await this.open(onJob, { attach_to_job_id: jobId });
+      this.store.set({ jobId, progress: 'Replaying the log' });
+      const espctl = this.espctl!;
+      const status = await espctl.call('build.status', {});
+      for (let since = 0, more = true; more;) {
+        const page = await espctl.call('log.read', { since_seq: since, limit: 2000 });
+        this.addLines(page.lines);
+        more = page.more && page.next_seq > since;
+        since = page.next_seq;
+      }
+      this.step('uploaded');
+      if (status.state !== 'pending' && status.state !== 'assigned') this.step('building');
+      this.onStatus(status);
+    } catch (e) {
+      this.store.set({ phase: 'error', error: errorOf(e) });
+    }
+  }
+
+  async loadResults() {
+    if (this.resultsLoading || !this.espctl) return;
+    this.resultsLoading = true;
+    const espctl = this.espctl;
+    try {
+      const [artifacts, size, manifest] = await Promise.all([
+        espctl.call('artifacts.list', {}),
+        espctl.call('size', {}).catch(() => null),
+        espctl.call('artifacts.manifest', {}).catch(() => null),
+      ]);
+      this.store.set({ artifacts: artifacts.artifacts, size, manifest });
+      this.step('results');
+    } catch (e) {
+      this.store.set({ resultsError: errorOf(e).message });
+    } finally {
+      this.resultsLoading = false;
+    }
+  }
+
+  async cancel() {
+    try {
+      await this.espctl?.call('build.cancel', {});
+    } catch (e) {
+      this.store.set({ error: errorOf(e) });
+    }
+  }
+
+  close() {
+    this.link?.close();
+  }
+}

@@ -1,0 +1,129 @@
+import type { ChannelName, GrantRequest, IceServer, JobState } from '@aegis/protocol';
+import { ApiError } from '../api';
+import { waitOpen } from './channel-io';
+import { fingerprintOf } from './sdp-fingerprint';
+import { openSignaling, postOffer, requestGrant } from './signaling';
+
+export interface MachineLink {
+  jobId: string;
+  machineName: string | null;
+  /** The machine's public key for flash-bundle signatures, when the API sent it with `assigned`. */
+  bundlePublicJwk: Record<string, unknown> | null;
+  pc: RTCPeerConnection;
+  channels: Partial<Record<ChannelName, RTCDataChannel>>;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  channels: ChannelName[];
+  grant: Omit<GrantRequest, 'peer_fingerprint' | 'required_channels'>;
+  /** Called as soon as the API answered with the job id (the history page can link to it). */
+  onJob?: (jobId: string) => void;
+  onState?: (state: JobState) => void;
+  onProgress?: (step: string) => void;
+  timeoutMs?: number;
+}
+
+function gathered(pc: RTCPeerConnection, maxMs: number): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, maxMs);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+}
+
+/**
+ * Opens the browser's own WebRTC link to a build machine: offer → grant (bound to our DTLS fingerprint) →
+ * signaling through the API → data channels open. Only ICE servers the grant carries are used.
+ */
+export async function connectToMachine(opts: ConnectOptions): Promise<MachineLink> {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  const channels: MachineLink['channels'] = {};
+  for (const name of opts.channels) {
+    const dc = pc.createDataChannel(name, { ordered: true });
+    dc.binaryType = 'arraybuffer';
+    channels[name] = dc;
+  }
+  let stopSignaling = () => {};
+  const close = () => {
+    stopSignaling();
+    for (const dc of Object.values(channels)) dc?.close();
+    pc.close();
+  };
+  try {
+    opts.onProgress?.('Preparing a secure connection');
+    const offer = await pc.createOffer();
+    const fp = offer.sdp ? fingerprintOf(offer.sdp) : null;
+    if (!fp) throw new ApiError(0, 'no_fingerprint', 'This browser produced an offer without a DTLS fingerprint.');
+
+    opts.onProgress?.('Requesting a grant');
+    const grant = await requestGrant({ ...opts.grant, peer_fingerprint: fp, required_channels: opts.channels });
+    opts.onJob?.(grant.job_id);
+    if (grant.ice_servers.length)
+      pc.setConfiguration({ iceServers: grant.ice_servers as IceServer[] as RTCIceServer[] });
+
+    const link: MachineLink = {
+      jobId: grant.job_id,
+      machineName: null,
+      bundlePublicJwk: null,
+      pc,
+      channels,
+      close,
+    };
+    const answered = new Promise<void>((resolve, reject) => {
+      stopSignaling = openSignaling(
+        grant.job_id,
+        (ev) => {
+          if (ev.type === 'assigned') {
+            link.machineName = ev.machine_name;
+            const jwk = (ev as Record<string, unknown>).bundle_public_jwk;
+            link.bundlePublicJwk = jwk && typeof jwk === 'object' ? (jwk as Record<string, unknown>) : null;
+            opts.onProgress?.(`Assigned to ${ev.machine_name}`);
+          } else if (ev.type === 'answer') {
+            pc.setRemoteDescription({ type: 'answer', sdp: ev.sdp }).then(resolve, reject);
+          } else if (ev.type === 'candidate') {
+            pc.addIceCandidate(ev.candidate as RTCIceCandidateInit).catch(() => {});
+          } else if (ev.type === 'state') {
+            opts.onState?.(ev.state);
+          } else if (ev.type === 'error') {
+            reject(new ApiError(0, ev.error.code, ev.error.message));
+          }
+        },
+        (msg) => reject(new ApiError(0, 'signaling_closed', msg)),
+      );
+    });
+
+    await pc.setLocalDescription(offer);
+    await gathered(pc, 2000);
+    opts.onProgress?.('Waiting for a build machine');
+    await postOffer(grant.job_id, pc.localDescription?.sdp ?? offer.sdp ?? '');
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    await Promise.race([
+      answered,
+      new Promise((_, reject) =>
+        setTimeout(
+          () =>
+            reject(
+              new ApiError(
+                0,
+                'no_answer',
+                `No build machine answered within ${timeoutMs / 1000} s; check the Machines page.`,
+              ),
+            ),
+          timeoutMs,
+        ),
+      ),
+    ]);
+    opts.onProgress?.('Opening channels');
+    await Promise.all(Object.values(channels).map((dc) => waitOpen(dc!)));
+    return link;
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
