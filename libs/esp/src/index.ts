@@ -1,1 +1,9 @@
-export {};
+export * from './errors.js';
+export * from './bytes.js';
+export * from './chips.js';
+export * from './app-desc.js';
+export * from './app-image.js';
+export * from './elf.js';
+export * from './elf2image.js';
+export * from './partition-table.js';
+export * from './flasher-args.js';

@@ -4,6 +4,9 @@ import { IdfVersion, Sha256Hex, Target, Version } from './common.js';
 export const FlashMode = z.enum(['qio', 'qout', 'dio', 'dout', 'keep']);
 export const FlashFreq = z.enum(['80m', '60m', '48m', '40m', '30m', '26m', '24m', '20m', '16m', '15m', '12m', 'keep']);
 export const FlashSize = z.enum(['1MB', '2MB', '4MB', '8MB', '16MB', '32MB', '64MB', '128MB', 'detect', 'keep']);
+export type FlashMode = z.infer<typeof FlashMode>;
+export type FlashFreq = z.infer<typeof FlashFreq>;
+export type FlashSize = z.infer<typeof FlashSize>;
 
 /** Relative path inside the bundle: no absolute paths, no `..`, no backslashes. */
 export const BundlePath = z

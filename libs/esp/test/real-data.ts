@@ -1,0 +1,21 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const REAL_ESP = '/work/shared/testdata/real-esp';
+export const REAL_BUILDS = ['136446529__ESP32-BMP180', '203Null__esp32-microlight'] as const;
+
+export function realFile(...parts: string[]): Uint8Array {
+  return new Uint8Array(readFileSync(join(REAL_ESP, ...parts)));
+}
+
+export function realText(...parts: string[]): string {
+  return readFileSync(join(REAL_ESP, ...parts), 'utf8');
+}
+
+/** A `files` resolver over a real build directory. */
+export function buildDirFiles(build: string): (path: string) => Uint8Array | undefined {
+  return (path) => {
+    const full = join(REAL_ESP, build, 'build', path);
+    return existsSync(full) ? new Uint8Array(readFileSync(full)) : undefined;
+  };
+}
