@@ -1,1 +1,18 @@
-export {};
+export { SimDevice, ROM_BAUD, type DeviceOptions, type DeviceMode, type HostLink, type Signals } from './device.js';
+export { SimSerialPort, type SimSerialPortInfo, type SimSerialPortOptions } from './web-serial-port.js';
+export { DeviceStream } from './stream.js';
+export { FlashMemory, FlashRangeError, SECTOR_SIZE, type FlashStats } from './flash-memory.js';
+export { CHIPS, CHIP_NAMES, jedecId, type ChipName, type ChipProfile } from './chip-profiles.js';
+export { bootFromFlash, type BootResult } from './boot.js';
+export { slipEncode, SlipDecoder } from './slip.js';
+export {
+  Op,
+  opName,
+  RomError,
+  StubError,
+  encodeRequest,
+  encodeResponse,
+  parseRequest,
+  dataChecksum,
+} from './rom-protocol.js';
+export { realClock, type Clock } from './clock.js';
