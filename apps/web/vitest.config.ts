@@ -1,4 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import { project } from '../../vitest.shared.ts';
+import { aliases, project } from '../../vitest.shared.ts';
 
-export default defineConfig(project('web'));
+const base = project('web', { testTimeout: 120_000, hookTimeout: 240_000 });
+export default defineConfig({
+  ...base,
+  resolve: {
+    alias: [...aliases, { find: /^@\/(.*)$/, replacement: fileURLToPath(new URL('./src/$1', import.meta.url)) }],
+  },
+});

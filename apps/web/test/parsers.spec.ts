@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseAnsi, stripAnsi } from '../src/lib/ansi';
+import { diagnosticsOf } from '../src/lib/build/diagnostics';
+import { toSizeModel } from '../src/lib/build/size-model';
+import { isProxyable } from '../src/server/proxy-paths';
+import { fingerprintOf } from '../src/lib/rtc/sdp-fingerprint';
+
+const REAL = new URL('./fixtures', import.meta.url).pathname;
+const line = (seq: number, text: string) => ({ seq, ts: 0, stream: 'stdout' as const, text });
+
+describe('log colours', () => {
+  it('splits SGR colours and drops other escapes', () => {
+    const segs = parseAnsi('\x1b[0;31mE (123) boot: fail\x1b[0m ok\x1b[K\r');
+    expect(segs).toEqual([
+      { text: 'E (123) boot: fail', fg: '#ff7b72', bold: false },
+      { text: ' ok', fg: null, bold: false },
+    ]);
+    expect(stripAnsi('\x1b[1;32mI\x1b[0m')).toBe('I');
+  });
+});
+
+describe('build diagnostics', () => {
+  it('finds gcc errors and warnings with file and line, once each', () => {
+    const d = diagnosticsOf([
+      line(1, '[1/3] Building C object esp-idf/main/CMakeFiles/__idf_main.dir/main.c.obj'),
+      line(2, "/tmp/job/src/main/main.c:12:5: error: unknown type name 'in'"),
+      line(3, "/tmp/job/src/main/main.c:3:1: warning: unused variable 'x' [-Wunused-variable]"),
+      line(4, "/tmp/job/src/main/main.c:12:5: error: unknown type name 'in'"),
+      line(5, 'ninja: build stopped: subcommand failed.'),
+    ]);
+    expect(d).toEqual([
+      { file: 'main/main.c', line: 12, column: 5, severity: 'error', message: "unknown type name 'in'", seq: 2 },
+      {
+        file: 'main/main.c',
+        line: 3,
+        column: 1,
+        severity: 'warning',
+        message: "unused variable 'x' [-Wunused-variable]",
+        seq: 3,
+      },
+    ]);
+  });
+});
+
+describe('size model', () => {
+  it('reads a real esp32c3 idf.py size summary and archives', () => {
+    const summary = JSON.parse(readFileSync(`${REAL}/esp32c3-size/summary.json`, 'utf8')) as Record<string, unknown>;
+    const archives = JSON.parse(readFileSync(`${REAL}/esp32c3-size/archives.json`, 'utf8')) as Record<string, unknown>;
+    const m = toSizeModel({ summary, archives })!;
+    expect(m.flash).toEqual({ used: 178180, total: null });
+    expect(m.regions).toEqual([{ name: 'D/IRAM', used: 55060, total: 321296 }]);
+    expect(m.components[0].name).toBe('libc.a');
+    expect(m.components.length).toBeLessThanOrEqual(12);
+    expect(toSizeModel({ nothing: 'here' })).toBeNull();
+  });
+});
+
+describe('proxy allow-list', () => {
+  const id = '0b0e7a1c-8a9b-4c3d-9e8f-112233445566';
+  it('lets user routes through and keeps machine/admin routes out', () => {
+    for (const p of [
+      'me',
+      'machines',
+      'jobs',
+      `jobs/${id}`,
+      `jobs/${id}/cancel`,
+      'grant/request',
+      `signaling/${id}/events`,
+      `flash-requests/${id}/confirm`,
+    ])
+      expect(isProxyable(p.split('/')), p).toBe(true);
+    for (const p of [
+      'agents/jobs',
+      'users',
+      'keys',
+      `signaling/${id}/answer`,
+      'mcp',
+      'jobs/../agents',
+      `jobs/${id}/../../users`,
+    ])
+      expect(isProxyable(p.split('/')), p).toBe(false);
+  });
+});
+
+describe('sdp fingerprint', () => {
+  it('reads the sha-256 fingerprint', () => {
+    const sdp = 'v=0\r\na=fingerprint:sha-256 ab:CD:01\r\na=setup:actpass\r\n';
+    expect(fingerprintOf(sdp)).toEqual({ algorithm: 'sha-256', value: 'AB:CD:01' });
+    expect(fingerprintOf('v=0\r\n')).toBeNull();
+  });
+});
