@@ -1,1 +1,38 @@
-export {};
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { loadBuildBackend } from './backend-loader.js';
+import { runMachine } from './run.js';
+
+export { Agent } from './agent.js';
+export { loadConfig, buildCli, MachineConfig } from './config.js';
+export { runMachine, rtcBaseFromConfig } from './run.js';
+export { createLogger } from './logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`aegis-machine: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const backend = await loadBuildBackend(config, log);
+  const agent = await runMachine(config, backend, log);
+  const shutdown = (sig: string) => {
+    log.info({ sig }, 'stopping');
+    void agent.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry || process.env.AEGIS_MACHINE_MAIN === '1')
+  main().catch((err: Error) => {
+    process.stderr.write(`aegis-machine: ${err.message}\n`);
+    process.exit(1);
+  });

@@ -1,1 +1,16 @@
-export {};
+export * from './token-bucket.js';
+export * from './channel.js';
+export * from './limited-sender.js';
+export * from './json-rpc.js';
+export * from './file-transfer.js';
+export * from './rtc-config.js';
+export * from './sdp.js';
+export * from './sse.js';
+export * from './errors.js';
+export * from './gather.js';
+export * from './grant-claims.js';
+export * from './signaling-client.js';
+export * from './espctl-client.js';
+export * from './firmware-client.js';
+export * from './pty-client.js';
+export * from './session.js';

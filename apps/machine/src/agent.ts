@@ -1,0 +1,187 @@
+import { hostname } from 'node:os';
+import type { MachineHeartbeat } from '@aegis/protocol';
+import { PROTOCOL_VERSION } from '@aegis/protocol';
+import { peekGrantClaims, type RtcConfig } from '@aegis/peer';
+import type { Logger } from 'pino';
+import type { BuildBackend } from './build/backend.js';
+import { Backoff, sleep } from './control/backoff.js';
+import { ApiRejectedError, type ControlApi } from './control/control-api.js';
+import { Heartbeat } from './control/heartbeat.js';
+import { StateReporter } from './control/state-reporter.js';
+import type { TrustedKeys } from './grants/trusted-keys.js';
+import { ReplayCache } from './grants/replay-cache.js';
+import { JobRegistry } from './jobs/job-registry.js';
+import { liveSessions, runJobSession } from './job-session.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentOptions {
+  api: ControlApi;
+  backend: BuildBackend;
+  keys: TrustedKeys;
+  log: Logger;
+  name?: string;
+  slots: number;
+  cores: number;
+  memoryMb: number;
+  workDir: string;
+  retentionMs: number;
+  issuers: string[];
+  maxUploadBytes: number;
+  rtcBase?: RtcConfig;
+  pollWaitSecs?: number;
+  now?: () => number;
+}
+
+/**
+ * The agent: register, then long-poll for jobs, claim what fits, run each job session; heartbeats beside it.
+ * When the API is down it backs off with jitter and keeps running builds going.
+ */
+export class Agent {
+  readonly registry: JobRegistry;
+  readonly reporter: StateReporter;
+  private readonly replay = new ReplayCache();
+  private readonly abort = new AbortController();
+  private heartbeat?: Heartbeat;
+  private loop?: Promise<void>;
+  private readonly sessions = new Set<Promise<void>>();
+  machineId?: string;
+
+  constructor(private readonly o: AgentOptions) {
+    this.registry = new JobRegistry(o.workDir, o.retentionMs, o.now);
+    this.reporter = new StateReporter(o.api, o.log);
+  }
+
+  async start(): Promise<void> {
+    const inv = await this.o.backend.inventory();
+    this.o.log.info({ idfVersions: inv.idfVersions, targets: inv.targets }, 'store inventory');
+    const backoff = new Backoff();
+    for (;;) {
+      if (this.abort.signal.aborted) return;
+      try {
+        const r = await this.o.api.register(await this.heartbeatBody());
+        this.machineId = r.machine_id;
+        this.o.log.info({ machineId: r.machine_id }, 'registered with the control API');
+        this.checkSkew(r.server_time);
+        this.heartbeat = new Heartbeat(
+          this.o.api,
+          () => this.heartbeatBody(),
+          (hr) => this.onHeartbeat(hr),
+          this.o.log,
+        );
+        this.heartbeat.start(r.heartbeat_interval_secs);
+        break;
+      } catch (err) {
+        if (err instanceof ApiRejectedError && (err.status === 401 || err.status === 403))
+          this.o.log.error({ code: err.code }, 'the control API refused the machine token; check AEGIS_MACHINE_TOKEN');
+        else this.o.log.warn({ err: (err as Error).message }, 'cannot register yet; retrying');
+        await sleep(backoff.next(), this.abort.signal);
+      }
+    }
+    this.registry.startSweeping();
+    this.loop = this.pollLoop();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.registry.stopSweeping();
+    await this.heartbeat?.stop();
+    await this.loop;
+    this.reporter.stop();
+  }
+
+  /** Resolves when every session and build has ended (for tests and graceful shutdown). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.sessions]);
+    await Promise.all(this.registry.all().map((j) => j.settled()));
+  }
+
+  freeSlots(): number {
+    return Math.max(0, this.o.slots - this.registry.active().length);
+  }
+
+  private async pollLoop(): Promise<void> {
+    const backoff = new Backoff();
+    while (!this.abort.signal.aborted) {
+      try {
+        const r = await this.o.api.poll(this.o.pollWaitSecs ?? 25, this.abort.signal);
+        backoff.reset();
+        for (const offer of r.jobs) {
+          const attach = peekGrantClaims(offer.grant)?.kind === 'attach';
+          if (!attach && this.freeSlots() === 0) continue;
+          const claimed = await this.o.api.claim(offer.job_id);
+          if (!claimed) continue;
+          const s = runJobSession(
+            {
+              api: this.o.api,
+              reporter: this.reporter,
+              verifier: {
+                keys: this.o.keys,
+                replay: this.replay,
+                now: this.o.now ?? Date.now,
+                issuers: this.o.issuers,
+              },
+              registry: this.registry,
+              backend: this.o.backend,
+              rtcBase: this.o.rtcBase ?? {},
+              log: this.o.log,
+              maxUploadBytes: this.o.maxUploadBytes,
+            },
+            claimed,
+          ).catch((err: Error) => this.o.log.error({ err: err.message, jobId: offer.job_id }, 'job session crashed'));
+          this.sessions.add(s);
+          void s.finally(() => this.sessions.delete(s));
+        }
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        const wait = backoff.next();
+        this.o.log.warn({ err: (err as Error).message, retryInMs: wait }, 'poll failed; backing off');
+        await sleep(wait, this.abort.signal);
+      }
+    }
+  }
+
+  private onHeartbeat(r: { cancel_job_ids: string[]; server_time: string }): void {
+    for (const id of r.cancel_job_ids) {
+      const job = this.registry.get(id);
+      if (job?.isBuilding) {
+        this.o.log.info({ jobId: id }, 'owner canceled the job');
+        job.cancel();
+      }
+    }
+  }
+
+  private checkSkew(serverTime: string): void {
+    const skew = Math.abs(Date.parse(serverTime) - Date.now());
+    if (skew > 5000)
+      this.o.log.warn(
+        { skewMs: skew },
+        'this machine’s clock differs from the API’s; grants may be refused as expired',
+      );
+  }
+
+  private async heartbeatBody(): Promise<MachineHeartbeat> {
+    let inv: { idfVersions: string[]; targets: MachineHeartbeat['targets'] } = { idfVersions: [], targets: [] };
+    try {
+      inv = await this.o.backend.inventory();
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message }, 'store inventory failed');
+    }
+    const running = new Set<string>([...liveSessions]);
+    for (const j of this.registry.active()) running.add(j.id);
+    return {
+      v: PROTOCOL_VERSION,
+      name: this.o.name ?? hostname(),
+      agent_version: AGENT_VERSION,
+      capacity: {
+        total_slots: this.o.slots,
+        free_slots: this.freeSlots(),
+        cpu_cores: this.o.cores,
+        memory_mb: this.o.memoryMb,
+      },
+      idf_versions: inv.idfVersions,
+      targets: inv.targets,
+      running_job_ids: [...running].slice(0, 256),
+    };
+  }
+}

@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism, homedir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { parse as parseToml } from 'smol-toml';
+import { z } from 'zod';
+import { MAX_UPLOAD_BYTES, describeZodError } from '@aegis/protocol';
+
+/** Everything the agent is configured with. CLI flags beat environment variables, which beat the config file. */
+export const MachineConfig = z.object({
+  apiUrl: z.url(),
+  token: z.string().regex(/^aegis_m_/, 'the machine token starts with "aegis_m_"'),
+  name: z.string().min(1).max(128).optional(),
+  storeRoot: z.string().min(1).optional(),
+  trustedJwks: z.string().min(1).optional(),
+  trustOnFirstUse: z.boolean().default(false),
+  grantIssuer: z.array(z.string().min(1)).default([]),
+  slots: z.coerce.number().int().min(1).max(256).default(1),
+  cores: z.coerce.number().int().min(1).max(1024).default(availableParallelism()),
+  memoryMb: z.coerce
+    .number()
+    .int()
+    .min(128)
+    .default(Math.floor(totalmem() / 1024 / 1024)),
+  sandbox: z.enum(['bwrap', 'none']).default('bwrap'),
+  retentionMins: z.coerce
+    .number()
+    .min(0)
+    .max(7 * 24 * 60)
+    .default(15),
+  workDir: z.string().min(1).default(join(homedir(), '.aegis-machine')),
+  maxUploadMb: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(4096)
+    .default(MAX_UPLOAD_BYTES / 1024 / 1024),
+  rtcInterface: z.ipv4().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+export type MachineConfig = z.infer<typeof MachineConfig>;
+
+/** Flag → environment variable. */
+const ENV: Record<string, string> = {
+  apiUrl: 'CONTROL_BASE_URL',
+  token: 'AEGIS_MACHINE_TOKEN',
+  name: 'AEGIS_MACHINE_NAME',
+  storeRoot: 'ESPCTL_STORE_ROOT',
+  trustedJwks: 'AEGIS_TRUSTED_JWKS',
+  grantIssuer: 'AEGIS_GRANT_ISSUER',
+  slots: 'AEGIS_MACHINE_SLOTS',
+  cores: 'AEGIS_MACHINE_CORES',
+  memoryMb: 'AEGIS_MACHINE_MEMORY_MB',
+  sandbox: 'AEGIS_SANDBOX',
+  retentionMins: 'AEGIS_RESULTS_RETENTION_MINS',
+  workDir: 'AEGIS_WORK_DIR',
+  maxUploadMb: 'AEGIS_MAX_UPLOAD_MB',
+  rtcInterface: 'AEGIS_RTC_INTERFACE',
+  logLevel: 'LOG_LEVEL',
+};
+
+export function buildCli(): Command {
+  const env = (k: string) => ` (env ${ENV[k]})`;
+  return new Command('aegis-machine')
+    .description(
+      'Aegis build-machine agent. Makes outbound HTTPS calls only (never listens): long-polls the control API for ' +
+        'jobs, verifies each grant with keys it already trusts, answers the client over WebRTC and builds in a sandbox.',
+    )
+    .option('-c, --config <file>', 'JSON or TOML file with any of the settings below (camelCase keys)')
+    .option('--api-url <url>', `control API base URL${env('apiUrl')}`)
+    .option('--token <token>', `machine token aegis_m_…; prefer the environment variable${env('token')}`)
+    .option('--name <name>', `name shown in the dashboard (default: host name)${env('name')}`)
+    .option('--store-root <dir>', `toolchain store with manifest.json${env('storeRoot')}`)
+    .option(
+      '--trusted-jwks <file|json>',
+      `public keys that may sign grants: a JWKS file path or inline JSON${env('trustedJwks')}`,
+    )
+    .option(
+      '--trust-on-first-use',
+      'DEVELOPMENT ONLY: fetch the API’s /.well-known/jwks.json once at start and trust it (logged loudly)',
+    )
+    .option(
+      '--grant-issuer <iss...>',
+      `accepted grant issuers (default: any, if signed by a trusted key)${env('grantIssuer')}`,
+    )
+    .option('--slots <n>', `builds run in parallel (default 1)${env('slots')}`)
+    .option('--cores <n>', `CPU cores offered (default: all)${env('cores')}`)
+    .option('--memory-mb <n>', `memory offered in MiB (default: all)${env('memoryMb')}`)
+    .addOption(
+      new Option(
+        '--sandbox <mode>',
+        `bwrap (default) or none — none runs builds unconfined and is logged on every build${env('sandbox')}`,
+      ).choices(['bwrap', 'none']),
+    )
+    .option(
+      '--retention-mins <n>',
+      `keep results for reattach this long after a build (default 15)${env('retentionMins')}`,
+    )
+    .option('--work-dir <dir>', `job workspaces (default ~/.aegis-machine)${env('workDir')}`)
+    .option('--max-upload-mb <n>', `largest project archive accepted (default 64)${env('maxUploadMb')}`)
+    .option(
+      '--rtc-interface <ipv4>',
+      `bind WebRTC to this one address only, e.g. 127.0.0.1 in tests${env('rtcInterface')}`,
+    )
+    .option('--log-level <level>', `fatal|error|warn|info|debug|trace (default info)${env('logLevel')}`);
+}
+
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+}
+
+/** Merges config file, environment and CLI options, and validates the result. */
+export function loadConfig(argv: string[], envVars: NodeJS.ProcessEnv = process.env): MachineConfig {
+  const cli = buildCli();
+  cli.parse(argv, { from: 'node' });
+  const flags = cli.opts<Record<string, unknown>>();
+  let file: Record<string, unknown> = {};
+  if (typeof flags.config === 'string') {
+    const path = resolve(flags.config);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      throw new ConfigError(`Cannot read the config file ${path}.`);
+    }
+    try {
+      file = path.endsWith('.toml')
+        ? (parseToml(text) as Record<string, unknown>)
+        : (JSON.parse(text) as Record<string, unknown>);
+    } catch (err) {
+      throw new ConfigError(
+        `The config file ${path} is not valid ${path.endsWith('.toml') ? 'TOML' : 'JSON'}: ${(err as Error).message}`,
+      );
+    }
+  }
+  const merged: Record<string, unknown> = { ...file };
+  for (const [key, name] of Object.entries(ENV)) {
+    const v = envVars[name];
+    if (v !== undefined && v !== '') merged[key] = key === 'grantIssuer' ? v.split(',').map((s) => s.trim()) : v;
+  }
+  for (const [k, v] of Object.entries(flags)) if (k !== 'config' && v !== undefined) merged[k] = v;
+  const r = MachineConfig.safeParse(merged);
+  if (!r.success)
+    throw new ConfigError(`Invalid configuration: ${describeZodError(r.error)}. See aegis-machine --help.`);
+  if (!r.data.trustedJwks && !r.data.trustOnFirstUse)
+    throw new ConfigError(
+      'No trusted grant keys: set AEGIS_TRUSTED_JWKS (or --trusted-jwks) to the API’s public JWKS. --trust-on-first-use is for development only.',
+    );
+  return r.data;
+}

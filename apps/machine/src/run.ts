@@ -1,0 +1,54 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { disableDefaultStun, type RtcConfig } from '@aegis/peer';
+import type { Logger } from 'pino';
+import { Agent } from './agent.js';
+import type { BuildBackend } from './build/backend.js';
+import type { MachineConfig } from './config.js';
+import { HttpControlApi, type ControlApi } from './control/control-api.js';
+import { loadTrustedKeys } from './grants/trusted-keys.js';
+import { trustOnFirstUse } from './trust-on-first-use.js';
+
+/** Interface settings for WebRTC from the config; ICE servers always come from the grant. */
+export function rtcBaseFromConfig(c: Pick<MachineConfig, 'rtcInterface'>): RtcConfig {
+  if (!c.rtcInterface) return {};
+  return {
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: [c.rtcInterface],
+    iceInterfaceAddresses: { udp4: c.rtcInterface },
+  };
+}
+
+/** Wires config, keys, API client and backend into a started Agent. */
+export async function runMachine(
+  config: MachineConfig,
+  backend: BuildBackend,
+  log: Logger,
+  api: ControlApi = new HttpControlApi({ baseUrl: config.apiUrl, token: config.token }),
+): Promise<Agent> {
+  if (!disableDefaultStun()) log.warn('could not switch off werift’s default STUN server; check the werift version');
+  await mkdir(config.workDir, { recursive: true, mode: 0o700 });
+  if (config.sandbox === 'none') log.warn('sandbox disabled (--sandbox=none): builds run unconfined on this host');
+  const keys = config.trustedJwks
+    ? await loadTrustedKeys(config.trustedJwks)
+    : await trustOnFirstUse(config.apiUrl, join(config.workDir, 'trusted-jwks.json'), log);
+  log.info({ kids: keys.kids() }, 'trusted grant keys loaded');
+  const agent = new Agent({
+    api,
+    backend,
+    keys,
+    log,
+    name: config.name,
+    slots: config.slots,
+    cores: config.cores,
+    memoryMb: config.memoryMb,
+    workDir: config.workDir,
+    retentionMs: config.retentionMins * 60_000,
+    issuers: config.grantIssuer,
+    maxUploadBytes: config.maxUploadMb * 1024 * 1024,
+    rtcBase: rtcBaseFromConfig(config),
+  });
+  await agent.start();
+  return agent;
+}

@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import {
+  BuildStatus,
+  LogLine,
+  MAX_FRAME_BYTES,
+  type EspctlMethod,
+  type EspctlParams,
+  type EspctlResult,
+} from '@aegis/protocol';
+import type { MessageChannelLike } from './channel.js';
+import { ChannelClosedError, LimitedSender, type Limits } from './limited-sender.js';
+import { JsonRpcClient } from './json-rpc.js';
+
+export interface EspctlClientEvents {
+  log(line: LogLine): void;
+  status(status: BuildStatus): void;
+  /** An error the machine could not attribute to a call (e.g. a stray binary frame). */
+  error(err: { code: number; message: string }): void;
+}
+
+/** Typed JSON-RPC client over the `espctl` channel. */
+export class EspctlClient {
+  readonly rpc: JsonRpcClient;
+  readonly sender: LimitedSender;
+  private readonly listeners: { [K in keyof EspctlClientEvents]: Set<EspctlClientEvents[K]> } = {
+    log: new Set(),
+    status: new Set(),
+    error: new Set(),
+  };
+
+  constructor(
+    readonly channel: MessageChannelLike,
+    limits: Limits = {},
+  ) {
+    this.sender = new LimitedSender(channel, limits);
+    this.rpc = new JsonRpcClient((t) => this.sender.send(t));
+    channel.onMessage((d) => {
+      if (typeof d === 'string') this.rpc.handleText(d);
+    });
+    channel.onClose(() => this.rpc.failAll(new ChannelClosedError(channel.label)));
+    this.rpc.onNotification((method, params) => {
+      if (method === 'log') {
+        const r = LogLine.safeParse(params);
+        if (r.success) for (const cb of this.listeners.log) cb(r.data);
+      } else if (method === 'status') {
+        const r = BuildStatus.safeParse(params);
+        if (r.success) for (const cb of this.listeners.status) cb(r.data);
+      } else if (method === 'rpc.error') {
+        for (const cb of this.listeners.error) cb(params as { code: number; message: string });
+      }
+    });
+  }
+
+  call<M extends EspctlMethod>(
+    method: M,
+    params: EspctlParams<M>,
+    opts?: { timeoutMs?: number },
+  ): Promise<EspctlResult<M>> {
+    return this.rpc.call(method, params, opts);
+  }
+
+  on<K extends keyof EspctlClientEvents>(event: K, cb: EspctlClientEvents[K]): () => void {
+    this.listeners[event].add(cb);
+    return () => this.listeners[event].delete(cb);
+  }
+
+  /** Uploads a tar of the project: begin (size + sha256), binary chunks, end. Returns what the machine unpacked. */
+  async uploadProject(tar: Buffer): Promise<EspctlResult<'upload.end'>> {
+    const sha256 = createHash('sha256').update(tar).digest('hex');
+    const { max_chunk } = await this.call('upload.begin', { size: tar.length, sha256, format: 'tar' });
+    const chunk = Math.max(1, Math.min(max_chunk, MAX_FRAME_BYTES));
+    for (let off = 0; off < tar.length; off += chunk) await this.sender.send(tar.subarray(off, off + chunk));
+    return this.call('upload.end', {});
+  }
+
+  /**
+   * Resolves with the final status once the build ends. Listens for `status` notifications and asks
+   * `build.status` too, so a build that ended before the call is seen.
+   */
+  waitForBuild(): Promise<BuildStatus> {
+    return new Promise((resolve, reject) => {
+      const terminal = (s: BuildStatus) => ['succeeded', 'failed', 'canceled', 'expired'].includes(s.state);
+      const off = this.on('status', (s) => {
+        if (terminal(s)) {
+          off();
+          resolve(s);
+        }
+      });
+      this.call('build.status', {}).then(
+        (s) => {
+          if (terminal(s)) {
+            off();
+            resolve(s);
+          }
+        },
+        (err: Error) => {
+          off();
+          reject(err);
+        },
+      );
+    });
+  }
+}

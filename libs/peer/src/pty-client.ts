@@ -1,0 +1,66 @@
+import { PtyServerMessage, type PtyClientMessage } from '@aegis/protocol';
+import type { MessageChannelLike } from './channel.js';
+import { LimitedSender, type Limits } from './limited-sender.js';
+
+export interface PtyExit {
+  code: number | null;
+  signal?: string | null;
+}
+
+/** A terminal on the `pty` channel: raw bytes both ways, JSON control frames (`open`, `resize`, `exit`). */
+export class PtyClient {
+  readonly sender: LimitedSender;
+  private readonly dataListeners = new Set<(data: Buffer) => void>();
+  private readonly exitListeners = new Set<(exit: PtyExit) => void>();
+  private readonly errorListeners = new Set<(message: string) => void>();
+
+  constructor(
+    readonly channel: MessageChannelLike,
+    limits: Limits = {},
+  ) {
+    this.sender = new LimitedSender(channel, limits);
+    channel.onMessage((d) => {
+      if (typeof d !== 'string') {
+        for (const cb of this.dataListeners) cb(d);
+        return;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(d);
+      } catch {
+        return;
+      }
+      const r = PtyServerMessage.safeParse(value);
+      if (!r.success) return;
+      if (r.data.type === 'exit') for (const cb of this.exitListeners) cb({ code: r.data.code, signal: r.data.signal });
+      else for (const cb of this.errorListeners) cb(r.data.message);
+    });
+  }
+
+  open(opts: { cols: number; rows: number; command?: 'shell' | 'menuconfig' }): Promise<void> {
+    const msg: PtyClientMessage = { type: 'open', cols: opts.cols, rows: opts.rows, command: opts.command ?? 'shell' };
+    return this.sender.sendJson(msg);
+  }
+
+  resize(cols: number, rows: number): Promise<void> {
+    return this.sender.sendJson({ type: 'resize', cols, rows } satisfies PtyClientMessage);
+  }
+
+  /** Keystrokes/bytes to the terminal. */
+  write(data: string | Buffer): Promise<void> {
+    return this.sender.send(typeof data === 'string' ? Buffer.from(data) : data);
+  }
+
+  onData(cb: (data: Buffer) => void): () => void {
+    this.dataListeners.add(cb);
+    return () => this.dataListeners.delete(cb);
+  }
+  onExit(cb: (exit: PtyExit) => void): () => void {
+    this.exitListeners.add(cb);
+    return () => this.exitListeners.delete(cb);
+  }
+  onError(cb: (message: string) => void): () => void {
+    this.errorListeners.add(cb);
+    return () => this.errorListeners.delete(cb);
+  }
+}
