@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IdfVersion, Target, Uuid, Version } from './common.js';
 import { JobState, JobView } from './jobs.js';
 import { MachineCapacity } from './agents.js';
+import { CandidateBody } from './signaling.js';
 
 /** REST bodies and responses of the control API (everything that is not grants, signaling or agents). */
 
@@ -150,3 +151,10 @@ export const HealthResponse = z.object({
   time: z.iso.datetime(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
+
+/** `GET /agents/jobs/{id}/candidates?after=<seq>`: the client's trickled candidates, for the machine. */
+export const AgentCandidatesResponse = z.object({
+  v: Version,
+  candidates: z.array(z.object({ seq: z.number().int(), candidate: CandidateBody })),
+});
+export type AgentCandidatesResponse = z.infer<typeof AgentCandidatesResponse>;

@@ -1,0 +1,102 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { AgentStateReport, AnswerBody, CandidateBody, MachineHeartbeat, PROTOCOL_VERSION } from '@aegis/protocol';
+import { Auth, CurrentMachine } from '../auth/guards.js';
+import type { MachinePrincipal } from '../auth/principal.js';
+import { uuidParam, body, query } from '../http/zod-pipe.js';
+import { jobView } from '../views.js';
+import { Metrics } from '../health/metrics.js';
+import { AgentsService } from './agents.service.js';
+
+const PollQuery = z.object({ wait: z.coerce.number().int().min(0).max(25).default(25) }).strict();
+const AfterQuery = z.object({ after: z.coerce.number().int().min(0).default(0) }).strict();
+
+@Controller('agents')
+@Auth('machine')
+export class AgentsController {
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly metrics: Metrics,
+  ) {}
+
+  @Post('register')
+  @HttpCode(200)
+  register(@CurrentMachine() m: MachinePrincipal, @Body(body(MachineHeartbeat)) hb: z.output<typeof MachineHeartbeat>) {
+    return this.agents.heartbeat(m, hb);
+  }
+
+  @Post('heartbeat')
+  @HttpCode(200)
+  heartbeat(
+    @CurrentMachine() m: MachinePrincipal,
+    @Body(body(MachineHeartbeat)) hb: z.output<typeof MachineHeartbeat>,
+  ) {
+    return this.agents.heartbeat(m, hb);
+  }
+
+  @Get('jobs')
+  async poll(
+    @CurrentMachine() m: MachinePrincipal,
+    @Query(query(PollQuery)) q: z.output<typeof PollQuery>,
+    @Req() req: Request,
+  ) {
+    const ac = new AbortController();
+    const onClose = () => ac.abort();
+    req.on('close', onClose);
+    this.metrics.longPollsOpen.inc();
+    try {
+      return { v: PROTOCOL_VERSION, jobs: await this.agents.poll(m, q.wait, ac.signal) };
+    } finally {
+      this.metrics.longPollsOpen.dec();
+      req.off('close', onClose);
+    }
+  }
+
+  @Post('jobs/:id/claim')
+  @HttpCode(200)
+  claim(@CurrentMachine() m: MachinePrincipal, @Param('id', uuidParam) id: string) {
+    return this.agents.claim(m, id);
+  }
+
+  @Post('jobs/:id/answer')
+  @HttpCode(202)
+  async answer(
+    @CurrentMachine() m: MachinePrincipal,
+    @Param('id', uuidParam) id: string,
+    @Body(body(AnswerBody)) b: AnswerBody,
+  ) {
+    await this.agents.answer(m, id, b.sdp);
+    return { ok: true };
+  }
+
+  @Post('jobs/:id/candidate')
+  @HttpCode(202)
+  async candidate(
+    @CurrentMachine() m: MachinePrincipal,
+    @Param('id', uuidParam) id: string,
+    @Body(body(CandidateBody)) b: CandidateBody,
+  ) {
+    await this.agents.candidate(m, id, b);
+    return { ok: true };
+  }
+
+  @Get('jobs/:id/candidates')
+  candidates(
+    @CurrentMachine() m: MachinePrincipal,
+    @Param('id', uuidParam) id: string,
+    @Query(query(AfterQuery)) q: { after: number },
+  ) {
+    return this.agents.clientCandidates(m, id, q.after);
+  }
+
+  @Post('jobs/:id/state')
+  @HttpCode(200)
+  async state(
+    @CurrentMachine() m: MachinePrincipal,
+    @Param('id', uuidParam) id: string,
+    @Body(body(AgentStateReport)) b: AgentStateReport,
+  ) {
+    return jobView(await this.agents.report(m, id, b));
+  }
+}

@@ -1,0 +1,170 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, In, LessThan } from 'typeorm';
+import {
+  JOB_TRANSITIONS,
+  PROTOCOL_VERSION,
+  type AgentJobOffer,
+  type AgentStateReport,
+  type CandidateBody,
+  type ClaimResponse,
+  type HeartbeatResponse,
+  type MachineHeartbeat,
+} from '@aegis/protocol';
+import { JobRow } from '../db/entities.js';
+import { CLOCK, iso, type Clock } from '../clock.js';
+import { AppError, notFound } from '../errors.js';
+import { MachinesService } from '../machines/machines.service.js';
+import { JobsService } from '../jobs/jobs.service.js';
+import { EventStore } from '../signaling/event-store.js';
+import { JobWatcher } from '../scheduling/job-watcher.js';
+import type { MachinePrincipal } from '../auth/principal.js';
+import type { MachineInfo } from '../scheduling/matcher.js';
+
+/** The machine side: heartbeats, the job long-poll, claims, answers and state reports. */
+@Injectable()
+export class AgentsService {
+  constructor(
+    private readonly ds: DataSource,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly machines: MachinesService,
+    private readonly jobs: JobsService,
+    private readonly events: EventStore,
+    private readonly watcher: JobWatcher,
+  ) {}
+
+  async heartbeat(m: MachinePrincipal, hb: MachineHeartbeat): Promise<HeartbeatResponse> {
+    const row = await this.machines.heartbeat(m.machineId, hb);
+    await this.failMissing(row.id, hb.running_job_ids ?? []);
+    return {
+      v: PROTOCOL_VERSION,
+      machine_id: row.id,
+      heartbeat_interval_secs: this.machines.offlineAfterSecs / 3,
+      offline_after_secs: this.machines.offlineAfterSecs,
+      server_time: iso(this.clock.now()),
+      cancel_job_ids: await this.jobs.takeCancellations(row.id),
+    };
+  }
+
+  /**
+   * Jobs we think run here but the machine does not list (e.g. it restarted). A job claimed moments ago may not
+   * be in the list yet, so only jobs assigned more than one heartbeat interval ago count.
+   */
+  private async failMissing(machineId: string, running: string[]): Promise<void> {
+    const cutoff = this.clock.now() - (this.machines.offlineAfterSecs / 3) * 1000;
+    const mine = await this.jobs.repo.find({
+      where: { machineId, state: In(['assigned', 'running']), assignedAt: LessThan(cutoff) },
+      select: { id: true, state: true },
+    });
+    for (const j of mine)
+      if (!running.includes(j.id))
+        await this.jobs.failLost(j, 'The build machine no longer runs this job (it may have restarted).');
+  }
+
+  async info(m: MachinePrincipal): Promise<MachineInfo> {
+    const row = (await this.machines.all()).find((r) => r.id === m.machineId) ?? (await this.machines.get(m.machineId));
+    if (!row) throw new AppError(401, 'unauthenticated', 'This machine was removed.');
+    if (!row.capacity)
+      throw new AppError(
+        409,
+        'not_registered',
+        'Register first: POST /agents/register with your capacity and versions.',
+      );
+    return { ...this.machines.info(row), online: true };
+  }
+
+  async poll(m: MachinePrincipal, waitSecs: number, signal: AbortSignal): Promise<AgentJobOffer[]> {
+    const info = await this.info(m);
+    const max = Math.max(1, Math.min(info.capacity?.free_slots ?? 1, 16));
+    let jobs = await this.watcher.available(info, max);
+    if (!jobs.length && waitSecs > 0) jobs = await this.watcher.wait(info, max, waitSecs * 1000, signal);
+    return Promise.all(jobs.map((j) => this.offerOf(j)));
+  }
+
+  private async offerOf(j: JobRow): Promise<AgentJobOffer> {
+    const cands = await this.events.machineCandidates(j.id, 0);
+    return {
+      job_id: j.id,
+      grant: j.grantJws,
+      offer: j.offer!,
+      candidates: cands.map((c) => c.payload as unknown as CandidateBody),
+    };
+  }
+
+  /** Exactly one machine wins: a conditional UPDATE on state='pending'. */
+  async claim(m: MachinePrincipal, jobId: string): Promise<ClaimResponse> {
+    const now = this.clock.now();
+    const r = await this.ds
+      .createQueryBuilder()
+      .update(JobRow)
+      .set({ state: 'assigned', machineId: m.machineId, assignedAt: now })
+      .where(
+        `id = :id AND state = 'pending' AND offered_at IS NOT NULL AND expires_at > :now AND (pinned_machine_id IS NULL OR pinned_machine_id = :m)`,
+        { id: jobId, now, m: m.machineId },
+      )
+      .updateEntity(false)
+      .execute();
+    const job = await this.jobs.get(jobId);
+    if (!job) throw notFound('Job');
+    if (!r.affected) {
+      if (job.machineId === m.machineId && job.state === 'assigned')
+        throw new AppError(409, 'already_claimed', 'You already claimed this job.');
+      throw new AppError(
+        409,
+        'already_claimed',
+        `The job is ${job.state}${job.machineId ? ' on another machine' : ''}; it cannot be claimed.`,
+      );
+    }
+    const machine = await this.machines.get(m.machineId);
+    await this.events.add(job.id, 'client', 'assigned', {
+      machine_id: m.machineId,
+      machine_name: machine?.name ?? m.name,
+      ...(machine?.bundlePublicJwk ? { bundle_public_jwk: machine.bundlePublicJwk } : {}),
+    });
+    await this.jobs.announce(job);
+    return { v: PROTOCOL_VERSION, ...(await this.offerOf(job)) };
+  }
+
+  private async mine(m: MachinePrincipal, jobId: string): Promise<JobRow> {
+    const job = await this.jobs.get(jobId);
+    if (!job || job.machineId !== m.machineId) throw notFound('Job');
+    return job;
+  }
+
+  async answer(m: MachinePrincipal, jobId: string, sdp: string): Promise<void> {
+    const job = await this.mine(m, jobId);
+    if (job.state !== 'assigned' && job.state !== 'running')
+      throw new AppError(409, 'job_not_active', `The job is ${job.state}; an answer is no longer useful.`);
+    await this.events.add(jobId, 'client', 'answer', { sdp });
+  }
+
+  async candidate(m: MachinePrincipal, jobId: string, c: CandidateBody): Promise<void> {
+    const job = await this.mine(m, jobId);
+    if (!['assigned', 'running'].includes(job.state))
+      throw new AppError(409, 'job_not_active', `The job is ${job.state}; candidates are no longer useful.`);
+    await this.events.add(jobId, 'client', 'candidate', { candidate: c });
+  }
+
+  async clientCandidates(m: MachinePrincipal, jobId: string, after: number) {
+    await this.mine(m, jobId);
+    const rows = await this.events.machineCandidates(jobId, after);
+    return {
+      v: PROTOCOL_VERSION,
+      candidates: rows.map((r) => ({ seq: r.seq, candidate: r.payload as unknown as CandidateBody })),
+    };
+  }
+
+  async report(m: MachinePrincipal, jobId: string, rep: AgentStateReport): Promise<JobRow> {
+    const job = await this.mine(m, jobId);
+    // The owner canceled meanwhile: the machine's final word changes nothing and is not an error.
+    if (job.state === 'canceled' && rep.state !== 'running' && rep.state !== 'assigned') return job;
+    if (!JOB_TRANSITIONS[job.state].includes(rep.state))
+      throw new AppError(409, 'illegal_transition', `A ${job.state} job cannot become ${rep.state}.`);
+    const done = await this.jobs.transition(jobId, job.state, rep.state, {
+      ...(rep.exit_code !== undefined ? { exitCode: rep.exit_code } : {}),
+      ...(rep.error ? { error: rep.error } : {}),
+      ...(rep.sizes ? { sizes: rep.sizes } : {}),
+    });
+    if (!done) throw new AppError(409, 'conflict', 'The job changed meanwhile; read it and report again.');
+    return done;
+  }
+}

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { IceServer } from '@aegis/protocol';
+import { z } from 'zod';
+
+/** Everything the API reads from its environment, parsed once at start. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  /** PostgreSQL schema to use (created when missing); lets parallel test runs share one database. */
+  databaseSchema: string | undefined;
+  dataDir: string;
+  allowedOrigins: string[];
+  publicUrl: string | undefined;
+  bootstrapAdminKey: string | undefined;
+  iceServers: IceServer[];
+  grantMaxBandwidthKbps: number;
+  grantMaxMessageRate: number;
+  userMaxConcurrentJobs: number;
+  userDailyJobs: number;
+  grantRatePerMin: number;
+  logLevel: string;
+  heartbeatIntervalSecs: number;
+  /** A pending job nobody claimed expires this long after its grant does. */
+  pendingGraceSecs: number;
+  signingKeyRotateHours: number;
+  /** Enables `GET /debug/cpu` (process CPU time) for the benchmark. */
+  debugEndpoints: boolean;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let iceServers: IceServer[] = [];
+  if (env.ICE_SERVERS) {
+    const parsed = z.array(IceServer).safeParse(JSON.parse(env.ICE_SERVERS));
+    if (!parsed.success) throw new Error('ICE_SERVERS must be a JSON array of {urls, username?, credential?}');
+    iceServers = parsed.data;
+  }
+  const schema = env.DATABASE_SCHEMA || undefined;
+  if (schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('DATABASE_SCHEMA must match [a-z_][a-z0-9_]*');
+  return {
+    port: int(env, 'PORT', 8080),
+    host: env.HOST || '127.0.0.1',
+    databaseUrl: env.DATABASE_URL || undefined,
+    databaseSchema: schema,
+    dataDir: path.resolve(env.AEGIS_DATA_DIR || '.aegis'),
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
+    bootstrapAdminKey: env.AEGIS_BOOTSTRAP_ADMIN_KEY || undefined,
+    iceServers,
+    grantMaxBandwidthKbps: int(env, 'GRANT_MAX_BANDWIDTH_KBPS', 100_000, 1),
+    grantMaxMessageRate: int(env, 'GRANT_MAX_MESSAGE_RATE', 2000, 1),
+    userMaxConcurrentJobs: int(env, 'USER_MAX_CONCURRENT_JOBS', 4, 1),
+    userDailyJobs: int(env, 'USER_DAILY_JOBS', 500, 1),
+    grantRatePerMin: int(env, 'GRANT_RATE_PER_MIN', 120, 1),
+    logLevel: env.LOG_LEVEL || 'info',
+    heartbeatIntervalSecs: int(env, 'HEARTBEAT_INTERVAL_SECS', 10, 1),
+    pendingGraceSecs: int(env, 'PENDING_GRACE_SECS', 5, 0),
+    signingKeyRotateHours: int(env, 'SIGNING_KEY_ROTATE_HOURS', 24, 1),
+    debugEndpoints: env.AEGIS_DEBUG_ENDPOINTS === '1',
+  };
+}
+
+export const CONFIG = Symbol('CONFIG');
+
+/** The issuer (grants' `iss`); PUBLIC_URL or, when unset, the URL we listen on (known only after listen). */
+export class Issuer {
+  constructor(private url: string | undefined) {}
+  set(url: string): void {
+    this.url ??= url;
+  }
+  get(): string {
+    if (!this.url) throw new Error('issuer not known before the server listens');
+    return this.url;
+  }
+}

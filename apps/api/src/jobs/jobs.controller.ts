@@ -1,0 +1,31 @@
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { JobListQuery, PROTOCOL_VERSION } from '@aegis/protocol';
+import type { z } from 'zod';
+import { Auth, CurrentUser } from '../auth/guards.js';
+import type { UserPrincipal } from '../auth/principal.js';
+import { uuidParam, query } from '../http/zod-pipe.js';
+import { jobView } from '../views.js';
+import { JobsService } from './jobs.service.js';
+
+@Controller('jobs')
+@Auth('user')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Get()
+  async list(@CurrentUser() u: UserPrincipal, @Query(query(JobListQuery)) q: z.output<typeof JobListQuery>) {
+    const { rows, next } = await this.jobs.list(u.userId, q.limit, q.cursor, q.state);
+    return { v: PROTOCOL_VERSION, jobs: rows.map(jobView), next_cursor: next };
+  }
+
+  @Get(':id')
+  async get(@CurrentUser() u: UserPrincipal, @Param('id', uuidParam) id: string) {
+    return jobView(await this.jobs.getVisible(id, u));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  async cancel(@CurrentUser() u: UserPrincipal, @Param('id', uuidParam) id: string) {
+    return jobView(await this.jobs.cancel(id, u));
+  }
+}

@@ -1,0 +1,23 @@
+/** The fields fairness looks at. */
+export interface Queued {
+  userId: string;
+  priority: number;
+  createdAt: number;
+}
+
+/**
+ * Higher priority first; within a priority, round-robin across users (each user's oldest job, then each
+ * user's second oldest, …), so one user with many jobs cannot starve the others; ties by age.
+ */
+export function fairOrder<T extends Queued>(jobs: T[]): T[] {
+  const byAge = [...jobs].sort((a, b) => a.createdAt - b.createdAt);
+  const rank = new Map<T, number>();
+  const seen = new Map<string, number>();
+  for (const j of byAge) {
+    const k = `${j.priority}\u0000${j.userId}`;
+    const n = seen.get(k) ?? 0;
+    rank.set(j, n);
+    seen.set(k, n + 1);
+  }
+  return byAge.sort((a, b) => b.priority - a.priority || rank.get(a)! - rank.get(b)! || a.createdAt - b.createdAt);
+}

@@ -1,0 +1,76 @@
+import type { JobParams, MachineCapacity } from '@aegis/protocol';
+
+/** What the scheduler needs to know about a machine. */
+export interface MachineInfo {
+  id: string;
+  name: string;
+  online: boolean;
+  capacity: MachineCapacity | null;
+  idfVersions: string[];
+  targets: string[];
+}
+
+/** What the scheduler needs to know about a job. */
+export interface JobNeeds {
+  params: JobParams;
+  pinnedMachineId: string | null;
+}
+
+const normIdf = (v: string) => v.replace(/^v/, '');
+
+export function hasIdf(m: MachineInfo, v: string | undefined): boolean {
+  return v === undefined || m.idfVersions.some((x) => normIdf(x) === normIdf(v));
+}
+export function hasTarget(m: MachineInfo, t: string | undefined): boolean {
+  return t === undefined || m.targets.includes(t);
+}
+export function hasSize(m: MachineInfo, p: JobParams): boolean {
+  return !!m.capacity && m.capacity.cpu_cores >= p.cpu_cores && m.capacity.memory_mb >= p.memory_mb;
+}
+export function hasFreeSlot(m: MachineInfo): boolean {
+  return !!m.capacity && m.capacity.free_slots > 0;
+}
+
+/** Can this machine run this job right now? */
+export function fits(m: MachineInfo, j: JobNeeds): boolean {
+  if (j.pinnedMachineId !== null && j.pinnedMachineId !== m.id) return false;
+  return (
+    m.online &&
+    hasIdf(m, j.params.idf_version) &&
+    hasTarget(m, j.params.target) &&
+    hasSize(m, j.params) &&
+    hasFreeSlot(m)
+  );
+}
+
+export type Placement = { ok: true; candidates: MachineInfo[] } | { ok: false; reason: string };
+
+/** Machines that could take the job, or the first reason none can (in the order a person would check). */
+export function place(machines: MachineInfo[], j: JobNeeds): Placement {
+  let pool = machines.filter((m) => m.online);
+  if (j.pinnedMachineId !== null) {
+    pool = pool.filter((m) => m.id === j.pinnedMachineId);
+    if (!pool.length)
+      return { ok: false, reason: 'The machine that ran the parent job is offline; try again when it is back.' };
+  }
+  if (!pool.length) return { ok: false, reason: 'No build machine is online; start one or ask an administrator.' };
+  const v = j.params.idf_version;
+  const withIdf = pool.filter((m) => hasIdf(m, v));
+  if (!withIdf.length) {
+    const have = [...new Set(pool.flatMap((m) => m.idfVersions))].join(', ') || 'none';
+    return { ok: false, reason: `No online machine has ESP-IDF ${v} (available: ${have}).` };
+  }
+  const t = j.params.target;
+  const withTarget = withIdf.filter((m) => hasTarget(m, t));
+  if (!withTarget.length)
+    return { ok: false, reason: `No online machine with that ESP-IDF version supports target ${t}.` };
+  const big = withTarget.filter((m) => hasSize(m, j.params));
+  if (!big.length)
+    return {
+      ok: false,
+      reason: `No online machine has ${j.params.cpu_cores} CPU cores and ${j.params.memory_mb} MB of memory; ask for less.`,
+    };
+  const free = big.filter(hasFreeSlot);
+  if (!free.length) return { ok: false, reason: `All ${big.length} matching machines are busy; try again shortly.` };
+  return { ok: true, candidates: free };
+}

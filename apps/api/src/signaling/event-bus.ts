@@ -1,0 +1,93 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { SignalingEvent } from '@aegis/protocol';
+import { EventStore, toWire } from './event-store.js';
+import { LOGGER, type Logger } from '../logger.js';
+
+export interface Subscriber {
+  jobId: string;
+  cursor: number;
+  push(e: SignalingEvent): void;
+}
+
+const POLL_MS = 200;
+
+/**
+ * One watcher per instance for all open SSE streams: while any stream is open it reads new client-bound
+ * rows of the watched jobs every 200 ms (and at once after a local insert), then fans them out.
+ */
+@Injectable()
+export class EventBus implements OnModuleDestroy {
+  private readonly subs = new Set<Subscriber>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private readonly off: () => void;
+
+  constructor(
+    private readonly store: EventStore,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {
+    this.off = store.onLocalInsert(() => this.kick());
+  }
+
+  get size(): number {
+    return this.subs.size;
+  }
+
+  subscribe(s: Subscriber): () => void {
+    this.subs.add(s);
+    this.schedule();
+    this.kick();
+    return () => {
+      this.subs.delete(s);
+    };
+  }
+
+  private schedule(): void {
+    if (this.timer || !this.subs.size) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.kick();
+    }, POLL_MS);
+  }
+
+  kick(): void {
+    if (!this.subs.size) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.tick()
+      .catch((e: Error) => this.log.warn({ err: e.message }, 'signaling poll failed'))
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        } else this.schedule();
+      });
+  }
+
+  private async tick(): Promise<void> {
+    const subs = [...this.subs];
+    if (!subs.length) return;
+    const ids = [...new Set(subs.map((s) => s.jobId))];
+    const after = Math.min(...subs.map((s) => s.cursor));
+    const rows = await this.store.clientEvents(ids, after);
+    for (const row of rows) {
+      for (const s of subs) {
+        if (s.jobId === row.jobId && row.seq > s.cursor) {
+          s.cursor = row.seq;
+          s.push(toWire(row));
+        }
+      }
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.off();
+    if (this.timer) clearTimeout(this.timer);
+    this.subs.clear();
+  }
+}

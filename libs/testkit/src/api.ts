@@ -1,0 +1,163 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The built API entry point (`npx tsc -b apps/api/tsconfig.build.json` first). Override with AEGIS_API_MAIN. */
+export const API_MAIN =
+  process.env.AEGIS_API_MAIN ?? fileURLToPath(new URL('../../../apps/api/dist/main.js', import.meta.url));
+
+export const DEFAULT_TEST_DATABASE_URL = 'postgres://root@127.0.0.1:5432/test';
+
+export interface StartApiOptions {
+  /** postgres://… → PostgreSQL (in a fresh schema unless `schema` is given); absent → SQLite in the data dir. */
+  databaseUrl?: string;
+  /** PostgreSQL schema. Pass the same one to several instances to share state; default: a new `t_<random>`. */
+  schema?: string;
+  /** Data dir (SQLite file, admin-key, jwks.json); default a new temp dir, removed by stop(). */
+  dataDir?: string;
+  env?: Record<string, string>;
+  /** Fixed admin key (default: a random one, passed as AEGIS_BOOTSTRAP_ADMIN_KEY). */
+  adminKey?: string;
+  /** Milliseconds to wait for the listening line (default 30 s). */
+  timeoutMs?: number;
+}
+
+export interface StartedApi {
+  url: string;
+  adminKey: string;
+  dataDir: string;
+  jwksPath: string;
+  schema: string | undefined;
+  process: ChildProcess;
+  /** Every stdout/stderr line so far (for assertions, e.g. that no secret is logged). */
+  output: string[];
+  stop(): Promise<void>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** A fresh PostgreSQL schema name, so parallel test files never see each other's rows. */
+export function freshSchema(): string {
+  return `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Spawn the built API on a random port with a temp data dir and wait for its `"msg":"listening"` line.
+ * PostgreSQL: each call gets its own schema (the API creates it) unless `schema` is passed.
+ */
+export async function startApi(opts: StartApiOptions = {}): Promise<StartedApi> {
+  const ownDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-api-'));
+  const adminKey = opts.adminKey ?? `aegis_u_${randomBytes(32).toString('base64url')}`;
+  const schema = opts.databaseUrl ? (opts.schema ?? freshSchema()) : undefined;
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    AEGIS_DATA_DIR: dataDir,
+    AEGIS_BOOTSTRAP_ADMIN_KEY: adminKey,
+    LOG_LEVEL: 'info',
+    ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl, DATABASE_SCHEMA: schema! } : {}),
+    ...opts.env,
+  };
+  const child = spawn(process.execPath, [API_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`API did not start within ${opts.timeoutMs ?? 30_000} ms:\n${output.join('\n')}`));
+    }, opts.timeoutMs ?? 30_000);
+    const onLine = (line: string) => {
+      output.push(line);
+      if (!line.includes('"msg":"listening"')) return;
+      try {
+        const u = (JSON.parse(line) as { url?: string }).url;
+        if (u) {
+          clearTimeout(timer);
+          resolve(u);
+        }
+      } catch {
+        /* not our JSON line */
+      }
+    };
+    lines(child.stdout!, onLine);
+    lines(child.stderr!, (l) => output.push(l));
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`API exited (${code ?? sig}) before listening:\n${output.join('\n')}`));
+    });
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    url,
+    adminKey,
+    dataDir,
+    jwksPath: path.join(dataDir, 'jwks.json'),
+    schema,
+    process: child,
+    output,
+    kill: (signal = 'SIGKILL') => {
+      child.kill(signal);
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): void {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+}
+
+async function call<T>(url: string, key: string, method: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(url + route, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route} → ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** Create a user (admin key) and return its first API key. */
+export async function createUser(
+  url: string,
+  adminKey: string,
+  role: 'admin' | 'user' = 'user',
+  name?: string,
+): Promise<string> {
+  const r = await call<{ secret: string }>(url, adminKey, 'POST', '/users', {
+    name: name ?? `user-${randomBytes(4).toString('hex')}`,
+    role,
+  });
+  return r.secret;
+}
+
+/** Create a machine (admin key) and return its id and token. */
+export async function createMachineToken(
+  url: string,
+  adminKey: string,
+  name: string,
+): Promise<{ machineId: string; token: string }> {
+  const r = await call<{ machine: { id: string }; token: string }>(url, adminKey, 'POST', '/machines', { name });
+  return { machineId: r.machine.id, token: r.token };
+}
