@@ -7,3 +7,7 @@ export * from './elf.js';
 export * from './elf2image.js';
 export * from './partition-table.js';
 export * from './flasher-args.js';
+export * from './web-tools.js';
+export * from './merged-image.js';
+export * from './bundle-signature.js';
+export * from './sector-diff.js';
