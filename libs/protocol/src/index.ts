@@ -12,3 +12,5 @@ export * from './project-config.js';
 export * from './parse.js';
 export * from './rest.js';
 export * from './flash-handoff.js';
+export * from './size-report.js';
+export * from './build-diagnostic.js';
