@@ -167,7 +167,7 @@ export class Agent {
     } catch (err) {
       this.o.log.error({ err: (err as Error).message }, 'store inventory failed');
     }
-    const running = new Set<string>([...liveSessions]);
+    const running = new Set<string>([...liveSessions, ...this.reporter.pendingJobIds()]);
     for (const j of this.registry.active()) running.add(j.id);
     return {
       v: PROTOCOL_VERSION,

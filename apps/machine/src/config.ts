@@ -42,6 +42,7 @@ export type MachineConfig = z.infer<typeof MachineConfig>;
 
 /** Flag → environment variable. */
 const ENV: Record<string, string> = {
+  // AEGIS_MACHINE_WORK_DIR is an alias of AEGIS_WORK_DIR (scripts/start.mjs uses it)
   apiUrl: 'CONTROL_BASE_URL',
   token: 'AEGIS_MACHINE_TOKEN',
   name: 'AEGIS_MACHINE_NAME',
@@ -54,6 +55,7 @@ const ENV: Record<string, string> = {
   sandbox: 'AEGIS_SANDBOX',
   retentionMins: 'AEGIS_RESULTS_RETENTION_MINS',
   workDir: 'AEGIS_WORK_DIR',
+  workDirAlias: 'AEGIS_MACHINE_WORK_DIR',
   maxUploadMb: 'AEGIS_MAX_UPLOAD_MB',
   rtcInterface: 'AEGIS_RTC_INTERFACE',
   logLevel: 'LOG_LEVEL',
@@ -136,7 +138,9 @@ export function loadConfig(argv: string[], envVars: NodeJS.ProcessEnv = process.
   const merged: Record<string, unknown> = { ...file };
   for (const [key, name] of Object.entries(ENV)) {
     const v = envVars[name];
-    if (v !== undefined && v !== '') merged[key] = key === 'grantIssuer' ? v.split(',').map((s) => s.trim()) : v;
+    if (v === undefined || v === '') continue;
+    if (key === 'workDirAlias') merged.workDir ??= v;
+    else merged[key] = key === 'grantIssuer' ? v.split(',').map((s) => s.trim()) : v;
   }
   for (const [k, v] of Object.entries(flags)) if (k !== 'config' && v !== undefined) merged[k] = v;
   const r = MachineConfig.safeParse(merged);

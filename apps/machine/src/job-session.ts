@@ -1,6 +1,13 @@
 import type { RTCPeerConnection } from 'werift';
 import { ChannelName, type ClaimResponse, type GrantClaims } from '@aegis/protocol';
-import { LimitedSender, waitOpen, wrapDataChannel, type MessageChannelLike, type RtcConfig } from '@aegis/peer';
+import {
+  LimitedSender,
+  isMdnsCandidate,
+  waitOpen,
+  wrapDataChannel,
+  type MessageChannelLike,
+  type RtcConfig,
+} from '@aegis/peer';
 import type { Logger } from 'pino';
 import type { BuildBackend } from './build/backend.js';
 import { serveEspctl } from './channels/espctl-handler.js';
@@ -84,6 +91,7 @@ export async function runJobSession(deps: SessionDeps, claimed: ClaimResponse): 
     });
     pc = answered.pc;
     await deps.api.answer(jobId, answered.answerSdp);
+    void followClientCandidates(deps.api, jobId, answered.pc, log);
     if (claims.kind === 'attach') void deps.reporter.report(jobId, { state: 'running' });
     await waitForEnd(pc, deps.connectTimeoutMs ?? 30_000);
   } catch (err) {
@@ -153,6 +161,24 @@ function watchBuildState(job: BuildJob, reporter: StateReporter): void {
         ...(job.outcome?.sizes ? { sizes: job.outcome.sizes } : {}),
       });
   });
+}
+
+/** Adds candidates the client trickles after its offer (browsers do), until connected or 15 s passed. */
+async function followClientCandidates(api: ControlApi, jobId: string, pc: RTCPeerConnection, log: Logger) {
+  let after = 0;
+  const until = Date.now() + 15_000;
+  while (Date.now() < until && pc.connectionState !== 'connected' && pc.connectionState !== 'closed') {
+    try {
+      for (const { seq, candidate } of await api.clientCandidates(jobId, after)) {
+        after = Math.max(after, seq);
+        if (candidate.candidate && !isMdnsCandidate(candidate.candidate))
+          await pc.addIceCandidate(candidate).catch(() => undefined);
+      }
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, 'candidate poll failed');
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 /** Resolves when the peer connection closes or fails, or never connects within `connectTimeoutMs`. */

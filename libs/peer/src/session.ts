@@ -123,8 +123,13 @@ export async function startRemoteSession(opts: RemoteSessionOptions): Promise<Re
               if (!opened) reject(new PeerError(e.error.code, e.error.message, e.error.details));
             } else if (e.type === 'state') {
               for (const cb of stateListeners) cb(e.state);
+              // The API sends the job's error right after a terminal state; give it a moment to arrive.
               if (!opened && isTerminalJobState(e.state))
-                reject(new PeerError(`job_${e.state}`, `The job ended (${e.state}) before the channels opened.`));
+                setTimeout(
+                  () =>
+                    reject(new PeerError(`job_${e.state}`, `The job ended (${e.state}) before the channels opened.`)),
+                  500,
+                );
             }
             next = await events.next();
           }

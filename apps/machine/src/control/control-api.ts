@@ -1,14 +1,14 @@
 import {
   AgentPollResponse,
+  CandidateBody,
   ClaimResponse,
   ErrorBody,
   HeartbeatResponse,
   describeZodError,
   type AgentStateReport,
-  type CandidateBody,
   type MachineHeartbeat,
 } from '@aegis/protocol';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** What the agent needs from the control API; the HTTP client below and test fakes implement it. */
 export interface ControlApi {
@@ -21,6 +21,8 @@ export interface ControlApi {
   answer(jobId: string, sdp: string): Promise<void>;
   candidate(jobId: string, c: CandidateBody): Promise<void>;
   reportState(jobId: string, report: AgentStateReport): Promise<void>;
+  /** Trickled client candidates after `after` (seq). */
+  clientCandidates(jobId: string, after: number): Promise<{ seq: number; candidate: CandidateBody }[]>;
 }
 
 /** The API could not be reached or failed (network, 5xx): retry with backoff. */
@@ -87,6 +89,16 @@ export class HttpControlApi implements ControlApi {
     await this.json('POST', `/agents/jobs/${enc(jobId)}/state`, report);
   }
 
+  async clientCandidates(jobId: string, after: number) {
+    const r = await this.json(
+      'GET',
+      `/agents/jobs/${enc(jobId)}/candidates?after=${after}`,
+      undefined,
+      CandidatesResponse,
+    );
+    return r.candidates;
+  }
+
   private async json<S extends z.ZodType>(
     method: string,
     path: string,
@@ -142,3 +154,6 @@ export class HttpControlApi implements ControlApi {
 }
 
 const enc = encodeURIComponent;
+const CandidatesResponse = z.object({
+  candidates: z.array(z.object({ seq: z.number().int(), candidate: CandidateBody })),
+});

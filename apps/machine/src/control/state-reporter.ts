@@ -27,6 +27,11 @@ export class StateReporter {
     return next;
   }
 
+  /** Jobs with a report not yet delivered: still "ours" in heartbeats, so the API does not fail them as lost. */
+  pendingJobIds(): string[] {
+    return [...this.queues.keys()];
+  }
+
   /** Resolves when every queued report has been sent (or given up). */
   async drain(): Promise<void> {
     await Promise.all([...this.queues.values()]);

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { compactVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAppImage, isImageValid } from '@aegis/esp';
+import { FlashBundleManifest } from '@aegis/protocol';
+import { harness, helloProject, request, workspace, type Harness } from './helpers.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await harness();
+});
+afterAll(async () => {
+  await h?.cleanup();
+});
+
+const compiled = (text: string): string[] => text.split('\n').filter((l) => /Building C object/.test(l));
+
+describe('build in the bwrap sandbox with the test toolchain', () => {
+  it('reports the store inventory', async () => {
+    const inv = await h.backend.inventory();
+    expect(inv.idfVersions).toEqual(['test-1.0']);
+    expect(inv.targets).toContain('esp32c3');
+  });
+
+  it('builds hello world, streams the log and signs a bundle that verifies', async () => {
+    const ws = await workspace(h, helloProject());
+    const { req, log } = request(ws, { target: 'esp32c3' });
+    const out = await h.backend.build(req);
+    expect(out.error).toBeUndefined();
+    expect(out.state).toBe('succeeded');
+    expect(out.target).toBe('esp32c3');
+    expect(out.idfVersion).toBe('test-1.0');
+    expect(log.text()).toContain('in a bubblewrap sandbox');
+    expect(log.text()).toMatch(
+      /Building C object esp-idf\/main\/CMakeFiles\/__idf_main\.dir\/hello_world_main\.c\.obj/,
+    );
+    expect(log.text()).toContain('Linking C executable hello_world.elf');
+
+    const dir = out.artifactsDir as string;
+    const manifestBytes = await readFile(path.join(dir, 'bundle/manifest.json'));
+    const jws = await readFile(path.join(dir, 'bundle/manifest.jws'), 'utf8');
+    const verified = await compactVerify(jws, h.publicKey);
+    expect(verified.protectedHeader).toMatchObject({ alg: 'EdDSA', kid: h.kid });
+    expect(Buffer.from(verified.payload).equals(manifestBytes)).toBe(true);
+    const manifest = FlashBundleManifest.parse(JSON.parse(manifestBytes.toString('utf8')));
+    expect(manifest.project).toBe('hello_world');
+    expect(manifest.chip).toBe('esp32c3');
+    expect(manifest.idf_version).toBe('test-1.0');
+    expect(manifest.parts.map((p) => [p.name, p.offset])).toEqual(
+      expect.arrayContaining([
+        ['bootloader', 0x0],
+        ['partition-table', 0x8000],
+        ['app', 0x10000],
+      ]),
+    );
+    for (const part of manifest.parts) {
+      const bytes = await readFile(path.join(dir, 'bundle', part.file));
+      expect(bytes.length).toBe(part.size);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(part.sha256);
+    }
+    // every artifact is listed with its real sha256
+    for (const a of out.artifacts) {
+      const bytes = await readFile(path.join(dir, a.name));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(a.sha256);
+    }
+    expect(out.artifacts.map((a) => a.kind)).toEqual(
+      expect.arrayContaining(['bundle-manifest', 'bundle-signature', 'image', 'elf', 'report']),
+    );
+
+    const app = manifest.parts.find((p) => p.name === 'app');
+    const image = readAppImage(new Uint8Array(await readFile(path.join(dir, 'bundle', app!.file))));
+    expect(isImageValid(image)).toBe(true);
+    expect(image.header.chip).toBe('esp32c3');
+    expect(image.appDesc?.projectName).toBe('hello_world');
+    expect(image.appDesc?.idfVersion).toBe('test-1.0');
+    const elf = await readFile(path.join(dir, 'hello_world.elf'));
+    expect(image.appDesc?.elfSha256).toBe(createHash('sha256').update(elf).digest('hex'));
+    expect(out.sizes?.app).toBe(app!.size);
+
+    const size = await h.backend.size(ws);
+    expect(size.total_size).toBeGreaterThan(0);
+    expect(size.iram_text).toBeGreaterThan(0);
+  });
+
+  it('fails a compile error with the gcc diagnostic in the log', async () => {
+    const ws = await workspace(
+      h,
+      helloProject({ 'main/hello_world_main.c': 'void app_main(void)\n{\n    int x = ;\n}\n' }),
+    );
+    const { req, log } = request(ws, { target: 'esp32c3' });
+    const out = await h.backend.build(req);
+    expect(out.state).toBe('failed');
+    expect(out.error?.code).toBe('build_failed');
+    expect(out.exitCode).not.toBe(0);
+    const diag = log.lines.find((l) =>
+      /hello_world_main\.c:3:13: error: expected expression before ';' token/.test(l.text),
+    );
+    expect(diag?.stream).toBe('stderr');
+    expect(out.artifacts).toEqual([]);
+  });
+
+  it('rebuilds nothing when nothing changed, and rebuilds when the target changes', async () => {
+    const files = helloProject({ 'main/util.c': 'int twice(int x)\n{\n    return 2 * x;\n}\n' });
+    const first = request(await workspace(h, files), { target: 'esp32c3', userId: 'cache-user' });
+    expect((await h.backend.build(first.req)).state).toBe('succeeded');
+    expect(compiled(first.log.text()).length).toBeGreaterThanOrEqual(2);
+
+    // a new job (fresh workspace, same upload) restores the cache and compiles nothing
+    const second = request(await workspace(h, files), { target: 'esp32c3', userId: 'cache-user' });
+    const out2 = await h.backend.build(second.req);
+    expect(out2.state).toBe('succeeded');
+    expect(compiled(second.log.text())).toEqual([]);
+    expect(second.log.text()).toContain('ninja: no work to do.');
+    expect(out2.artifacts.length).toBeGreaterThan(0);
+
+    // a changed source recompiles only that file
+    const third = request(
+      await workspace(h, { ...files, 'main/util.c': 'int twice(int x)\n{\n    return x + x;\n}\n' }),
+      { target: 'esp32c3', userId: 'cache-user' },
+    );
+    expect((await h.backend.build(third.req)).state).toBe('succeeded');
+    expect(compiled(third.log.text())).toEqual([expect.stringContaining('util.c.obj')]);
+
+    // another target: set-target runs and everything is compiled again
+    const fourth = request(await workspace(h, files), { target: 'esp32c6', userId: 'cache-user' });
+    const out4 = await h.backend.build(fourth.req);
+    expect(out4.state).toBe('succeeded');
+    expect(out4.target).toBe('esp32c6');
+    expect(fourth.log.text()).toContain('Set Target to: esp32c6');
+    expect(compiled(fourth.log.text()).length).toBeGreaterThanOrEqual(2);
+    const manifest = JSON.parse(await readFile(path.join(out4.artifactsDir!, 'bundle/manifest.json'), 'utf8'));
+    expect(manifest.chip).toBe('esp32c6');
+  });
+
+  it('decodes addresses with the store addr2line', async () => {
+    const ws = await workspace(h, helloProject());
+    const { req } = request(ws, { target: 'esp32c3' });
+    const out = await h.backend.build(req);
+    expect(out.state).toBe('succeeded');
+    const nm = await import('node:child_process').then((cp) =>
+      cp.execFileSync('riscv64-unknown-elf-nm', [path.join(out.artifactsDir!, 'hello_world.elf')], {
+        encoding: 'utf8',
+      }),
+    );
+    const appMain = /^([0-9a-f]+) T app_main$/m.exec(nm)?.[1];
+    expect(appMain).toBeDefined();
+    const frames = await h.backend.decode(ws, [`0x${appMain}`, '0x00000004']);
+    expect(frames[0]).toMatchObject({ function: 'app_main', line: expect.any(Number) });
+    expect(frames[0].file).toMatch(/hello_world_main\.c$/);
+    expect(frames[1]).toMatchObject({ function: null, file: null, line: null });
+    await expect(h.backend.decode(ws, ['not-an-address'])).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+});
+
+describe('clear errors', () => {
+  it('unknown IDF version lists the available ones', async () => {
+    const ws = await workspace(h, helloProject());
+    const { req, log } = request(ws, { idfVersion: '5.9.9' });
+    const out = await h.backend.build(req);
+    expect(out.state).toBe('failed');
+    expect(out.error?.code).toBe('unknown_idf_version');
+    expect(out.error?.message).toContain('5.9.9');
+    expect(out.error?.message).toContain('test-1.0 (test toolchain)');
+    expect(log.text()).toContain('5.9.9');
+  });
+
+  it('IDF version from .idf-version and .espctl.toml', async () => {
+    const a = request(await workspace(h, helloProject({ '.idf-version': '4.4\n' })));
+    expect((await h.backend.build(a.req)).error?.message).toMatch(/ESP-IDF 4\.4 \(from \.idf-version\)/);
+    const b = request(await workspace(h, helloProject({ '.espctl.toml': '[build]\nidf_version = "5.1"\n' })));
+    expect((await h.backend.build(b.req)).error?.message).toMatch(/ESP-IDF 5\.1 \(from \.espctl\.toml\)/);
+    const c = request(await workspace(h, helloProject({ '.espctl.toml': '[build]\ntarget = 42\n' })));
+    expect((await h.backend.build(c.req)).error?.code).toBe('invalid_project_config');
+  });
+
+  it('unknown target says what the toolchain builds for', async () => {
+    const ws = await workspace(h, helloProject());
+    const { req } = request(ws, { target: 'esp32s3' });
+    const out = await h.backend.build(req);
+    expect(out.state).toBe('failed');
+    expect(out.error?.code).toBe('unknown_target');
+    expect(out.error?.message).toMatch(/esp32s3.*test toolchain test-1\.0.*esp32c3/);
+  });
+
+  it('target from .espctl.toml is used when the request has none', async () => {
+    const ws = await workspace(h, helloProject({ '.espctl.toml': '[build]\ntarget = "esp32h2"\n' }));
+    const { req } = request(ws);
+    const out = await h.backend.build(req);
+    expect(out.state).toBe('succeeded');
+    expect(out.target).toBe('esp32h2');
+  });
+
+  it('a missing project is a clear error', async () => {
+    const { req } = request(path.join(h.root, 'no-such-ws'));
+    const out = await h.backend.build(req);
+    expect(out.error?.code).toBe('project_missing');
+  });
+
+  it('cancel stops the build', async () => {
+    const ws = await workspace(
+      h,
+      helloProject({ 'CMakeLists.txt': 'project(slow)\nexecute_process(COMMAND sleep 60)\n' }),
+    );
+    const { req, abort } = request(ws);
+    const p = h.backend.build(req);
+    setTimeout(() => abort.abort(), 500);
+    const out = await p;
+    expect(out.state).toBe('canceled');
+  });
+});
