@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { EspctlError } from '../../errors.js';
+import { imagesFromBundle, imagesFromPath } from '../../flash/bundle-images.js';
+import type { FlashImage } from '../../flash/serial-tools.js';
+import { taskFor } from '../../mcp/tools/task-lookup.js';
+import { requireSession } from '../../remote/remote-build.js';
+import { cliContext } from '../cli-context.js';
+import { jobIdOrLast } from '../last-job.js';
+import type { CommandEnv } from '../program.js';
+
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new EspctlError('invalid_input', `"${v}" is not a non-negative integer.`);
+  return n;
+};
+
+export function registerDeviceCommands(program: Command, env: CommandEnv): void {
+  program
+    .command('flash')
+    .description('flash a bundle directory, a .bin file, or a job (default: the last job) onto a board')
+    .argument('[firmware]', 'bundle directory or .bin file')
+    .requiredOption('-p, --port <port>', 'serial port, e.g. /dev/ttyUSB0')
+    .option('-b, --baud <baud>', 'baud rate', int, 460800)
+    .option('--job <job>', 'flash this job instead of a local file')
+    .option('--erase', 'erase the whole flash first')
+    .option('--address <offset>', 'offset for a single .bin', int, 0)
+    .option('--timeout <sec>', 'give up after this many seconds', int, 180)
+    .action(
+      async (
+        firmware: string | undefined,
+        o: { port: string; baud: number; job?: string; erase?: boolean; address: number; timeout: number },
+      ) => {
+        const ctx = await cliContext(env.deps);
+        if (!ctx.serial)
+          throw new EspctlError('serial_unavailable', 'Serial flashing is not available in this espctl build.');
+        const out = env.out();
+        let images: FlashImage[];
+        try {
+          if (firmware) images = await imagesFromPath(env.dir(firmware), o.address);
+          else {
+            const task = await taskFor(ctx, await jobIdOrLast(o.job, env.deps.env));
+            const s = requireSession(task);
+            images = (
+              await imagesFromBundle(new TextDecoder().decode(await s.getFile('manifest.json')), (f) => s.getFile(f))
+            ).images;
+          }
+          const r = await ctx.serial.flash({
+            port: o.port,
+            baud: o.baud,
+            erase: !!o.erase,
+            images,
+            timeoutMs: o.timeout * 1000,
+            onProgress: (w, t) => out.progress('flash', w, t),
+          });
+          out.result(
+            r,
+            () => `Flashed ${r.bytes_written} bytes to ${r.chip} on ${o.port}${r.verified ? ' (verified)' : ''}.`,
+          );
+        } finally {
+          await ctx.tasks.closeAll();
+        }
+      },
+    );
+
+  program
+    .command('monitor')
+    .description('print what the board writes on the serial port')
+    .requiredOption('-p, --port <port>', 'serial port')
+    .option('-b, --baud <baud>', 'baud rate', int, 115200)
+    .option('-d, --duration <sec>', 'stop after this many seconds', int, 10)
+    .option('--max-bytes <n>', 'stop after this many bytes', int, 1024 * 1024)
+    .action(async (o: { port: string; baud: number; duration: number; maxBytes: number }) => {
+      const ctx = await cliContext(env.deps);
+      if (!ctx.serial)
+        throw new EspctlError('serial_unavailable', 'Serial monitoring is not available in this espctl build.');
+      const r = await ctx.serial.monitor({
+        port: o.port,
+        baud: o.baud,
+        durationMs: o.duration * 1000,
+        maxBytes: o.maxBytes,
+      });
+      env.out().result(r, () => r.text);
+    });
+}

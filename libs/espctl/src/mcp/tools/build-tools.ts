@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { IdfVersion, isTerminalJobState, JobState, Target } from '@aegis/protocol';
+import { loadProjectConfig } from '../../config/project-config.js';
+import { generateBuildPlan, generateCleanPlan, type BuildPlan } from '../../plan/build-plan.js';
+import { defaultVersion } from '../../store/store-catalog.js';
+import { requireSession, runRemoteBuild } from '../../remote/remote-build.js';
+import type { BuildTask } from '../../tasks/task-registry.js';
+import type { EspctlContext } from '../context.js';
+import { openProject, projectInput } from '../project-input.js';
+import { defineTool, reportProgress, type ToolExtra } from '../tool-kit.js';
+import { requireRemote } from './remote-guard.js';
+
+const stepShape = z.object({ id: z.string(), title: z.string(), detail: z.string() });
+export const planShape = z.object({
+  project: z.string(),
+  target: z.string(),
+  target_source: z.string(),
+  idf_version: z.string(),
+  idf_version_source: z.string(),
+  profile: z.string(),
+  clean: z.boolean(),
+  steps: z.array(stepShape),
+  warnings: z.array(z.string()),
+});
+
+const buildOptions = {
+  target: Target.optional(),
+  idf_version: IdfVersion.optional(),
+  profile: z.enum(['debug', 'release']).optional(),
+  clean: z.boolean().optional(),
+};
+
+export const statusShape = {
+  task_id: z.string(),
+  job_id: z.string().optional(),
+  status: z.union([z.literal('planning'), JobState]),
+  exit_code: z.number().int().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  target: z.string().optional(),
+  idf_version: z.string().optional(),
+  next_seq: z.number().int().optional(),
+};
+
+export function taskStatus(task: BuildTask): z.infer<z.ZodObject<typeof statusShape>> {
+  return {
+    task_id: task.id,
+    job_id: task.jobId,
+    status: task.state,
+    exit_code: task.exitCode,
+    error: task.error ? { code: task.error.code, message: task.error.message } : undefined,
+    target: task.target,
+    idf_version: task.idfVersion,
+    next_seq: task.logs.nextSeq,
+  };
+}
+
+async function planFor(
+  ctx: EspctlContext,
+  args: z.infer<z.ZodObject<typeof projectInput & typeof buildOptions>>,
+): Promise<BuildPlan> {
+  const project = openProject(ctx, args);
+  const config = await loadProjectConfig(project);
+  const files = await project.list();
+  const catalog = await ctx.catalog();
+  return generateBuildPlan({
+    config,
+    files,
+    projectLabel: project.label,
+    target: args.target,
+    idfVersion: args.idf_version,
+    profile: args.profile,
+    clean: args.clean,
+    storeDefault: defaultVersion(catalog),
+  });
+}
+
+/** Wait for a task to finish, reporting each log line as progress (the caller passed a progressToken). */
+async function followTask(task: BuildTask, extra: ToolExtra): Promise<void> {
+  let n = 0;
+  const off = task.logs.onLine((l) => void reportProgress(extra, ++n, 0, l.text).catch(() => undefined));
+  try {
+    await Promise.race([
+      task.done,
+      new Promise<void>((_, reject) =>
+        extra.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+      ),
+    ]);
+  } finally {
+    off();
+  }
+}
+
+export function registerBuildTools(server: McpServer, ctx: EspctlContext): void {
+  defineTool(
+    server,
+    {
+      name: 'build',
+      aliases: ['build.start'],
+      title: 'Build firmware',
+      description:
+        'Start a build and return {task_id, status} at once; it runs in the background (poll build.status / logs.tail, or subscribe to build://log/{task_id}). With wait=true it returns when the build ends and sends a progress notification per log line. In plan-only mode it returns status "planning" and the plan naming each step; nothing compiles.',
+      input: {
+        ...projectInput,
+        ...buildOptions,
+        wait: z.boolean().default(false).describe('Wait for the build to finish'),
+      },
+      output: { ...statusShape, mode: z.enum(['plan-only', 'remote']), plan: planShape.optional() },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    async (args, extra) => {
+      const plan = await planFor(ctx, args);
+      if (ctx.mode === 'plan-only') {
+        return { task_id: `plan-${randomUUID()}`, status: 'planning' as const, mode: ctx.mode, plan };
+      }
+      const remote = requireRemote(ctx);
+      const project = openProject(ctx, args);
+      const task = ctx.tasks.create();
+      await reportProgress(extra, 0, 0, 'requesting a build machine');
+      const run = runRemoteBuild(remote, ctx.tasks, task, project, {
+        target: args.target ?? (plan.target_source === 'default' ? undefined : (plan.target as z.infer<typeof Target>)),
+        idf_version: args.idf_version ?? (plan.idf_version_source === 'store-default' ? undefined : plan.idf_version),
+        profile: args.profile,
+        clean: args.clean,
+      });
+      if (args.wait) {
+        await run;
+        await followTask(task, extra);
+      }
+      return { ...taskStatus(task), mode: ctx.mode, plan };
+    },
+  );
+
+  defineTool(
+    server,
+    {
+      name: 'build.status',
+      title: 'Build status',
+      description:
+        'State of a build task (pending, assigned, running, succeeded, failed, canceled, expired), exit code and error.',
+      input: { task_id: z.string().min(1).max(100) },
+      output: statusShape,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+    },
+    async ({ task_id }) => {
+      requireRemote(ctx);
+      const task = ctx.tasks.get(task_id);
+      if (task.session && !isTerminalJobState(task.state)) {
+        ctx.tasks.applyStatus(task.id, await task.session.call('build.status', {}));
+      }
+      return taskStatus(task);
+    },
+  );
+
+  defineTool(
+    server,
+    {
+      name: 'build.cancel',
+      title: 'Cancel a build',
+      description: 'Stop a running build; its sandbox is removed. Cancelling a finished build changes nothing.',
+      input: { task_id: z.string().min(1).max(100) },
+      output: statusShape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+    },
+    async ({ task_id }) => {
+      requireRemote(ctx);
+      const task = ctx.tasks.get(task_id);
+      if (isTerminalJobState(task.state)) return taskStatus(task);
+      if (task.session) ctx.tasks.applyStatus(task.id, await task.session.call('build.cancel', {}));
+      else ctx.tasks.update(task.id, { state: 'canceled' });
+      return taskStatus(task);
+    },
+  );
+
+  defineTool(
+    server,
+    {
+      name: 'set_target.run',
+      title: 'Run idf.py set-target',
+      description:
+        'Run idf.py set-target on the build machine for a connected task (regenerates sdkconfig for the new chip).',
+      input: { task_id: z.string().min(1).max(100), target: Target },
+      output: { target: Target },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    async ({ task_id, target }) => {
+      requireRemote(ctx);
+      return requireSession(ctx.tasks.get(task_id)).call('set_target', { target });
+    },
+  );
+
+  defineTool(
+    server,
+    {
+      name: 'generate_build_plan',
+      title: 'Explain a build',
+      description:
+        'Return the steps a build of this project would take (IDF version resolution, target, upload, build, bundle), without running anything.',
+      input: { ...projectInput, ...buildOptions },
+      output: { plan: planShape },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+    },
+    async (args) => ({ plan: await planFor(ctx, args) }),
+  );
+
+  defineTool(
+    server,
+    {
+      name: 'get_clean_plan',
+      title: 'Explain a clean',
+      description: 'Return what idf.py clean (or fullclean with full=true) would remove, without removing anything.',
+      input: { ...projectInput, full: z.boolean().default(false) },
+      output: { removes: z.array(z.string()), present: z.array(z.string()), steps: z.array(stepShape) },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+    },
+    async (args) => {
+      const project = openProject(ctx, args);
+      return generateCleanPlan(await project.list(), args.full);
+    },
+  );
+}
