@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { clampTtl } from '../src/grants/ttl.js';
+import { TokenBuckets } from '../src/grants/token-bucket.js';
+import { checkLimits } from '../src/grants/limits.js';
+import { fairOrder } from '../src/scheduling/fairness.js';
+import { fits, place, type MachineInfo } from '../src/scheduling/matcher.js';
+import { backoffMs, sign, verify } from '../src/webhooks/signature.js';
+import { AppError } from '../src/errors.js';
+import { bearer, hashSecret, newSecret } from '../src/auth/secrets.js';
+
+const machine = (over: Partial<MachineInfo> = {}): MachineInfo => ({
+  id: 'm1',
+  name: 'm1',
+  online: true,
+  capacity: { total_slots: 2, free_slots: 1, cpu_cores: 4, memory_mb: 4096 },
+  idfVersions: ['5.3.1'],
+  targets: ['esp32c3'],
+  ...over,
+});
+const params = { cpu_cores: 2, memory_mb: 2048, timeout_secs: 60 };
+
+function thrown(fn: () => void): AppError {
+  try {
+    fn();
+  } catch (e) {
+    return e as AppError;
+  }
+  throw new Error('did not throw');
+}
+
+describe('grant TTL', () => {
+  it('defaults to 15 s and clamps to 5–30 s', () => {
+    expect(clampTtl(undefined)).toBe(15);
+    expect(clampTtl(1)).toBe(5);
+    expect(clampTtl(12)).toBe(12);
+    expect(clampTtl(3600)).toBe(30);
+  });
+});
+
+describe('rate limit (token bucket)', () => {
+  it('allows the burst, then asks to wait, then refills with time', () => {
+    let now = 0;
+    const b = new TokenBuckets(3, () => now);
+    expect([b.take('u'), b.take('u'), b.take('u')]).toEqual([0, 0, 0]);
+    const wait = b.take('u');
+    expect(wait).toBeGreaterThanOrEqual(1);
+    expect(b.take('other')).toBe(0);
+    now += wait * 1000;
+    expect(b.take('u')).toBe(0);
+  });
+});
+
+describe('quota and concurrency', () => {
+  const limits = { maxConcurrent: 2, daily: 10 };
+  it('passes under the limits', () => {
+    expect(() => checkLimits({ active: 1, today: 9, oldestToday: 0 }, limits, 1000)).not.toThrow();
+  });
+  it('refuses too many jobs in flight', () => {
+    const e = thrown(() => checkLimits({ active: 2, today: 2, oldestToday: 0 }, limits, 1000));
+    expect([e.status, e.code]).toEqual([429, 'too_many_running']);
+  });
+  it('refuses past the daily quota with a Retry-After until the oldest job leaves the window', () => {
+    const e = thrown(() => checkLimits({ active: 0, today: 10, oldestToday: 0 }, limits, 3600_000));
+    expect([e.status, e.code]).toEqual([429, 'quota_exceeded']);
+    expect(e.headers['Retry-After']).toBe(String(23 * 3600));
+  });
+});
+
+describe('placement', () => {
+  it('names the reason no machine fits', () => {
+    const need = { params, pinnedMachineId: null };
+    expect(place([], need)).toMatchObject({ ok: false, reason: expect.stringMatching(/No build machine is online/) });
+    expect(place([machine({ online: false })], need)).toMatchObject({ ok: false });
+    expect(place([machine()], { params: { ...params, idf_version: '5.4' }, pinnedMachineId: null })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/ESP-IDF 5.4 \(available: 5.3.1\)/),
+    });
+    expect(place([machine()], { params: { ...params, target: 'esp32s3' }, pinnedMachineId: null })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/target esp32s3/),
+    });
+    expect(place([machine()], { params: { ...params, cpu_cores: 8 }, pinnedMachineId: null })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/8 CPU cores/),
+    });
+    const busy = machine({ capacity: { total_slots: 1, free_slots: 0, cpu_cores: 4, memory_mb: 4096 } });
+    expect(place([busy], need)).toMatchObject({ ok: false, reason: expect.stringMatching(/busy/) });
+    expect(place([machine(), machine({ id: 'm2' })], need)).toMatchObject({ ok: true });
+  });
+  it('treats "v5.3.1" and "5.3.1" as the same version', () => {
+    expect(
+      fits(machine({ idfVersions: ['v5.3.1'] }), {
+        params: { ...params, idf_version: '5.3.1' },
+        pinnedMachineId: null,
+      }),
+    ).toBe(true);
+  });
+  it('sends attach jobs only to their pinned machine', () => {
+    expect(fits(machine(), { params, pinnedMachineId: 'm2' })).toBe(false);
+    expect(fits(machine({ id: 'm2' }), { params, pinnedMachineId: 'm2' })).toBe(true);
+    expect(place([machine()], { params, pinnedMachineId: 'm2' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/parent job/),
+    });
+  });
+});
+
+describe('fairness', () => {
+  it('takes higher priority first, then round-robins users by age', () => {
+    const jobs = [
+      { id: 'a1', userId: 'a', priority: 0, createdAt: 1 },
+      { id: 'a2', userId: 'a', priority: 0, createdAt: 2 },
+      { id: 'a3', userId: 'a', priority: 0, createdAt: 3 },
+      { id: 'b1', userId: 'b', priority: 0, createdAt: 4 },
+      { id: 'c1', userId: 'c', priority: 0, createdAt: 5 },
+      { id: 'b2', userId: 'b', priority: 5, createdAt: 6 },
+    ];
+    expect(fairOrder(jobs).map((j) => j.id)).toEqual(['b2', 'a1', 'b1', 'c1', 'a2', 'a3']);
+  });
+});
+
+describe('webhook signature and backoff', () => {
+  it('signs with HMAC-SHA256 and verifies only the exact body', () => {
+    const s = sign('secret', '{"a":1}');
+    expect(s).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(verify('secret', '{"a":1}', s)).toBe(true);
+    expect(verify('secret', '{"a":2}', s)).toBe(false);
+    expect(verify('other', '{"a":1}', s)).toBe(false);
+    expect(verify('secret', '{"a":1}', undefined)).toBe(false);
+  });
+  it('backs off exponentially with a cap', () => {
+    expect([1, 2, 3].map(backoffMs)).toEqual([2000, 4000, 8000]);
+    expect(backoffMs(30)).toBe(600_000);
+  });
+});
+
+describe('secrets', () => {
+  it('are prefixed, random and hashed', () => {
+    const a = newSecret('aegis_u_');
+    expect(a).toMatch(/^aegis_u_[A-Za-z0-9_-]{43}$/);
+    expect(newSecret('aegis_u_')).not.toBe(a);
+    expect(hashSecret(a)).toMatch(/^[0-9a-f]{64}$/);
+    expect(bearer(`Bearer ${a}`)).toBe(a);
+    expect(bearer(`Basic ${a}`)).toBeUndefined();
+  });
+});
