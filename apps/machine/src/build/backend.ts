@@ -39,6 +39,8 @@ export interface SandboxedCommand {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /** Call once the terminal process has exited (gives the sandbox uid back). */
+  dispose?: () => void;
 }
 
 export interface BuildBackend {

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CompactSign } from 'jose';
+import { buildBundleManifest, encodeManifest } from '@aegis/esp';
+import type { Artifact, Target } from '@aegis/protocol';
+import { BackendError } from './errors.js';
+import { readInside } from './safe-read.js';
+import type { SigningKey } from './signing-key.js';
+
+export interface BundleInput {
+  projectDir: string;
+  artifactsDir: string;
+  target: Target;
+  idfVersion: string;
+  jobId: string;
+  machineId?: string;
+  signingKey: SigningKey;
+  /** stdout of `idf.py size --format json`. */
+  sizeJson?: string;
+  now: Date;
+}
+
+export interface BundleResult {
+  artifacts: Artifact[];
+  sizes: Record<string, number>;
+  projectName: string;
+  elfName: string;
+  toolPrefix?: string;
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** Compact EdDSA JWS whose payload is exactly the manifest bytes. */
+export async function signManifest(bytes: Uint8Array, key: SigningKey): Promise<string> {
+  return new CompactSign(bytes).setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).sign(key.privateKey);
+}
+
+/**
+ * After a successful build: the flash bundle (`bundle/manifest.json`, `bundle/manifest.jws`, `bundle/files/…`),
+ * the size report, the ELF (for `decode`) and the linker map, all listed as artifacts with their sha256.
+ * Offsets come from `build/flasher_args.json`; nothing is read through a symlink that leaves the build directory.
+ */
+export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
+  const buildDir = path.join(input.projectDir, 'build');
+  const read = (rel: string): Uint8Array | undefined => readInside(buildDir, rel);
+  const text = (rel: string): string | undefined => {
+    const b = read(rel);
+    return b ? new TextDecoder().decode(b) : undefined;
+  };
+  const flasherArgsText = text('flasher_args.json');
+  if (!flasherArgsText) {
+    throw new BackendError(
+      'bundle_failed',
+      'The build wrote no build/flasher_args.json, so there is nothing to flash.',
+    );
+  }
+  const descText = text('project_description.json');
+  let flasherArgs: unknown;
+  let desc: Record<string, unknown> = {};
+  try {
+    flasherArgs = JSON.parse(flasherArgsText);
+    if (descText) desc = JSON.parse(descText) as Record<string, unknown>;
+  } catch (e) {
+    throw new BackendError(
+      'bundle_failed',
+      `The build's flasher_args.json or project_description.json is not JSON: ${(e as Error).message}`,
+    );
+  }
+  let built;
+  try {
+    built = buildBundleManifest({
+      flasherArgs,
+      projectDescription: desc,
+      files: read,
+      chip: input.target,
+      idfVersion: input.idfVersion,
+      jobId: input.jobId,
+      machineId: input.machineId,
+      createdAt: input.now,
+    });
+  } catch (e) {
+    throw new BackendError('bundle_failed', `Could not make the flash bundle: ${(e as Error).message}`);
+  }
+  const manifestBytes = encodeManifest(built.manifest);
+  const jws = await signManifest(manifestBytes, input.signingKey);
+
+  await rm(input.artifactsDir, { recursive: true, force: true });
+  await mkdir(input.artifactsDir, { recursive: true, mode: 0o755 });
+  await chmod(input.artifactsDir, 0o755);
+  const artifacts: Artifact[] = [];
+  const put = async (name: string, bytes: Uint8Array, kind: Artifact['kind']): Promise<void> => {
+    const file = path.join(input.artifactsDir, name);
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+    await writeFile(file, bytes, { mode: 0o644 });
+    artifacts.push({ name, size: bytes.length, sha256: sha256(bytes), kind });
+  };
+  await put('bundle/manifest.json', manifestBytes, 'bundle-manifest');
+  await put('bundle/manifest.jws', new TextEncoder().encode(jws), 'bundle-signature');
+  for (const f of built.files) await put(`bundle/${f.path}`, f.bytes, 'image');
+
+  const projectName = built.manifest.project;
+  const elfName = typeof desc.app_elf === 'string' ? desc.app_elf : `${projectName}.elf`;
+  const elf = read(elfName);
+  if (elf) await put(path.basename(elfName), elf, 'elf');
+  const map = read(elfName.replace(/\.elf$/, '.map'));
+  if (map) await put(path.basename(elfName).replace(/\.elf$/, '.map'), map, 'map');
+  if (input.sizeJson) {
+    try {
+      JSON.parse(input.sizeJson);
+      await put('size.json', new TextEncoder().encode(input.sizeJson), 'report');
+    } catch {
+      // a size report that is not JSON is left out rather than passed on
+    }
+  }
+  const sizes: Record<string, number> = {};
+  for (const p of built.manifest.parts) sizes[p.name] = p.size;
+  const toolPrefix = typeof desc.monitor_toolprefix === 'string' ? desc.monitor_toolprefix : undefined;
+  return { artifacts, sizes, projectName, elfName: path.basename(elfName), toolPrefix };
+}

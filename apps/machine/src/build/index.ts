@@ -1,0 +1,208 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { DecodedFrame } from '@aegis/protocol';
+import type { BuildBackend, BuildOutcome, BuildRequest, SandboxedCommand } from './backend.js';
+import { makeArtifacts } from './bundle.js';
+import { BuildCache } from './build-cache.js';
+import { artifactsDirOf, readBuildInfo, writeBuildInfo } from './build-info.js';
+import { parseAddr2line } from './decode.js';
+import { BackendError } from './errors.js';
+import { idfCommand, idfEnv } from './idf-command.js';
+import { readProjectSettings, resolveIdfVersion } from './project-settings.js';
+import { limitsFor, runBuild } from './runner.js';
+import type { SigningKey } from './signing-key.js';
+import { createBwrapSandbox, createDirectSandbox, detectHostLayout, type Sandbox } from '../sandbox/index.js';
+import { inventory, loadStore, storePath, type Store } from '../store/store.js';
+
+export type { SigningKey } from './signing-key.js';
+export { BackendError } from './errors.js';
+export type * from './backend.js';
+
+export interface BackendLog {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface BuildBackendConfig {
+  /** ESPCTL_STORE_ROOT: the toolchain store with manifest.json. */
+  storeRoot: string;
+  /** 'bwrap' (default in production) or 'none' (unsafe; warned about on every build). */
+  sandbox: 'bwrap' | 'none';
+  /** Incremental build cache (and the sandbox's synthetic /etc files). */
+  cacheDir: string;
+  /** Default 2 GiB. */
+  cacheMaxBytes?: number;
+  /** Default 7 days. */
+  cacheTtlSecs?: number;
+  /** The machine's Ed25519 key that signs flash bundles. */
+  signingKey: SigningKey;
+  machineId?: string;
+  log?: BackendLog;
+}
+
+const quiet: BackendLog = { info: () => undefined, warn: () => undefined };
+
+export interface BuildBackendWithStore extends BuildBackend {
+  /** Re-reads and re-verifies the store (e.g. after provisioning). */
+  reloadStore(): Promise<void>;
+  readonly sandboxKind: 'bwrap' | 'none';
+}
+
+/**
+ * The build half of the machine: store, sandbox, idf.py runner, cache and flash bundle. The store is verified
+ * on first use (`inventory()` at start surfaces a broken store as a clear error).
+ */
+export async function createBuildBackend(config: BuildBackendConfig): Promise<BuildBackendWithStore> {
+  const log = config.log ?? quiet;
+  const storeRoot = path.resolve(config.storeRoot);
+  let storePromise: Promise<Store> | undefined;
+  const store = (): Promise<Store> => {
+    storePromise ??= loadStore(storeRoot).catch((e: unknown) => {
+      storePromise = undefined;
+      throw e;
+    });
+    return storePromise;
+  };
+  await mkdir(config.cacheDir, { recursive: true });
+  const cache = new BuildCache({
+    dir: path.join(config.cacheDir, 'builds'),
+    maxBytes: config.cacheMaxBytes ?? 2 * 1024 ** 3,
+    ttlSecs: config.cacheTtlSecs ?? 7 * 24 * 3600,
+  });
+  let sandbox: Sandbox;
+  if (config.sandbox === 'none') {
+    log.warn('Builds run WITHOUT a sandbox (--sandbox=none): every build has this machine’s own rights.');
+    sandbox = createDirectSandbox();
+  } else {
+    const layout = await detectHostLayout(path.join(config.cacheDir, 'sandbox-etc'));
+    sandbox = createBwrapSandbox({ layout });
+  }
+
+  async function versionFor(workspaceDir: string): Promise<{ s: Store; v: Store['manifest']['versions'][number] }> {
+    const s = await store();
+    const info = await readBuildInfo(workspaceDir);
+    if (info) {
+      const v = s.manifest.versions.find((x) => x.version === info.idfVersion);
+      if (v) return { s, v };
+    }
+    const settings = await readProjectSettings(path.join(workspaceDir, 'project')).catch(() => undefined);
+    const v = settings ? resolveIdfVersion(s, undefined, settings) : s.manifest.versions[0];
+    return { s, v };
+  }
+
+  return {
+    sandboxKind: sandbox.kind,
+    async reloadStore() {
+      storePromise = undefined;
+      await store();
+    },
+
+    async inventory() {
+      return inventory(await store());
+    },
+
+    build(req: BuildRequest): Promise<BuildOutcome> {
+      return runBuild({ store, sandbox, cache, log }, req, async (p, run) => {
+        const sized = await run(['size', '--format', 'json'], true);
+        if (sized.exitCode !== 0) req.onLine('system', 'idf.py size failed; the bundle has no size report.');
+        const artifactsDir = artifactsDirOf(req.workspaceDir);
+        const made = await makeArtifacts({
+          projectDir: path.join(req.workspaceDir, 'project'),
+          artifactsDir,
+          target: p.target,
+          idfVersion: p.version.version,
+          jobId: req.jobId,
+          machineId: config.machineId,
+          signingKey: config.signingKey,
+          sizeJson: sized.exitCode === 0 ? sized.stdout : undefined,
+          now: new Date(),
+        });
+        await writeBuildInfo(req.workspaceDir, {
+          target: p.target,
+          idfVersion: p.version.version,
+          project: made.projectName,
+          elf: made.elfName,
+          toolPrefix: made.toolPrefix,
+        });
+        req.onLine(
+          'system',
+          `Flash bundle ready: ${made.artifacts.length} artifacts, app ${made.sizes.app ?? 0} bytes.`,
+        );
+        return { artifacts: made.artifacts, artifactsDir, sizes: made.sizes };
+      });
+    },
+
+    async size(workspaceDir: string) {
+      const { readFile } = await import('node:fs/promises');
+      const text = await readFile(path.join(artifactsDirOf(workspaceDir), 'size.json'), 'utf8').catch(() => undefined);
+      if (!text) throw new BackendError('no_build', 'There is no successful build in this job yet; run a build first.');
+      return JSON.parse(text) as Record<string, unknown>;
+    },
+
+    async decode(workspaceDir: string, addresses: string[]): Promise<DecodedFrame[]> {
+      for (const a of addresses) {
+        if (!/^0x[0-9a-fA-F]{1,8}$/.test(a))
+          throw new BackendError('invalid_input', `${a} is not an address like 0x40380010.`);
+      }
+      const info = await readBuildInfo(workspaceDir);
+      if (!info) throw new BackendError('no_build', 'There is no successful build in this job yet; run a build first.');
+      if (addresses.length === 0) return [];
+      const { s, v } = await versionFor(workspaceDir);
+      const prefix = info.toolPrefix ?? '';
+      const tool =
+        v.tools.find((t) => t.name === `${prefix}addr2line`) ??
+        v.tools.find((t) => t.name.endsWith('addr2line') && t.name.startsWith(prefix.split('-')[0] ?? ''));
+      if (!tool) {
+        throw new BackendError(
+          'tool_missing',
+          `IDF ${v.version} in the store has no ${prefix}addr2line; re-provision it.`,
+        );
+      }
+      const ws = sandbox.workspacePath(workspaceDir);
+      let stdout = '';
+      const r = await sandbox.run(
+        {
+          command: [
+            storePath(s.root, tool.path),
+            '-pfiaC',
+            '-e',
+            path.posix.join(ws, 'artifacts', info.elf),
+            ...addresses,
+          ],
+          cwd: ws,
+          env: idfEnv(s, v, ws),
+          workspaceDir,
+          readOnlyDirs: [s.root],
+          limits: limitsFor({ memoryMb: 1024, cpuCores: 1, timeoutSecs: 30 }, 30),
+        },
+        { onLine: (stream, text) => void (stream === 'stdout' ? (stdout += text + '\n') : undefined) },
+      );
+      if (r.exitCode !== 0) throw new BackendError('decode_failed', `addr2line failed (exit ${r.exitCode}).`);
+      return parseAddr2line(stdout, addresses);
+    },
+
+    async terminal(workspaceDir: string, command: 'shell' | 'menuconfig'): Promise<SandboxedCommand> {
+      const { s, v } = await versionFor(workspaceDir);
+      const ws = sandbox.workspacePath(workspaceDir);
+      const env = { ...idfEnv(s, v, ws), TERM: 'xterm-256color', PS1: 'build:\\w$ ' };
+      const prepared = await sandbox.prepare(
+        {
+          command: command === 'menuconfig' ? idfCommand(['menuconfig']) : ['/bin/sh', '-i'],
+          cwd: path.posix.join(ws, 'project'),
+          env,
+          workspaceDir,
+          readOnlyDirs: [s.root],
+          limits: limitsFor({ memoryMb: 1024, cpuCores: 1, timeoutSecs: 6 * 3600 }, 6 * 3600),
+        },
+        { interactive: true },
+      );
+      return {
+        file: prepared.file,
+        args: prepared.args,
+        env: prepared.env,
+        cwd: prepared.cwd,
+        dispose: prepared.release,
+      };
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import path from 'node:path';
+import type { LogLine, StoreIdfVersion, Target } from '@aegis/protocol';
+import type { BuildOutcome, BuildRequest } from './backend.js';
+import type { BuildCache, CacheKey } from './build-cache.js';
+import { BackendError, toErrorBody } from './errors.js';
+import { idfCommand, idfEnv } from './idf-command.js';
+import { readProjectSettings, resolveIdfVersion, resolveTarget } from './project-settings.js';
+import type { RunResult, Sandbox, SandboxLimits } from '../sandbox/types.js';
+import type { Store } from '../store/store.js';
+
+export interface RunnerDeps {
+  store(): Promise<Store>;
+  sandbox: Sandbox;
+  cache: BuildCache;
+  log: { warn(msg: string): void; info(msg: string): void };
+  now?: () => number;
+}
+
+/** Per-process limits derived from the grant. RLIMIT_AS is per process and Node itself maps ~1 GiB. */
+export function limitsFor(
+  req: Pick<BuildRequest, 'memoryMb' | 'cpuCores' | 'timeoutSecs'>,
+  remainingSecs: number,
+): SandboxLimits {
+  return {
+    memoryMb: Math.max(req.memoryMb, 1536),
+    cpuSecs: Math.max(10, Math.ceil(req.timeoutSecs * Math.max(1, req.cpuCores))),
+    maxProcs: 512,
+    fileSizeMb: 2048,
+    timeoutSecs: Math.max(0.1, remainingSecs),
+  };
+}
+
+export interface PreparedBuild {
+  store: Store;
+  version: StoreIdfVersion;
+  target: Target;
+  projectName: string;
+  cacheKey: CacheKey;
+}
+
+/**
+ * One build: resolve IDF version and target, restore the incremental cache, `idf.py set-target` when the
+ * target changes, `idf.py build`, every line streamed. Returns the outcome; never throws for a build failure.
+ * `afterSuccess` makes the artifacts (flash bundle, size report…) once idf.py succeeded.
+ */
+export async function runBuild(
+  deps: RunnerDeps,
+  req: BuildRequest,
+  afterSuccess: (
+    p: PreparedBuild,
+    run: (args: string[], capture?: boolean) => Promise<RunResult & { stdout: string }>,
+  ) => Promise<Pick<BuildOutcome, 'artifacts' | 'artifactsDir' | 'sizes'>>,
+): Promise<BuildOutcome> {
+  const now = deps.now ?? Date.now;
+  const deadline = now() + req.timeoutSecs * 1000;
+  const system = (text: string): void => req.onLine('system', text);
+  let target: Target = (req.target ?? 'esp32') as Target;
+  let idfVersion = req.idfVersion ?? '';
+  const projectDir = path.join(req.workspaceDir, 'project');
+  const inside = path.posix.join(deps.sandbox.workspacePath(req.workspaceDir), 'project');
+
+  try {
+    const store = await deps.store();
+    const settings = await readProjectSettings(projectDir);
+    const version = resolveIdfVersion(store, req.idfVersion, settings);
+    idfVersion = version.version;
+    target = resolveTarget(version, req.target, settings);
+    const cacheKey: CacheKey = { userId: req.userId, project: settings.name, target, idfVersion };
+    if (deps.sandbox.kind === 'none') {
+      const warning = 'WARNING: this build runs WITHOUT a sandbox (--sandbox=none): it has the machine’s own rights.';
+      system(warning);
+      deps.log.warn(`job ${req.jobId}: ${warning}`);
+    }
+    system(
+      `Building ${settings.name} for ${target} with ${version.test_toolchain ? 'the TEST TOOLCHAIN ' : 'ESP-IDF '}${version.version}` +
+        (deps.sandbox.kind === 'bwrap' ? ' in a bubblewrap sandbox' : ''),
+    );
+
+    const run = async (args: string[], capture = false): Promise<RunResult & { stdout: string }> => {
+      const remaining = (deadline - now()) / 1000;
+      let stdout = '';
+      const onLine = (stream: LogLine['stream'], text: string): void => {
+        if (capture && stream === 'stdout') stdout += text + '\n';
+        else req.onLine(stream, text);
+      };
+      if (remaining <= 0) return { exitCode: null, signal: 'SIGKILL', timedOut: true, canceled: false, stdout };
+      const r = await deps.sandbox.run(
+        {
+          command: idfCommand(args),
+          cwd: inside,
+          env: idfEnv(store, version, deps.sandbox.workspacePath(req.workspaceDir)),
+          workspaceDir: req.workspaceDir,
+          readOnlyDirs: [store.root],
+          limits: limitsFor(req, remaining),
+        },
+        { signal: req.signal, onLine },
+      );
+      return { ...r, stdout };
+    };
+    const stopped = (r: RunResult, step: string): BuildOutcome | undefined => {
+      if (r.canceled) {
+        system('Build canceled.');
+        return { state: 'canceled', exitCode: null, target, idfVersion, artifacts: [] };
+      }
+      if (r.timedOut) {
+        const error = {
+          code: 'build_timeout',
+          message: `The build ran past its ${req.timeoutSecs} s time limit and was stopped; ask for a longer timeout or make the build smaller.`,
+        };
+        system(error.message);
+        return { state: 'failed', exitCode: null, error, target, idfVersion, artifacts: [] };
+      }
+      if (r.exitCode !== 0) {
+        const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+        const error = { code: 'build_failed', message: `idf.py ${step} ${how}; the log above shows why.` };
+        system(error.message);
+        return { state: 'failed', exitCode: r.exitCode, error, target, idfVersion, artifacts: [] };
+      }
+      return undefined;
+    };
+
+    const restored = req.clean ? false : await deps.cache.restore(cacheKey, projectDir);
+    if (restored) system('Restored the incremental build state of the previous build.');
+    if (req.clean) {
+      const r = await run(['fullclean']);
+      const s = stopped(r, 'fullclean');
+      if (s) return s;
+    }
+    const current = (await readProjectSettings(projectDir)).sdkconfigTarget;
+    if (current !== target) {
+      system(current ? `Target changes from ${current} to ${target}.` : `Setting target ${target}.`);
+      await deps.cache.invalidate(cacheKey);
+      const r = await run(['set-target', target]);
+      const s = stopped(r, 'set-target');
+      if (s) return s;
+    }
+    const r = await run(['build']);
+    const s = stopped(r, 'build');
+    if (s) return s;
+    await deps.cache.save(cacheKey, projectDir).catch((e: unknown) => {
+      deps.log.warn(`job ${req.jobId}: could not save the build cache: ${(e as Error).message}`);
+    });
+    const made = await afterSuccess({ store, version, target, projectName: settings.name, cacheKey }, run);
+    system('Build succeeded.');
+    return { state: 'succeeded', exitCode: 0, target, idfVersion, ...made };
+  } catch (e) {
+    if (req.signal.aborted) return { state: 'canceled', exitCode: null, target, idfVersion, artifacts: [] };
+    const error = toErrorBody(e, 'build_error');
+    if (!(e instanceof BackendError)) deps.log.warn(`job ${req.jobId}: ${error.message}`);
+    system(`Error: ${error.message}`);
+    return { state: 'failed', exitCode: null, error, target, idfVersion, artifacts: [] };
+  }
+}

@@ -1,0 +1,69 @@
+import type { SandboxSpec } from './types.js';
+
+/** The job workspace is always mounted here, so paths cached by a build stay valid from one job to the next. */
+export const SANDBOX_WORKSPACE = '/ws';
+/** Inside the sandbox the build runs as this uid (mapped to a dedicated host uid). */
+export const SANDBOX_UID = 1000;
+
+export interface BwrapLayout {
+  /** Read-only system directories that exist on this host (e.g. /usr, /opt/…), bound at the same path. */
+  systemDirs: string[];
+  /** Top-level symlinks to recreate (`/bin` → `usr/bin` on merged-/usr systems). */
+  symlinks: Array<{ target: string; path: string }>;
+  /** Single /etc files to expose (ld.so.cache, alternatives…), bound read-only. */
+  etcFiles: string[];
+  /** Synthetic /etc/passwd and /etc/group for the sandbox user. */
+  passwdFile: string;
+  groupFile: string;
+}
+
+/**
+ * bubblewrap arguments for one command: new user/net/pid/ipc/uts/cgroup namespaces (loopback only), no
+ * capabilities, a tmpfs root with read-only system directories, the store read-only at its own path, and the
+ * workspace as the only writable place. Nothing else of the host (home, /root, /work, the repo, /tmp) is visible.
+ */
+export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout, opts: { interactive: boolean }): string[] {
+  const a: string[] = [
+    '--unshare-user',
+    '--uid',
+    String(SANDBOX_UID),
+    '--gid',
+    String(SANDBOX_UID),
+    '--disable-userns',
+    '--unshare-net',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--hostname',
+    'aegis-build',
+    '--die-with-parent',
+    '--cap-drop',
+    'ALL',
+  ];
+  // A new session stops TIOCSTI injection into the caller's terminal; an interactive shell on its own pty
+  // needs to keep that pty as its controlling terminal.
+  if (!opts.interactive) a.push('--new-session');
+  for (const dir of layout.systemDirs) a.push('--ro-bind', dir, dir);
+  for (const link of layout.symlinks) a.push('--symlink', link.target, link.path);
+  for (const file of layout.etcFiles) a.push('--ro-bind', file, file);
+  a.push('--ro-bind', layout.passwdFile, '/etc/passwd', '--ro-bind', layout.groupFile, '/etc/group');
+  a.push('--proc', '/proc', '--dev', '/dev');
+  a.push('--size', String(256 * 1024 * 1024), '--tmpfs', '/tmp');
+  for (const dir of spec.readOnlyDirs) a.push('--ro-bind', dir, dir);
+  a.push('--bind', spec.workspaceDir, SANDBOX_WORKSPACE);
+  a.push('--chdir', spec.cwd);
+  a.push('--clearenv');
+  for (const [k, v] of Object.entries(spec.env)) a.push('--setenv', k, v);
+  a.push('--', ...spec.command);
+  return a;
+}
+
+/** prlimit arguments applying the limits to the sandbox and everything it starts. */
+export function prlimitArgs(spec: SandboxSpec, opts: { nproc: boolean }): string[] {
+  const mib = 1024 * 1024;
+  const l = spec.limits;
+  const a = [`--as=${l.memoryMb * mib}`, `--cpu=${l.cpuSecs}`, `--fsize=${l.fileSizeMb * mib}`, '--core=0'];
+  if (opts.nproc) a.push(`--nproc=${l.maxProcs}`);
+  return a;
+}

@@ -1,0 +1,115 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { bwrapArgs, prlimitArgs, SANDBOX_WORKSPACE, type BwrapLayout } from './bwrap-args.js';
+import { assertReachable } from './reachable.js';
+import { spawnTree } from './spawn-tree.js';
+import type { PreparedCommand, RunIo, RunResult, Sandbox, SandboxSpec } from './types.js';
+import { UidPool } from './uid-pool.js';
+import { prepareWorkspace } from './workspace-owner.js';
+import { BackendError } from '../build/errors.js';
+
+export interface BwrapSandboxOptions {
+  layout: BwrapLayout;
+  uidPool?: UidPool;
+  /** Defaults to the binaries in /usr/bin. */
+  bwrapPath?: string;
+  prlimitPath?: string;
+  setprivPath?: string;
+}
+
+/**
+ * The bubblewrap sandbox. As root, each run gets a dedicated host uid (setpriv) so RLIMIT_NPROC really bounds
+ * it, and bwrap then runs unprivileged in a new user namespace where the build sees itself as uid 1000.
+ */
+export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
+  const bwrap = opts.bwrapPath ?? '/usr/bin/bwrap';
+  const prlimit = opts.prlimitPath ?? '/usr/bin/prlimit';
+  const setpriv = opts.setprivPath ?? '/usr/bin/setpriv';
+  for (const [name, p] of [
+    ['bubblewrap (bwrap)', bwrap],
+    ['prlimit (util-linux)', prlimit],
+  ] as const) {
+    if (!existsSync(p)) {
+      throw new BackendError(
+        'sandbox_unavailable',
+        `${name} is not installed at ${p}; install it (apt-get install bubblewrap util-linux) or start the machine ` +
+          'with --sandbox=none (unsafe: builds then run with the machine’s own rights).',
+      );
+    }
+  }
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot && !existsSync(setpriv)) {
+    throw new BackendError('sandbox_unavailable', `setpriv is not installed at ${setpriv}; install util-linux.`);
+  }
+  const pool = opts.uidPool ?? new UidPool();
+
+  async function commandLine(
+    spec: SandboxSpec,
+    interactive: boolean,
+  ): Promise<{ file: string; args: string[]; uid?: number; key?: string }> {
+    const inner = [
+      ...prlimitArgs(spec, { nproc: isRoot }),
+      '--',
+      bwrap,
+      ...bwrapArgs(spec, opts.layout, { interactive }),
+    ];
+    if (!isRoot) return { file: prlimit, args: inner };
+    const key = spec.workspaceDir;
+    const uid = pool.acquire(key);
+    try {
+      await prepareWorkspace(spec.workspaceDir, uid);
+      await assertReachable(spec.workspaceDir, uid, 'job workspace');
+      for (const d of spec.readOnlyDirs) await assertReachable(d, uid, 'store');
+      await assertReachable(path.dirname(opts.layout.passwdFile), uid, 'sandbox state directory');
+    } catch (e) {
+      pool.release(key);
+      throw e;
+    }
+    const args = [
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all',
+      prlimit,
+      ...inner,
+    ];
+    return { file: setpriv, args, uid, key };
+  }
+
+  return {
+    kind: 'bwrap',
+    workspacePath: () => SANDBOX_WORKSPACE,
+    async run(spec: SandboxSpec, io: RunIo): Promise<RunResult> {
+      const cl = await commandLine(spec, false);
+      try {
+        return await spawnTree(
+          {
+            file: cl.file,
+            args: cl.args,
+            env: { PATH: '/usr/bin:/bin' },
+            cwd: '/',
+            timeoutSecs: spec.limits.timeoutSecs,
+          },
+          io,
+        );
+      } finally {
+        if (cl.key !== undefined) pool.release(cl.key);
+      }
+    },
+    async prepare(spec: SandboxSpec, o: { interactive: boolean }): Promise<PreparedCommand> {
+      const cl = await commandLine(spec, o.interactive);
+      let released = false;
+      return {
+        file: cl.file,
+        args: cl.args,
+        env: { PATH: '/usr/bin:/bin' },
+        cwd: '/',
+        release: () => {
+          if (!released && cl.key !== undefined) pool.release(cl.key);
+          released = true;
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { spawnTree } from './spawn-tree.js';
+import type { PreparedCommand, RunIo, RunResult, Sandbox, SandboxSpec } from './types.js';
+
+/**
+ * `--sandbox=none`: runs the command directly with the machine's own rights. Only the wall-clock timeout and
+ * the process-group kill apply. The runner logs a warning on every build that uses it.
+ */
+export function createDirectSandbox(): Sandbox {
+  const env = (spec: SandboxSpec): Record<string, string> => ({ ...spec.env });
+  return {
+    kind: 'none',
+    workspacePath: (workspaceDir) => workspaceDir,
+    run(spec: SandboxSpec, io: RunIo): Promise<RunResult> {
+      const [file, ...args] = spec.command;
+      return spawnTree({ file, args, env: env(spec), cwd: spec.cwd, timeoutSecs: spec.limits.timeoutSecs }, io);
+    },
+    async prepare(spec: SandboxSpec): Promise<PreparedCommand> {
+      const [file, ...args] = spec.command;
+      return { file, args, env: env(spec), cwd: spec.cwd, release: () => undefined };
+    },
+  };
+}

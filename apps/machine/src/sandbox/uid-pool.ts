@@ -1,0 +1,35 @@
+/**
+ * Dedicated host uids for sandboxes. RLIMIT_NPROC counts processes per real uid, so each job needs a uid no
+ * other process uses: then the limit bounds exactly that job (a fork bomb stops at the limit). A job's build and
+ * its terminals share one uid (they write the same files); the uid returns to the pool when the last one ends.
+ */
+export class UidPool {
+  private readonly byKey = new Map<string, { uid: number; refs: number }>();
+
+  constructor(
+    private readonly base = 61000,
+    private readonly size = 64,
+  ) {}
+
+  acquire(key: string): number {
+    const held = this.byKey.get(key);
+    if (held) {
+      held.refs++;
+      return held.uid;
+    }
+    const used = new Set([...this.byKey.values()].map((h) => h.uid));
+    for (let i = 0; i < this.size; i++) {
+      const uid = this.base + i;
+      if (!used.has(uid)) {
+        this.byKey.set(key, { uid, refs: 1 });
+        return uid;
+      }
+    }
+    throw new Error(`all ${this.size} sandbox uids are in use`);
+  }
+
+  release(key: string): void {
+    const held = this.byKey.get(key);
+    if (held && --held.refs <= 0) this.byKey.delete(key);
+  }
+}

@@ -1,0 +1,2 @@
+export * from './store.js';
+export { sha256File } from './sha256-file.js';
