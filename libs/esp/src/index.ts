@@ -11,3 +11,4 @@ export * from './web-tools.js';
 export * from './merged-image.js';
 export * from './bundle-signature.js';
 export * from './sector-diff.js';
+export * from './size-report.js';
