@@ -76,3 +76,9 @@ export function textOf(r: CallToolResult): string {
 export async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult;
 }
+
+export async function readText(client: Client, uri: string): Promise<string> {
+  const r = await client.readResource({ uri });
+  const c = r.contents[0];
+  return 'text' in c ? c.text : '';
+}

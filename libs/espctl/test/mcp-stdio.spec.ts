@@ -7,6 +7,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   call,
+  readText,
   espctlBin,
   INSTALL_URIS,
   newClient,
@@ -190,16 +191,14 @@ describe('espctl MCP over stdio, plan-only', () => {
   });
 
   it('install://overview says plan-only and why; snippets carry the espctl path', async () => {
-    const o = await client.readResource({ uri: 'install://overview' });
-    const text = String(o.contents[0].text);
+    const text = await readText(client, 'install://overview');
     expect(text).toContain('plan-only');
     expect(text).toContain('CONTROL_BASE_URL and MCP_AUTH_SECRET are not set');
-    const vs = String((await client.readResource({ uri: 'install://vscode' })).contents[0].text);
+    const vs = await readText(client, 'install://vscode');
     expect(vs).toContain('.vscode/mcp.json');
     expect(vs).toContain(espctlBin);
     expect(vs).toContain('"serve"');
-    for (const u of INSTALL_URIS)
-      expect(String((await client.readResource({ uri: u })).contents[0].text)).toContain('mcp');
+    for (const u of INSTALL_URIS) expect(await readText(client, u)).toContain('mcp');
   });
 
   it('build returns a plan with status planning naming each step', async () => {
@@ -233,12 +232,8 @@ describe('espctl MCP over stdio, plan-only', () => {
     expect(r.structuredContent).toMatchObject({ written: ['.espctl.toml', '.idf-version'], skipped: [] });
     r = await call(client, 'project.init', { idf_version: 'test-1.0' });
     expect(r.structuredContent).toMatchObject({ written: [], skipped: ['.espctl.toml', '.idf-version'] });
-    expect(String((await client.readResource({ uri: 'project://config' })).contents[0].text)).toContain(
-      'name = "existing"',
-    );
-    expect(String((await client.readResource({ uri: 'project://idf-version' })).contents[0].text).trim()).toBe(
-      'test-1.0',
-    );
+    expect(await readText(client, 'project://config')).toContain('name = "existing"');
+    expect((await readText(client, 'project://idf-version')).trim()).toBe('test-1.0');
 
     r = await call(client, 'project.create', {
       name: 'hello',
