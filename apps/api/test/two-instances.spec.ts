@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMachineToken, createUser, startApi, type StartedApi } from '@aegis/testkit';
+import { AgentPollResponse, GrantResponse, JobView } from '@aegis/protocol';
+import { ANSWER, grantBody, heartbeat, OFFER, PG_URL, req, sse } from './http.js';
+
+describe('two API instances on one PostgreSQL', () => {
+  let a: StartedApi;
+  let b: StartedApi;
+  beforeAll(async () => {
+    a = await startApi({ databaseUrl: PG_URL });
+    // Same schema and the same admin: B shares all state with A.
+    b = await startApi({ databaseUrl: PG_URL, schema: a.schema, adminKey: a.adminKey });
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('a grant on A is claimed via B, and the SSE stream on A gets the answer posted via B', async () => {
+    const user = await createUser(a.url, a.adminKey);
+    const m = await createMachineToken(b.url, b.adminKey, 'shared');
+    expect((await req(b.url, 'POST', '/agents/register', m.token, heartbeat({ name: 'shared' }))).status).toBe(200);
+
+    // B's long-poll is waiting before the job exists; A stores the offer; B's watcher finds it.
+    const polling = req(b.url, 'GET', '/agents/jobs?wait=20', m.token);
+    const g = await req(a.url, 'POST', '/grant/request', user, grantBody());
+    expect(g.status).toBe(201);
+    const { job_id } = GrantResponse.parse(g.body);
+    const stream = sse(`${a.url}/signaling/${job_id}/events`, user, (ev) => ev.some((e) => e.event === 'answer'), {
+      timeoutMs: 20_000,
+    });
+    expect((await req(a.url, 'POST', `/signaling/${job_id}/offer`, user, OFFER)).status).toBe(202);
+    const polled = AgentPollResponse.parse((await polling).body);
+    expect(polled.jobs.map((j) => j.job_id)).toEqual([job_id]);
+
+    expect((await req(b.url, 'POST', `/agents/jobs/${job_id}/claim`, m.token)).status).toBe(200);
+    expect((await req(a.url, 'POST', `/agents/jobs/${job_id}/claim`, m.token)).status).toBe(409);
+    expect((await req(b.url, 'POST', `/agents/jobs/${job_id}/answer`, m.token, ANSWER)).status).toBe(202);
+
+    const events = (await stream).events;
+    expect(events.map((e) => e.event)).toEqual(['assigned', 'state', 'answer']);
+    expect(events[2]!.data).toMatchObject({ type: 'answer', job_id, sdp: ANSWER.sdp });
+
+    // Both instances see one state, and both publish the same signing keys.
+    await req(b.url, 'POST', `/agents/jobs/${job_id}/state`, m.token, { state: 'running' });
+    expect(JobView.parse((await req(a.url, 'GET', `/jobs/${job_id}`, user)).body).state).toBe('running');
+    const ka = (await req(a.url, 'GET', '/.well-known/jwks.json')).body;
+    const kb = (await req(b.url, 'GET', '/.well-known/jwks.json')).body;
+    expect(ka).toEqual(kb);
+  });
+});
