@@ -16,3 +16,10 @@ export {
   dataChecksum,
 } from './rom-protocol.js';
 export { realClock, type Clock } from './clock.js';
+export {
+  buildDemoFirmware,
+  flashImageOf,
+  APP_OFFSET,
+  type DemoFirmwareOptions,
+  type FirmwarePart,
+} from './demo-firmware.js';

@@ -1,1 +1,10 @@
-export {};
+export { flash, type FlashOptions, type FlashResult, type PartResult } from './flash.js';
+export { monitor, runSequence, type MonitorOptions, type MonitorSession } from './monitor.js';
+export { FlashError, type FlashErrorCode } from './errors.js';
+export { checkBundle, checkFits, type BundleTrust, type FlashBundleInput, type CheckedBundle } from './bundle.js';
+export { planSectorWrites, SECTOR_SIZE, type DiffPlan, type WriteRange, type DeviceMd5 } from './sector-diff.js';
+export { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
+export type { FlashProgress, ProgressListener } from './progress.js';
+export { ESPRESSIF_VID, USB_JTAG_SERIAL_PID, isUsbJtagSerial, type SerialPortLike } from './serial-port.js';
+export { md5Hex } from './md5.js';
+export { ESPTOOL_CHIP_NAMES, targetOfChipName } from './chip-names.js';

@@ -1,0 +1,253 @@
+import { ESPError, ESPLoader } from 'esptool-js';
+import type { Target } from '@aegis/protocol';
+import { checkBundle, checkFits, type BundleTrust, type FlashBundleInput } from './bundle.js';
+import { ESPTOOL_CHIP_NAMES, targetOfChipName } from './chip-names.js';
+import { FlashError, isPortBusyError, portBusy } from './errors.js';
+import { md5Hex } from './md5.js';
+import { PartProgress, type ProgressListener } from './progress.js';
+import { QuietTransport } from './quiet-transport.js';
+import { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
+import { planSectorWrites, type DiffPlan } from './sector-diff.js';
+import type { SerialPortLike } from './serial-port.js';
+
+export interface FlashOptions {
+  port: SerialPortLike;
+  bundle: FlashBundleInput;
+  trust: BundleTrust;
+  /** Baud for the transfer (default 921600); falls back to romBaud when the link cannot carry it. */
+  baud?: number;
+  romBaud?: number;
+  reset?: ResetStrategy;
+  /** Write only the sectors that differ from what the board holds (default true). */
+  diff?: boolean;
+  connectAttempts?: number;
+  onProgress?: ProgressListener;
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export interface PartResult {
+  name: string;
+  offset: number;
+  size: number;
+  mode: DiffPlan['kind'];
+  sectorsWritten: number;
+  bytesWritten: number;
+}
+
+export interface FlashResult {
+  chip: Target;
+  chipDescription: string;
+  flashSize: number;
+  /** The baud the transfer actually ran at (romBaud after a fallback). */
+  baud: number;
+  resetKind: 'classic' | 'usb-jtag' | 'custom';
+  parts: PartResult[];
+  md5Requests: number;
+  durationMs: number;
+  /** Time from the first write command to the last verify (excludes connect and stub upload). */
+  writeMs: number;
+}
+
+const DEFAULT_BAUD = 921600;
+const ROM_BAUD = 115200;
+
+/**
+ * Flash a bundle in one loader session: check the bundle (sha256, signature, layout) before touching the
+ * port, connect with the right reset, refuse a board of another chip or with too little flash, raise the baud
+ * (esptool-js falls back to the ROM baud if the link fails), upload the stub, write only what differs
+ * (compressed), verify every part by MD5, reset into the app, and close the port for a monitor to open.
+ */
+export async function flash(options: FlashOptions): Promise<FlashResult> {
+  const now = options.now ?? (() => performance.now());
+  const t0 = now();
+  const { port, signal } = options;
+  const baud = options.baud ?? DEFAULT_BAUD;
+  const romBaud = options.romBaud ?? ROM_BAUD;
+  const log = options.onLog ?? (() => {});
+
+  const bundle = await checkBundle(options.bundle, options.trust);
+  const plan = resetPlan(options.reset ?? 'auto', port);
+  checkAbort(signal);
+  if (port.readable || port.writable) throw portBusy();
+
+  const transport = new QuietTransport(port);
+  const loader = new ESPLoader({
+    transport,
+    baudrate: baud,
+    romBaudrate: romBaud,
+    terminal: { clean: () => {}, writeLine: (s: string) => log(s), write: (s: string) => log(s) },
+    resetConstructors: plan.constructors as never,
+  });
+  let wrote = false;
+  try {
+    try {
+      await loader.connect(plan.mode, options.connectAttempts ?? 7, true);
+    } catch (e) {
+      if (isPortBusyError(e)) throw portBusy();
+      if (e instanceof ESPError) throw noSync(plan.kind);
+      throw e;
+    }
+    const chipName = loader.chip.CHIP_NAME;
+    const target = targetOfChipName(chipName);
+    if (target !== bundle.manifest.chip) {
+      throw new FlashError(
+        'wrong_chip',
+        `This bundle is built for ${ESPTOOL_CHIP_NAMES[bundle.manifest.chip]}, but the connected board is an ${chipName}; build for ${target ?? chipName} or connect the right board. Nothing was written.`,
+      );
+    }
+    const chipDescription = await loader.chip.getChipDescription(loader);
+    if (loader.chip.postConnect) await loader.chip.postConnect(loader);
+    checkAbort(signal);
+    // The ROM understands CHANGE_BAUDRATE too: switching first makes the stub upload fast as well.
+    if (baud !== romBaud) await loader.changeBaud();
+    if (!loader.IS_STUB) await loader.runStub();
+    const sizeName = await loader.detectFlashSize();
+    const flashSize = sizeName ? loader.flashSizeBytes(sizeName as Parameters<ESPLoader['flashSizeBytes']>[0]) : -1;
+    if (flashSize <= 0) {
+      throw new FlashError(
+        'flash_failed',
+        'The flash chip did not identify itself; check the board (flash power, wiring).',
+      );
+    }
+    checkFits(bundle.parts, flashSize);
+
+    const results: PartResult[] = [];
+    let md5Requests = 0;
+    const tWrite = now();
+    for (const part of bundle.parts) {
+      checkAbort(signal, wrote);
+      const data = padTo4(part.data);
+      const diffPlan: DiffPlan =
+        options.diff === false
+          ? {
+              ranges: [{ start: 0, end: data.length }],
+              changedSectors: Math.ceil(data.length / 4096),
+              totalSectors: Math.ceil(data.length / 4096),
+              md5Requests: 0,
+              kind: 'full',
+            }
+          : await planSectorWrites(data, part.offset, (o, s) => deviceMd5(loader, o, s));
+      md5Requests += diffPlan.md5Requests;
+      const ranges = diffPlan.ranges;
+      const total = ranges.reduce((s, r) => s + (r.end - r.start), 0);
+      const progress = new PartProgress(part.name, total, options.onProgress, now);
+      if (ranges.length > 0) {
+        wrote = true;
+        try {
+          await loader.writeFlash({
+            fileArray: ranges.map((r) => ({ data: data.slice(r.start, r.end), address: part.offset + r.start })),
+            flashMode: 'keep',
+            flashFreq: 'keep',
+            flashSize: 'keep',
+            eraseAll: false,
+            compress: true,
+            // esptool-js misreads the ROM's hex-text MD5 (see deviceMd5); its check is only right with the stub.
+            calculateMD5Hash: loader.IS_STUB ? md5Hex : undefined,
+            reportProgress: (i, written, compressedTotal) =>
+              progress.range(ranges[i].end - ranges[i].start, written, compressedTotal),
+          });
+        } catch (e) {
+          throw writeFailure(e, part.name);
+        }
+      }
+      md5Requests++;
+      const onDevice = await deviceMd5(loader, part.offset, data.length);
+      if (onDevice !== md5Hex(data)) {
+        throw new FlashError(
+          'verify_failed',
+          `Part ${part.name} at 0x${part.offset.toString(16)} reads back with a different MD5; flash again, and if it persists the flash may be worn or write-protected.`,
+          !wrote,
+        );
+      }
+      progress.finish();
+      results.push({
+        name: part.name,
+        offset: part.offset,
+        size: part.data.length,
+        mode: diffPlan.kind,
+        sectorsWritten: diffPlan.changedSectors,
+        bytesWritten: total,
+      });
+    }
+    const writeMs = now() - tWrite;
+    await loader.after('custom_reset', undefined, HARD_RESET_SEQUENCE);
+    return {
+      chip: target,
+      chipDescription,
+      flashSize,
+      baud: transport.baudrate,
+      resetKind: plan.kind,
+      parts: results,
+      md5Requests,
+      durationMs: now() - t0,
+      writeMs,
+    };
+  } catch (e) {
+    if (e instanceof FlashError) throw e;
+    if (isAbort(e)) throw new FlashError('aborted', 'Flashing was cancelled.', !wrote);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new FlashError('flash_failed', `Flashing failed: ${why}`, !wrote);
+  } finally {
+    await release(transport, port);
+  }
+}
+
+/** Close the port so the next user (a monitor) can open it; never throws. */
+async function release(transport: QuietTransport, port: SerialPortLike): Promise<void> {
+  if (!port.readable && !port.writable) return;
+  try {
+    await transport.disconnect();
+  } catch {
+    try {
+      await port.close();
+    } catch {
+      // nothing more to do: the port is gone
+    }
+  }
+}
+
+function noSync(kind: string): FlashError {
+  const how =
+    kind === 'usb-jtag'
+      ? 'unplug and replug the board while holding BOOT'
+      : 'hold BOOT (IO0), press and release RESET (EN), then release BOOT';
+  return new FlashError(
+    'no_sync',
+    `The board did not answer in download mode; ${how} and try again (also check the USB cable carries data and the right port is chosen).`,
+  );
+}
+
+function writeFailure(e: unknown, part: string): FlashError {
+  const why = e instanceof Error ? e.message : String(e);
+  if (/MD5/i.test(why)) {
+    return new FlashError('verify_failed', `Part ${part} did not verify after writing (${why}); flash again.`, false);
+  }
+  return new FlashError('flash_failed', `Writing part ${part} failed: ${why}`, false);
+}
+
+/**
+ * SPI_FLASH_MD5 as lowercase hex. The stub returns 16 raw bytes; the ROM 32 ASCII hex digits, which
+ * esptool-js 0.7.0 hex-encodes again (64 digits): decode that case.
+ */
+async function deviceMd5(loader: ESPLoader, offset: number, size: number): Promise<string> {
+  const r = await loader.flashMd5sum(offset, size);
+  if (r.length === 64) return String.fromCharCode(...(r.match(/../g) ?? []).map((h) => parseInt(h, 16))).toLowerCase();
+  return r.toLowerCase();
+}
+
+function padTo4(data: Uint8Array): Uint8Array {
+  if (data.length % 4 === 0) return data;
+  const out = new Uint8Array(data.length + (4 - (data.length % 4))).fill(0xff);
+  out.set(data);
+  return out;
+}
+
+function checkAbort(signal: AbortSignal | undefined, wrote = false): void {
+  if (signal?.aborted) throw new FlashError('aborted', 'Flashing was cancelled.', !wrote);
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
+}
