@@ -12,3 +12,4 @@ export * from './merged-image.js';
 export * from './bundle-signature.js';
 export * from './sector-diff.js';
 export * from './size-report.js';
+export * from './build-diagnostics.js';
