@@ -13,3 +13,4 @@ export * from './bundle-signature.js';
 export * from './sector-diff.js';
 export * from './size-report.js';
 export * from './build-diagnostics.js';
+export * from './image-flash-params.js';

@@ -293,3 +293,11 @@ export function bootAppPartition(parts: readonly Partition[]): Partition | undef
   const apps = parts.filter((p) => p.type === PARTITION_TYPES.app);
   return apps.find((p) => p.subtype === 0x00) ?? apps.find((p) => p.subtype >= 0x10 && p.subtype < 0x20);
 }
+
+/** ESP-IDF's components/partition_table/partitions_singleapp.csv (the default table). */
+export const SINGLE_APP_PARTITIONS_CSV = `# Name,   Type, SubType, Offset,  Size, Flags
+# Note: if you have increased the bootloader size, make sure to update the offsets to avoid overlap
+nvs,      data, nvs,     ,        0x6000,
+phy_init, data, phy,     ,        0x1000,
+factory,  app,  factory, ,        1M,
+`;
