@@ -85,7 +85,9 @@ export async function runJobSession(deps: SessionDeps, claimed: ClaimResponse): 
         const ch = wrapDataChannel(dc);
         if (!attachChannel(deps, claims, job, ch, log)) {
           log.info({ label: dc.label }, 'channel refused');
-          dc.close();
+          // Close right after werift has acknowledged the open; closing inside this callback makes werift drop
+          // the ACK and fail on the client side.
+          setImmediate(() => dc.close());
         } else opened.push(waitOpen(ch).catch(() => undefined));
       },
     });

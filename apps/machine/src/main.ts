@@ -20,6 +20,11 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // werift rejects promises internally on some peer misbehaviour (e.g. a DCEP ACK for a closed stream); one bad
+  // peer must not take down every build on this machine.
+  process.on('unhandledRejection', (reason) =>
+    log.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'),
+  );
   const backend = await loadBuildBackend(config, log);
   const agent = await runMachine(config, backend, log);
   const shutdown = (sig: string) => {

@@ -14,3 +14,4 @@ export * from './espctl-client.js';
 export * from './firmware-client.js';
 export * from './pty-client.js';
 export * from './session.js';
+export * from './dtls-keys.js';

@@ -15,6 +15,7 @@ import { iceGatheringComplete } from './gather.js';
 import { peekGrantClaims } from './grant-claims.js';
 import type { Limits } from './limited-sender.js';
 import { PtyClient } from './pty-client.js';
+import { withOwnCertificate } from './dtls-keys.js';
 import { disableDefaultStun, rtcConfigFromIceServers, type RtcConfig } from './rtc-config.js';
 import { fingerprintFromSdp, isMdnsCandidate } from './sdp.js';
 import { SignalingClient } from './signaling-client.js';
@@ -62,7 +63,7 @@ export async function startRemoteSession(opts: RemoteSessionOptions): Promise<Re
   disableDefaultStun();
   const t0 = performance.now();
   const channels = opts.request?.required_channels ?? ['espctl', 'firmware', 'pty'];
-  const pc = new RTCPeerConnection(opts.rtcConfig ?? rtcConfigFromIceServers([]));
+  const pc = new RTCPeerConnection(await withOwnCertificate(opts.rtcConfig ?? rtcConfigFromIceServers([])));
   const abort = new AbortController();
   const stateListeners = new Set<(s: string) => void>();
   const close = async () => {

@@ -5,6 +5,7 @@ import {
   isMdnsCandidate,
   rtcConfigFromIceServers,
   stripMdnsCandidates,
+  withOwnCertificate,
   type RtcConfig,
 } from '@aegis/peer';
 
@@ -22,7 +23,7 @@ export async function answerOffer(o: {
 }): Promise<{ pc: RTCPeerConnection; answerSdp: string }> {
   const { iceServers: _ignored, ...base } = o.base;
   void _ignored;
-  const pc = new RTCPeerConnection(rtcConfigFromIceServers(o.claims.ice_servers, base));
+  const pc = new RTCPeerConnection(await withOwnCertificate(rtcConfigFromIceServers(o.claims.ice_servers, base)));
   try {
     pc.onDataChannel.subscribe(o.onDataChannel);
     await pc.setRemoteDescription({ type: 'offer', sdp: stripMdnsCandidates(o.offerSdp) });
