@@ -17,7 +17,16 @@ import {
   type ElfToImageOptions,
 } from '../src/index.js';
 import { buildElf32, pattern } from './elf-builder.js';
-import { esp32Elf, esp32c6Elf, esp32s3Elf } from './synthetic-elfs.js';
+import {
+  esp32Elf,
+  esp32c2Elf,
+  esp32c3BootloaderElf,
+  esp32c6Elf,
+  esp32h2Elf,
+  esp32p4Elf,
+  esp32s2Elf,
+  esp32s3Elf,
+} from './synthetic-elfs.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'riscv-app');
 
@@ -108,6 +117,27 @@ describe('elfToAppImage against esptool 4.7.0 elf2image (same ELF, byte-identica
         flashSize: '8MB',
       });
       expect(sha256Hex(c)).toBe(withSha);
+    });
+  }
+
+  // esptool --chip C elf2image --flash_mode dio --flash_freq F --flash_size 4MB (esptool 4.7.0, no sha offset)
+  const more: [ElfToImageOptions['chip'], () => Uint8Array, ElfToImageOptions['flashFreq'], string][] = [
+    ['esp32s2', esp32s2Elf, '40m', 'f70e157f69b7b49942e3ff31fe9f797bf1c5ba49e40742b24e4d5e59b91d4feb'],
+    ['esp32c2', esp32c2Elf, '60m', '62692052ede83179ad6070eda50ab81f052a23a4e4414ef44bafd4d3a9c3be1f'],
+    ['esp32h2', esp32h2Elf, '48m', 'ff26243c4188521b73fdc501a17bd9b589283669829627083dceb79c6eace81e'],
+    ['esp32p4', esp32p4Elf, '40m', '99002e6d2c6d9eaa7eaedb157f78e602e247e018b23d683d9028ff0cf257856a'],
+    ['esp32c3', esp32c3BootloaderElf, '80m', '610bcdeb75e737f28874e5c5e6c57a6a0f903c13c5b352123886ddce23ac8a83'],
+  ];
+  for (const [chip, make, freq, expected] of more) {
+    it(`${chip}: synthetic ${make.name}`, () => {
+      const out = elfToAppImage(make(), {
+        chip,
+        flashMode: 'dio',
+        flashFreq: freq,
+        flashSize: '4MB',
+        elfSha256Offset: 'none',
+      });
+      expect(sha256Hex(out)).toBe(expected);
     });
   }
 
@@ -202,6 +232,16 @@ describe('elfToAppImage on synthetic Xtensa and RISC-V ELFs', () => {
       expect(img.header.chip).toBe(chip);
       expect(img.checksum.valid && img.sha256?.valid).toBe(true);
     }
+  });
+
+  it('bootloader: RAM-only image with the bootloader descriptor first', () => {
+    const img = readAppImage(
+      elfToAppImage(esp32c3BootloaderElf(), { chip: 'esp32c3', flashMode: 'dio', flashFreq: '80m', flashSize: '4MB' }),
+    );
+    expect(img.segments[0].loadAddress).toBe(0x3fcd5c00);
+    expect(img.segments[0].data[0]).toBe(0x50);
+    expect(img.appDesc).toBeUndefined();
+    expect(img.checksum.valid && img.sha256?.valid).toBe(true);
   });
 
   it('uses program headers with useSegments', () => {

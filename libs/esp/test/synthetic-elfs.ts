@@ -55,3 +55,78 @@ export function esp32c6Elf(): Uint8Array {
     ],
   });
 }
+
+/** ESP32-S2 (Xtensa): DROM at 0x3F0..., IROM at 0x4008.... */
+export function esp32s2Elf(): Uint8Array {
+  return buildElf32({
+    machine: 94,
+    entry: 0x40022000,
+    sections: [
+      { name: '.flash.appdesc', addr: 0x3f000020, data: desc('s2-synthetic') },
+      { name: '.flash.rodata', addr: 0x3f000120, data: pattern(0x700, 21) },
+      { name: '.flash.text', addr: 0x40090020, data: pattern(0x1800, 22), flags: 6 },
+      { name: '.iram0.text', addr: 0x40022000, data: pattern(0x900, 23), flags: 6 },
+      { name: '.dram0.data', addr: 0x3ffb0000, data: pattern(0x180, 24), flags: 3 },
+    ],
+  });
+}
+
+/** ESP32-C2 (RISC-V). */
+export function esp32c2Elf(): Uint8Array {
+  return buildElf32({
+    machine: 243,
+    entry: 0x4037c000,
+    sections: [
+      { name: '.flash.appdesc', addr: 0x3c000020, data: desc('c2-synthetic') },
+      { name: '.flash.text', addr: 0x42010020, data: pattern(0x1200, 31), flags: 6 },
+      { name: '.iram0.text', addr: 0x4037c000, data: pattern(0x400, 32), flags: 6 },
+      { name: '.dram0.data', addr: 0x3fca0000, data: pattern(0x80, 33), flags: 3 },
+    ],
+  });
+}
+
+/** ESP32-H2 (RISC-V, C6 memory map). */
+export function esp32h2Elf(): Uint8Array {
+  return buildElf32({
+    machine: 243,
+    entry: 0x40800000,
+    sections: [
+      { name: '.flash.text', addr: 0x42000020, data: pattern(0x1000, 41), flags: 6 },
+      { name: '.flash.appdesc', addr: 0x42800020, data: desc('h2-synthetic') },
+      { name: '.iram0.text', addr: 0x40800000, data: pattern(0x200, 42), flags: 6 },
+      { name: '.dram0.data', addr: 0x40800200, data: pattern(0x100, 43), flags: 3 },
+    ],
+  });
+}
+
+/** ESP32-P4 (RISC-V): one 0x40000000–0x4C000000 window for IROM and DROM. */
+export function esp32p4Elf(): Uint8Array {
+  return buildElf32({
+    machine: 243,
+    entry: 0x4ff00000,
+    sections: [
+      { name: '.flash.text', addr: 0x40000020, data: pattern(0x1000, 51), flags: 6 },
+      { name: '.flash.appdesc', addr: 0x40010020, data: desc('p4-synthetic') },
+      { name: '.flash.rodata', addr: 0x40010120, data: pattern(0x300, 52) },
+      { name: '.iram0.text', addr: 0x4ff00000, data: pattern(0x500, 53), flags: 6 },
+      { name: '.dram0.data', addr: 0x4ff10000, data: pattern(0x100, 54), flags: 3 },
+    ],
+  });
+}
+
+/** An ESP32-C3 second-stage bootloader: RAM only, with a bootloader descriptor that esptool moves to the front. */
+export function esp32c3BootloaderElf(): Uint8Array {
+  const bootdesc = new Uint8Array(80);
+  bootdesc[0] = 0x50;
+  return buildElf32({
+    machine: 243,
+    entry: 0x403ce000,
+    sections: [
+      { name: '.iram_loader.text', addr: 0x403ce000, data: pattern(0x1a00, 61), flags: 6 },
+      { name: '.iram.text', addr: 0x403c9000, data: pattern(0x800, 62), flags: 6 },
+      { name: '.dram0.data', addr: 0x3fcd5000, data: pattern(0x200, 63), flags: 3 },
+      { name: '.dram0.rodata', addr: 0x3fcd5200, data: pattern(0x900, 64), flags: 2 },
+      { name: '.dram0.bootdesc', addr: 0x3fcd5c00, data: bootdesc, flags: 3 },
+    ],
+  });
+}
