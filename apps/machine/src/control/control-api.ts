@@ -106,8 +106,29 @@ export class HttpControlApi implements ControlApi {
     schema?: S,
     o: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<z.infer<S>> {
-    const timeout = AbortSignal.timeout(o.timeoutMs ?? this.opts.timeoutMs ?? 15_000);
-    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+    // One controller per request, unlinked afterwards: AbortSignal.any on a long-lived signal leaks listeners.
+    const ac = new AbortController();
+    const timer = setTimeout(
+      () => ac.abort(new Error('request timed out')),
+      o.timeoutMs ?? this.opts.timeoutMs ?? 15_000,
+    );
+    const onAbort = () => ac.abort(o.signal?.reason);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.send(method, path, body, schema, ac.signal);
+    } finally {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async send<S extends z.ZodType>(
+    method: string,
+    path: string,
+    body: unknown,
+    schema: S | undefined,
+    signal: AbortSignal,
+  ): Promise<z.infer<S>> {
     let res: Response;
     try {
       res = await this.fetchFn(`${this.base}${path}`, {
