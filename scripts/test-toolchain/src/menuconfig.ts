@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import type { Sdkconfig } from './project.js';
 
 interface Option {
@@ -24,13 +24,21 @@ const OPTIONS: Option[] = [
  * Returns true when the configuration should be saved.
  */
 export async function menuconfig(cfg: Sdkconfig): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: false });
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  // Lines are buffered by the iterator, so answers typed (or piped) ahead are not lost; EOF means quit.
+  const lines = rl[Symbol.asyncIterator]();
+  const ask = async (prompt: string): Promise<string | undefined> => {
+    process.stdout.write(prompt);
+    const r = await lines.next();
+    return r.done ? undefined : String(r.value);
+  };
   try {
     for (;;) {
       process.stdout.write('\n(Top) → Aegis test toolchain configuration\n');
       OPTIONS.forEach((o, i) => process.stdout.write(`  ${i + 1}) ${o.label.padEnd(44)} [${cfg.get(o.key) ?? ''}]\n`));
-      process.stdout.write('  s) Save and exit    q) Exit without saving\nChoice: ');
-      const choice = (await rl.question('')).trim();
+      const answer = await ask('  s) Save and exit    q) Exit without saving\nChoice: ');
+      if (answer === undefined) return false;
+      const choice = answer.trim();
       if (choice === 's') {
         process.stdout.write('Configuration saved to sdkconfig\n');
         return true;
@@ -41,7 +49,8 @@ export async function menuconfig(cfg: Sdkconfig): Promise<boolean> {
         process.stdout.write(`No option ${choice}\n`);
         continue;
       }
-      const value = (await rl.question(`${opt.label} (${opt.choices?.join('/') ?? 'text'}): `)).trim();
+      const value = (await ask(`${opt.label} (${opt.choices?.join('/') ?? 'text'}): `))?.trim();
+      if (value === undefined) return false;
       if (opt.choices && !opt.choices.includes(value))
         process.stdout.write(`'${value}' is not one of ${opt.choices.join(', ')}\n`);
       else cfg.set(opt.key, value);

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { DecodedFrame } from '@aegis/protocol';
 import type { BuildBackend, BuildOutcome, BuildRequest, SandboxedCommand } from './backend.js';
@@ -10,11 +11,11 @@ import { BackendError } from './errors.js';
 import { idfCommand, idfEnv } from './idf-command.js';
 import { readProjectSettings, resolveIdfVersion } from './project-settings.js';
 import { limitsFor, runBuild } from './runner.js';
-import type { SigningKey } from './signing-key.js';
+import { loadOrCreateSigningKey, publicJwkOf, type SigningKey } from './signing-key.js';
 import { createBwrapSandbox, createDirectSandbox, detectHostLayout, type Sandbox } from '../sandbox/index.js';
 import { inventory, loadStore, storePath, type Store } from '../store/store.js';
 
-export type { SigningKey } from './signing-key.js';
+export { loadOrCreateSigningKey, publicJwkOf, type SigningKey } from './signing-key.js';
 export { BackendError } from './errors.js';
 export type * from './backend.js';
 
@@ -24,18 +25,20 @@ export interface BackendLog {
 }
 
 export interface BuildBackendConfig {
-  /** ESPCTL_STORE_ROOT: the toolchain store with manifest.json. */
-  storeRoot: string;
+  /** ESPCTL_STORE_ROOT: the toolchain store with manifest.json. Defaults to $ESPCTL_STORE_ROOT. */
+  storeRoot?: string;
   /** 'bwrap' (default in production) or 'none' (unsafe; warned about on every build). */
   sandbox: 'bwrap' | 'none';
-  /** Incremental build cache (and the sandbox's synthetic /etc files). */
-  cacheDir: string;
+  /** Incremental build cache (and the sandbox's synthetic /etc files). Defaults to `<workDir>/build-cache`. */
+  cacheDir?: string;
+  /** The machine's state directory; used for the defaults of `cacheDir` and the signing key file. */
+  workDir?: string;
   /** Default 2 GiB. */
   cacheMaxBytes?: number;
   /** Default 7 days. */
   cacheTtlSecs?: number;
-  /** The machine's Ed25519 key that signs flash bundles. */
-  signingKey: SigningKey;
+  /** The machine's Ed25519 key that signs flash bundles. Default: `<workDir>/bundle-signing-key.pem`, created once. */
+  signingKey?: SigningKey;
   machineId?: string;
   log?: BackendLog;
 }
@@ -43,6 +46,8 @@ export interface BuildBackendConfig {
 const quiet: BackendLog = { info: () => undefined, warn: () => undefined };
 
 export interface BuildBackendWithStore extends BuildBackend {
+  /** Public half of the bundle-signing key (`bundle_public_jwk` in the heartbeat). */
+  bundlePublicJwk(): Record<string, unknown>;
   /** Re-reads and re-verifies the store (e.g. after provisioning). */
   reloadStore(): Promise<void>;
   readonly sandboxKind: 'bwrap' | 'none';
@@ -54,7 +59,18 @@ export interface BuildBackendWithStore extends BuildBackend {
  */
 export async function createBuildBackend(config: BuildBackendConfig): Promise<BuildBackendWithStore> {
   const log = config.log ?? quiet;
-  const storeRoot = path.resolve(config.storeRoot);
+  const configuredRoot = config.storeRoot ?? process.env.ESPCTL_STORE_ROOT;
+  if (!configuredRoot) {
+    throw new BackendError(
+      'store_missing',
+      'No toolchain store is configured; set ESPCTL_STORE_ROOT (scripts/provision-store.sh <idf-version> installs ' +
+        'ESP-IDF, `node scripts/make-test-store.mjs <dir>` makes the test toolchain).',
+    );
+  }
+  const storeRoot = path.resolve(configuredRoot);
+  const stateDir = config.workDir ?? path.join(os.homedir(), '.aegis', 'machine');
+  const cacheDir = config.cacheDir ?? path.join(stateDir, 'build-cache');
+  const signingKey = config.signingKey ?? (await loadOrCreateSigningKey(path.join(stateDir, 'bundle-signing-key.pem')));
   let storePromise: Promise<Store> | undefined;
   const store = (): Promise<Store> => {
     storePromise ??= loadStore(storeRoot).catch((e: unknown) => {
@@ -63,9 +79,9 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     });
     return storePromise;
   };
-  await mkdir(config.cacheDir, { recursive: true });
+  await mkdir(cacheDir, { recursive: true });
   const cache = new BuildCache({
-    dir: path.join(config.cacheDir, 'builds'),
+    dir: path.join(cacheDir, 'builds'),
     maxBytes: config.cacheMaxBytes ?? 2 * 1024 ** 3,
     ttlSecs: config.cacheTtlSecs ?? 7 * 24 * 3600,
   });
@@ -74,7 +90,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     log.warn('Builds run WITHOUT a sandbox (--sandbox=none): every build has this machine’s own rights.');
     sandbox = createDirectSandbox();
   } else {
-    const layout = await detectHostLayout(path.join(config.cacheDir, 'sandbox-etc'));
+    const layout = await detectHostLayout(path.join(cacheDir, 'sandbox-etc'));
     sandbox = createBwrapSandbox({ layout });
   }
 
@@ -92,6 +108,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
 
   return {
     sandboxKind: sandbox.kind,
+    bundlePublicJwk: () => publicJwkOf(signingKey),
     async reloadStore() {
       storePromise = undefined;
       await store();
@@ -113,7 +130,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
           idfVersion: p.version.version,
           jobId: req.jobId,
           machineId: config.machineId,
-          signingKey: config.signingKey,
+          signingKey,
           sizeJson: sized.exitCode === 0 ? sized.stdout : undefined,
           now: new Date(),
         });

@@ -52,6 +52,8 @@ export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout, opts: { intera
   a.push('--size', String(256 * 1024 * 1024), '--tmpfs', '/tmp');
   for (const dir of spec.readOnlyDirs) a.push('--ro-bind', dir, dir);
   a.push('--bind', spec.workspaceDir, SANDBOX_WORKSPACE);
+  // Everything bwrap created on the root tmpfs (/etc, mount points) becomes read-only too.
+  a.push('--remount-ro', '/');
   a.push('--chdir', spec.cwd);
   a.push('--clearenv');
   for (const [k, v] of Object.entries(spec.env)) a.push('--setenv', k, v);

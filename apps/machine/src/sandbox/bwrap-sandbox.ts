@@ -5,6 +5,7 @@ import { assertReachable } from './reachable.js';
 import { spawnTree } from './spawn-tree.js';
 import type { PreparedCommand, RunIo, RunResult, Sandbox, SandboxSpec } from './types.js';
 import { UidPool } from './uid-pool.js';
+import { sweepUid } from './uid-sweep.js';
 import { prepareWorkspace } from './workspace-owner.js';
 import { BackendError } from '../build/errors.js';
 
@@ -43,6 +44,17 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
   }
   const pool = opts.uidPool ?? new UidPool();
 
+  /** The last holder of a job's uid kills whatever that uid still runs before the uid is reused. */
+  async function releaseUid(key: string): Promise<void> {
+    const uid = pool.release(key);
+    if (uid === undefined) return;
+    try {
+      await sweepUid(uid);
+    } finally {
+      pool.free(uid);
+    }
+  }
+
   async function commandLine(
     spec: SandboxSpec,
     interactive: boolean,
@@ -62,7 +74,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
       for (const d of spec.readOnlyDirs) await assertReachable(d, uid, 'store');
       await assertReachable(path.dirname(opts.layout.passwdFile), uid, 'sandbox state directory');
     } catch (e) {
-      pool.release(key);
+      await releaseUid(key);
       throw e;
     }
     const args = [
@@ -94,7 +106,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
           io,
         );
       } finally {
-        if (cl.key !== undefined) pool.release(cl.key);
+        if (cl.key !== undefined) await releaseUid(cl.key);
       }
     },
     async prepare(spec: SandboxSpec, o: { interactive: boolean }): Promise<PreparedCommand> {
@@ -106,7 +118,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
         env: { PATH: '/usr/bin:/bin' },
         cwd: '/',
         release: () => {
-          if (!released && cl.key !== undefined) pool.release(cl.key);
+          if (!released && cl.key !== undefined) void releaseUid(cl.key);
           released = true;
         },
       };

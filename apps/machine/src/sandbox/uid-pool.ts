@@ -5,6 +5,8 @@
  */
 export class UidPool {
   private readonly byKey = new Map<string, { uid: number; refs: number }>();
+  /** Released uids whose leftover processes are still being killed: not handed out yet. */
+  private readonly draining = new Set<number>();
 
   constructor(
     private readonly base = 61000,
@@ -17,7 +19,7 @@ export class UidPool {
       held.refs++;
       return held.uid;
     }
-    const used = new Set([...this.byKey.values()].map((h) => h.uid));
+    const used = new Set([...this.byKey.values()].map((h) => h.uid).concat([...this.draining]));
     for (let i = 0; i < this.size; i++) {
       const uid = this.base + i;
       if (!used.has(uid)) {
@@ -28,8 +30,19 @@ export class UidPool {
     throw new Error(`all ${this.size} sandbox uids are in use`);
   }
 
-  release(key: string): void {
+  /**
+   * Returns the uid when this was its last holder: the caller then cleans it up and calls `free(uid)`.
+   * Until then the uid is not handed out again.
+   */
+  release(key: string): number | undefined {
     const held = this.byKey.get(key);
-    if (held && --held.refs <= 0) this.byKey.delete(key);
+    if (!held || --held.refs > 0) return undefined;
+    this.byKey.delete(key);
+    this.draining.add(held.uid);
+    return held.uid;
+  }
+
+  free(uid: number): void {
+    this.draining.delete(uid);
   }
 }

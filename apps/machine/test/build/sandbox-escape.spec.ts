@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { harness, helloProject, request, workspace, type Harness } from './helpers.js';
+
+/**
+ * Each attack runs from a project's CMakeLists.txt (`execute_process` runs at configure time, as with real CMake),
+ * so it has exactly the rights a build has.
+ */
+const ATTACK = `
+import fs from 'node:fs';
+import net from 'node:net';
+const [what, ...args] = process.argv.slice(2);
+const say = (s) => console.log('ATTACK ' + s);
+if (what === 'connect') {
+  for (const target of args) {
+    const [host, port] = target.split(':');
+    await new Promise((resolve) => {
+      const s = net.connect({ host, port: Number(port) });
+      s.setTimeout(3000, () => { say('CONNECT-FAILED ' + target + ' timeout'); s.destroy(); resolve(); });
+      s.on('connect', () => { say('CONNECT-OK ' + target); s.end(); resolve(); });
+      s.on('error', (e) => { say('CONNECT-FAILED ' + target + ' ' + e.code); resolve(); });
+    });
+  }
+} else if (what === 'read') {
+  for (const f of args) {
+    try { say('READ-OK ' + f + ' ' + fs.readFileSync(f, 'utf8').slice(0, 200)); }
+    catch (e) { say('READ-FAILED ' + f + ' ' + e.code); }
+  }
+} else if (what === 'write') {
+  for (const f of args) {
+    try { fs.writeFileSync(f, 'pwned'); say('WRITE-OK ' + f); }
+    catch (e) { say('WRITE-FAILED ' + f + ' ' + e.code); }
+  }
+} else if (what === 'memory') {
+  const keep = [];
+  let mb = 0;
+  try {
+    for (;;) { keep.push(Buffer.alloc(64 << 20, 1)); mb += 64; if (mb % 256 === 0) say('MEMORY ' + mb); }
+  } catch (e) { say('MEMORY-STOPPED ' + mb + ' ' + e.message); }
+}
+`;
+
+function project(cmake: string): Record<string, string> {
+  return helloProject({ 'CMakeLists.txt': `project(hello_world)\n${cmake}\n`, 'attack.mjs': ATTACK });
+}
+const run = (args: string): string => `execute_process(COMMAND node \${CMAKE_CURRENT_SOURCE_DIR}/attack.mjs ${args})`;
+
+/** Processes still running (zombies are dead already) under the dedicated sandbox uids (61000–61063). */
+function sandboxProcesses(): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      if (uid >= 61000 && uid < 61064 && !/^State:\s+Z/m.test(status)) n++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return n;
+}
+
+let h: Harness;
+const secret = `s3cret-${randomBytes(8).toString('hex')}`;
+const secretFiles = [path.join(os.tmpdir(), `aegis-secret-${process.pid}`), `/root/aegis-secret-${process.pid}`];
+
+beforeAll(async () => {
+  h = await harness();
+  for (const f of secretFiles) await writeFile(f, secret, { mode: 0o644 });
+});
+afterAll(async () => {
+  for (const f of secretFiles) await rm(f, { force: true });
+  await h?.cleanup();
+});
+
+async function expectStillBuilds(): Promise<void> {
+  const { req } = request(await workspace(h, helloProject()), { target: 'esp32c3' });
+  const out = await h.backend.build(req);
+  expect(out.state).toBe('succeeded');
+}
+
+describe('sandbox escape attempts from a build', () => {
+  it('cannot open a TCP connection to a port on the host', async () => {
+    let accepted = 0;
+    const server = net.createServer((s) => {
+      accepted++;
+      s.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    const targets = [`127.0.0.1:${port}`, ...(external ? [`${external}:${port}`] : [])];
+    try {
+      const { req, log } = request(await workspace(h, project(run(`connect ${targets.join(' ')}`))));
+      const out = await h.backend.build(req);
+      expect(out.state).toBe('succeeded');
+      expect(log.text()).toContain(`ATTACK CONNECT-FAILED 127.0.0.1:${port} ECONNREFUSED`);
+      expect(log.text()).not.toContain('CONNECT-OK');
+      expect(accepted).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('cannot read files outside the workspace and the store', async () => {
+    const repoFile = path.resolve(__dirname, '../../package.json');
+    const files = [...secretFiles, repoFile, '/etc/shadow', path.join(h.cacheDir, 'builds')];
+    const { req, log } = request(await workspace(h, project(run(`read ${files.join(' ')}`))));
+    const out = await h.backend.build(req);
+    expect(out.state).toBe('succeeded');
+    for (const f of files) expect(log.text()).toMatch(new RegExp(`ATTACK READ-FAILED ${f} (ENOENT|EACCES)`));
+    expect(log.text()).not.toContain('READ-OK');
+    expect(log.text()).not.toContain(secret);
+  });
+
+  it('cannot write outside the workspace', async () => {
+    const storeFile = path.join(h.storeRoot, 'idf/test-1.0/tools/pwned');
+    const hostTmp = path.join(os.tmpdir(), `aegis-pwned-${process.pid}`);
+    const files = ['/usr/pwned', '/etc/pwned', storeFile, '/ws/artifacts-pwned', '/ws/pwned', hostTmp];
+    const ws = await workspace(h, project(run(`write ${files.join(' ')}`)));
+    const { req, log } = request(ws);
+    const out = await h.backend.build(req);
+    expect(out.state).toBe('succeeded');
+    for (const f of ['/usr/pwned', '/etc/pwned', storeFile, '/ws/pwned']) {
+      expect(log.text()).toMatch(new RegExp(`ATTACK WRITE-FAILED ${f} (EROFS|EACCES|ENOENT)`));
+    }
+    // the sandbox's /tmp is its own tmpfs: a write there never reaches the host's /tmp
+    expect(existsSync(hostTmp)).toBe(false);
+    expect(existsSync(storeFile)).toBe(false);
+    expect(existsSync(path.join(ws, 'pwned'))).toBe(false);
+    await expect(h.backend.reloadStore()).resolves.toBeUndefined();
+  });
+
+  it('a fork bomb is bounded by the process limit and killed at the timeout', async () => {
+    const bomb = `execute_process(COMMAND sh -c "b() { b | b & }; b; sleep 60")`;
+    const { req, log } = request(await workspace(h, project(bomb)), { timeoutSecs: 6 });
+    const out = await h.backend.build(req);
+    expect(out.state).toBe('failed');
+    expect(out.error?.code).toBe('build_timeout');
+    // the shell hit RLIMIT_NPROC: fork failed instead of the host running out of processes
+    expect(log.text()).toMatch(/Cannot fork|Resource temporarily unavailable/i);
+    expect(sandboxProcesses()).toBe(0);
+    await expectStillBuilds();
+  });
+
+  it('a memory bomb is stopped by the memory limit', async () => {
+    const { req, log } = request(await workspace(h, project(run('memory'))), { memoryMb: 1024 });
+    const out = await h.backend.build(req);
+    // the bomb dies; configure goes on like CMake does, and the build itself succeeds
+    expect(out.state).toBe('succeeded');
+    const reached = [...log.text().matchAll(/ATTACK MEMORY (\d+)/g)].map((m) => Number(m[1]));
+    expect(Math.max(0, ...reached)).toBeLessThan(2048);
+    expect(log.text()).not.toMatch(/ATTACK MEMORY (2[0-9]{3}|[3-9][0-9]{3})/);
+    await expectStillBuilds();
+  });
+
+  it('a build running past its timeout is killed with all its processes', async () => {
+    const { req, log } = request(await workspace(h, project('execute_process(COMMAND sleep 600)')), { timeoutSecs: 3 });
+    const out = await h.backend.build(req);
+    expect(out.state).toBe('failed');
+    expect(out.error?.code).toBe('build_timeout');
+    expect(log.text()).toContain('time limit');
+    expect(sandboxProcesses()).toBe(0);
+    await expectStillBuilds();
+  });
+
+  it('the sandbox has no capabilities, runs as uid 1000 and sees only its own processes', async () => {
+    const probe =
+      'execute_process(COMMAND sh -c "id -u; grep CapEff /proc/self/status; ls /proc | grep -c [0-9]; ls /")';
+    const { req, log } = request(await workspace(h, project(probe)));
+    expect((await h.backend.build(req)).state).toBe('succeeded');
+    const text = log.text();
+    expect(text).toMatch(/^1000$/m);
+    expect(text).toMatch(/CapEff:\s+0000000000000000/);
+    const procCount = Number(/^(\d+)$/m.exec(text.split('CapEff')[1] ?? '')?.[1]);
+    expect(procCount).toBeLessThan(15);
+    for (const hostDir of ['root', 'work', 'home']) expect(text).not.toMatch(new RegExp(`^${hostDir}$`, 'm'));
+  });
+});
