@@ -48,11 +48,12 @@ describe('size model', () => {
     const summary = JSON.parse(readFileSync(`${REAL}/esp32c3-size/summary.json`, 'utf8')) as Record<string, unknown>;
     const archives = JSON.parse(readFileSync(`${REAL}/esp32c3-size/archives.json`, 'utf8')) as Record<string, unknown>;
     const m = toSizeModel({ summary, archives })!;
-    expect(m.flash).toEqual({ used: 178180, total: null });
-    expect(m.regions).toEqual([{ name: 'D/IRAM', used: 55060, total: 321296 }]);
+    expect(m.bars[0]).toEqual({ name: 'Flash (app)', used: 178180, total: null });
+    expect(m.bars).toContainEqual({ name: 'D/IRAM', used: 55060, total: 321296 });
     expect(m.components[0].name).toBe('libc.a');
     expect(m.components.length).toBeLessThanOrEqual(12);
     expect(toSizeModel({ nothing: 'here' })).toBeNull();
+    expect(toSizeModel(summary)!.bars[0].used).toBe(178180);
   });
 });
 

@@ -4,6 +4,7 @@ import type { ReactNode } from 'react';
 import { readSession } from '@/server/session';
 import { Nav } from '@/components/nav';
 import { SignOutButton } from '@/components/sign-out-button';
+import { HandoffBanner } from '@/components/flash/handoff-banner';
 
 export const dynamic = 'force-dynamic';
 
@@ -26,6 +27,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
           <SignOutButton />
         </div>
       </header>
+      <HandoffBanner />
       <main id="main" tabIndex={-1}>
         {children}
       </main>

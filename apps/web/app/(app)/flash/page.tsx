@@ -1,12 +1,16 @@
 import type { Metadata } from 'next';
+import { Suspense } from 'react';
+import { FlashPage } from './flash-page';
 
 export const metadata: Metadata = { title: 'Flash' };
 
-export default function FlashPage() {
+export default function Page() {
   return (
     <>
       <h1>Flash a board</h1>
-      <p className="muted">Open a finished build and use its Flash panel.</p>
+      <Suspense>
+        <FlashPage />
+      </Suspense>
     </>
   );
 }

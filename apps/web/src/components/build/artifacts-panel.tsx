@@ -1,15 +1,10 @@
 'use client';
 import { useState } from 'react';
 import type { LiveBuild, LiveBuildState } from '@/lib/build/live-build';
-import { bundleTar, fetchParts, mergedImage, webToolsManifest } from '@/lib/build/bundle-files';
+import { mergeParts, toEspWebToolsManifest } from '@aegis/esp';
+import { bundleTar, fetchBundle } from '@/lib/build/bundle-files';
 import { formatBytes } from '@/lib/format';
 import { saveFile } from '@/lib/save-file';
-
-function jwsPayload(jws: string): string {
-  const b64 = jws.split('.')[1] ?? '';
-  const bin = atob(b64.replace(/-/g, '+').replace(/_/g, '/'));
-  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-}
 
 /** The build's artifacts with sha256, and downloads fetched over the firmware channel. */
 export function ArtifactsPanel({ build, live }: { build: LiveBuild; live: LiveBuildState }) {
@@ -41,8 +36,8 @@ export function ArtifactsPanel({ build, live }: { build: LiveBuild; live: LiveBu
             disabled={!!busy}
             onClick={() =>
               run('bundle', async () => {
-                const parts = await fetchParts(fw, m.manifest);
-                saveFile(bundleTar(jwsPayload(m.jws), m.jws, parts), `${name}-bundle.tar`, 'application/x-tar');
+                const b = await fetchBundle(fw, live.artifacts ?? []);
+                saveFile(bundleTar(b), `${name}-bundle.tar`, 'application/x-tar');
               })
             }
           >
@@ -53,8 +48,14 @@ export function ArtifactsPanel({ build, live }: { build: LiveBuild; live: LiveBu
             disabled={!!busy}
             onClick={() =>
               run('merged', async () => {
-                const parts = await fetchParts(fw, m.manifest);
-                saveFile(mergedImage(parts), `${name}-merged.bin`);
+                const b = await fetchBundle(fw, live.artifacts ?? []);
+                const files = b.input.files as Map<string, Uint8Array>;
+                const parts = b.manifest.parts.map((p) => ({
+                  name: p.name,
+                  offset: p.offset,
+                  data: files.get(p.file)!,
+                }));
+                saveFile(mergeParts(parts), `${name}-merged.bin`);
               })
             }
           >
@@ -66,7 +67,7 @@ export function ArtifactsPanel({ build, live }: { build: LiveBuild; live: LiveBu
             onClick={() =>
               run('web', async () =>
                 saveFile(
-                  JSON.stringify(webToolsManifest(m.manifest), null, 2),
+                  JSON.stringify(toEspWebToolsManifest(m.manifest), null, 2),
                   `${name}-web-manifest.json`,
                   'application/json',
                 ),

@@ -1,10 +1,14 @@
 'use client';
+import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
+import { api, listOf } from '@/lib/api';
 import type { LiveBuild, LiveBuildState } from '@/lib/build/live-build';
+import { fetchBundle } from '@/lib/build/bundle-files';
 import { diagnosticsOf } from '@/lib/build/diagnostics';
 import { toSizeModel } from '@/lib/build/size-model';
 import { formatBytes } from '@/lib/format';
 import { ErrorBox } from '../error-box';
+import { FlashPanel } from '../flash/flash-panel';
 import { ArtifactsPanel } from './artifacts-panel';
 import { DiagnosticsList } from './diagnostics-list';
 import { LogView } from './log-view';
@@ -12,11 +16,31 @@ import { SizeChart } from './size-chart';
 import { TerminalPanel } from './terminal-panel';
 import { TimelineView } from './timeline-view';
 
-export function LivePanels({ build, live }: { build: LiveBuild; live: LiveBuildState }) {
+export function LivePanels({
+  build,
+  live,
+  autoFlash,
+  onFlashed,
+}: {
+  build: LiveBuild;
+  live: LiveBuildState;
+  autoFlash?: boolean;
+  onFlashed?: (ok: boolean, message: string) => void;
+}) {
   const [jump, setJump] = useState<number | null>(null);
   const diags = useMemo(() => diagnosticsOf(live.logs), [live.logs]);
   const size = useMemo(() => toSizeModel(live.size), [live.size]);
   const failed = live.phase === 'failed' || live.phase === 'error';
+  // The machine's bundle-signing key: from the `assigned` event, else from the machine list.
+  const machineId = build.link?.machineId ?? null;
+  const machines = useQuery({
+    queryKey: ['machines-keys'],
+    queryFn: async () =>
+      listOf<{ id: string; bundle_public_jwk: Record<string, unknown> | null }>(await api('machines'), 'machines'),
+    enabled: live.phase === 'succeeded' && !build.link?.bundlePublicJwk,
+  });
+  const publicJwk =
+    build.link?.bundlePublicJwk ?? machines.data?.find((m) => m.id === machineId)?.bundle_public_jwk ?? null;
   return (
     <>
       <div className="panel">
@@ -41,6 +65,17 @@ export function LivePanels({ build, live }: { build: LiveBuild; live: LiveBuildS
           {size ? <SizeChart model={size} /> : <div className="panel muted">No size report.</div>}
           <ArtifactsPanel build={build} live={live} />
         </div>
+      )}
+      {live.phase === 'succeeded' && live.artifacts && (
+        <FlashPanel
+          prepare={async () => (await fetchBundle(build.firmware!, live.artifacts!)).input}
+          ready={!!build.firmware}
+          hasSignature={!!live.manifest?.jws}
+          publicJwk={publicJwk}
+          decodeWith={build}
+          autoStart={autoFlash}
+          onFlashed={onFlashed}
+        />
       )}
       {build.link && <TerminalPanel build={build} />}
     </>

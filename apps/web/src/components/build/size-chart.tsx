@@ -33,9 +33,8 @@ export function SizeChart({ model }: { model: SizeModel }) {
   return (
     <section className="panel" aria-labelledby="size-h" data-testid="size-chart">
       <h2 id="size-h">Size</h2>
-      {model.flash && <UsageBar label="Flash (app)" used={model.flash.used} total={model.flash.total} />}
-      {model.regions.map((r) => (
-        <UsageBar key={r.name} label={r.name} used={r.used} total={r.total} />
+      {model.bars.map((b) => (
+        <UsageBar key={b.name} label={b.name} used={b.used} total={b.total} />
       ))}
       {model.components.length > 0 && (
         <>

@@ -1,37 +1,42 @@
 import type { LogLine } from '@aegis/protocol';
+import { parseBuildDiagnostics } from '@aegis/esp';
 import { stripAnsi } from '../ansi';
 
 export interface Diagnostic {
   severity: 'error' | 'warning';
+  /** Path shortened to the project (main/…, components/…) when it is inside it. */
   file: string;
   line: number;
   column: number | null;
   message: string;
-  /** Log line the diagnostic came from, so the list can jump to it. */
+  /** Log line the diagnostic came from, so the list can jump to it (-1 when not found). */
   seq: number;
 }
 
-const GCC_RE = /^(.+?):(\d+):(?:(\d+):)?\s+(?:fatal\s+)?(error|warning):\s+(.*)$/;
-
-/** Compiler diagnostics in the build log (`file:line[:col]: error|warning: message`), without duplicates. */
+/** Compiler, linker and CMake errors and warnings of the log (parsed by libs/esp), each tied to its log line. */
 export function diagnosticsOf(lines: readonly LogLine[]): Diagnostic[] {
+  if (!lines.length) return [];
+  const plain = lines.map((l) => stripAnsi(l.text));
+  const found = parseBuildDiagnostics(plain.join('\n'));
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
-  for (const l of lines) {
-    const m = GCC_RE.exec(stripAnsi(l.text).trim());
-    if (!m) continue;
-    const d: Diagnostic = {
-      file: m[1].replace(/^.*?\/(main|components)\//, '$1/'),
-      line: Number(m[2]),
-      column: m[3] ? Number(m[3]) : null,
-      severity: m[4] as Diagnostic['severity'],
-      message: m[5],
-      seq: l.seq,
-    };
+  for (const d of found) {
+    if (d.severity === 'note') continue;
+    // The same error often repeats (ninja reprints it); one entry each is enough.
     const key = `${d.file}:${d.line}:${d.column}:${d.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push(d);
+    const needle = d.line ? `${d.file}:${d.line}` : d.message;
+    const idx = plain.findIndex((t) => t.includes(needle) && t.includes(d.message.slice(0, 40)));
+    const fallback = idx >= 0 ? idx : plain.findIndex((t) => t.includes(needle));
+    out.push({
+      severity: d.severity,
+      file: d.file.replace(/^.*?\/(main|components)\//, '$1/'),
+      line: d.line,
+      column: d.column ?? null,
+      message: d.message,
+      seq: fallback >= 0 ? lines[fallback].seq : -1,
+    });
   }
   return out;
 }

@@ -1,45 +1,36 @@
-/**
- * What the size chart draws, from the machine's `size` answer (ESP-IDF's `idf.py size --format json` summary,
- * optionally with per-archive numbers). Read leniently: missing numbers become absent bars, never NaN.
- */
+import type { SizeReport } from '@aegis/protocol';
+import { parseSizeReport } from '@aegis/esp';
+
+/** What the size chart draws: the machine's `size` answer normalised by libs/esp (any idf.py size format). */
 export interface SizeModel {
-  regions: { name: string; used: number; total: number }[];
-  flash: { used: number; total: number | null } | null;
+  bars: { name: string; used: number; total: number | null }[];
   components: { name: string; flash: number; ram: number }[];
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-export function toSizeModel(raw: Record<string, unknown> | null): SizeModel | null {
+export function toSizeModel(raw: unknown): SizeModel | null {
   if (!raw) return null;
-  const summary = (raw.summary && typeof raw.summary === 'object' ? raw.summary : raw) as Record<string, unknown>;
-  const regions: SizeModel['regions'] = [];
-  for (const [name, label] of [
-    ['dram', 'DRAM'],
-    ['iram', 'IRAM'],
-    ['diram', 'D/IRAM'],
-  ] as const) {
-    const used = num(summary[`used_${name}`]);
-    const total = num(summary[`${name}_total`]);
-    if (used !== null && total) regions.push({ name: label, used, total });
+  let r: SizeReport;
+  try {
+    const obj = raw as Record<string, unknown>;
+    // Accept the report itself or `{summary, archives}` (summary for the bars, archives for components).
+    if (obj.summary && typeof obj.summary === 'object') {
+      r = parseSizeReport(obj.summary);
+      if (obj.archives && typeof obj.archives === 'object') {
+        const a = parseSizeReport(obj.archives);
+        r = { ...r, components: a.components };
+      }
+    } else r = parseSizeReport(raw);
+  } catch {
+    return null;
   }
-  const flashUsed = num(summary.total_size) ?? num(summary.used_flash_non_ram);
-  const flashTotal = num(raw.app_partition_size) ?? num(summary.app_partition_size) ?? num(summary.flash_total);
-  const archives = (raw.archives && typeof raw.archives === 'object' ? raw.archives : null) as Record<
-    string,
-    Record<string, unknown>
-  > | null;
-  const components = archives
-    ? Object.entries(archives)
-        .map(([name, a]) => ({
-          name,
-          flash: num(a.flash_total) ?? 0,
-          ram: num(a.ram_st_total) ?? 0,
-        }))
-        .filter((c) => c.flash + c.ram > 0)
-        .sort((a, b) => b.flash + b.ram - (a.flash + a.ram))
-        .slice(0, 12)
-    : [];
-  if (!regions.length && flashUsed === null && !components.length) return null;
-  return { regions, flash: flashUsed === null ? null : { used: flashUsed, total: flashTotal }, components };
+  const bars: SizeModel['bars'] = [
+    { name: 'Flash (app)', used: r.image_size ?? r.flash.used, total: r.flash.total ?? null },
+    ...(r.ram.used > 0 ? [{ name: 'RAM', used: r.ram.used, total: r.ram.total ?? null }] : []),
+    ...r.regions.map((g) => ({ name: g.name, used: g.used, total: g.total ?? null })),
+  ];
+  const components = [...(r.components ?? [])]
+    .filter((c) => c.flash + c.ram > 0)
+    .sort((a, b) => b.flash + b.ram - (a.flash + a.ram))
+    .slice(0, 12);
+  return { bars, components };
 }

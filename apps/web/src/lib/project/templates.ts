@@ -14,39 +14,52 @@ project(${name})
 const mainCmake = (src: string) => `idf_component_register(SRCS "${src}" INCLUDE_DIRS ".")
 `;
 
-const HELLO = `#include "esp_rom_sys.h"
+/** A busy-wait delay: freestanding code has no scheduler to sleep with. */
+const DELAY = `static void delay(unsigned long n)
+{
+    for (volatile unsigned long i = 0; i < n; i++) {
+    }
+}
+`;
 
-/* Prints a greeting once a second, like ESP-IDF's hello_world example. */
+const HELLO = `#include <stdio.h>
+
+${DELAY}
+/* Prints a greeting and counts down, like ESP-IDF's hello_world example. */
 void app_main(void)
 {
-    esp_rom_printf("Hello world!\\n");
+    printf("Hello world!\\n");
     for (int i = 10; i >= 0; i--) {
-        esp_rom_printf("Restarting in %d seconds...\\n", i);
-        esp_rom_delay_us(1000000);
+        printf("Restarting in %d seconds...\\n", i);
+        delay(4000000);
     }
-    esp_rom_printf("Restarting now.\\n");
+    printf("Restarting now.\\n");
 }
 `;
 
 const BLINK = `#include <stdint.h>
-#include "esp_rom_sys.h"
+#include <stdio.h>
 
 /* Toggles GPIO8 (the LED on ESP32-C3 DevKitM-1) through the GPIO output registers. */
 #define BLINK_GPIO 8
 #define GPIO_OUT_W1TS_REG (*(volatile uint32_t *)0x60004008)
 #define GPIO_OUT_W1TC_REG (*(volatile uint32_t *)0x6000400C)
-#define GPIO_ENABLE_W1TS_REG (*(volatile uint32_t *)0x60004024)
+#define GPIO_ENABLE_W1TS_REG (*(volatile uint32_t *)0x60004020)
 
+${DELAY}
 void app_main(void)
 {
     GPIO_ENABLE_W1TS_REG = 1u << BLINK_GPIO;
     int on = 0;
     for (;;) {
-        esp_rom_printf("Turning the LED %s!\\n", on ? "ON" : "OFF");
-        if (on) GPIO_OUT_W1TS_REG = 1u << BLINK_GPIO;
-        else GPIO_OUT_W1TC_REG = 1u << BLINK_GPIO;
+        printf("Turning the LED %s!\\n", on ? "ON" : "OFF");
+        if (on) {
+            GPIO_OUT_W1TS_REG = 1u << BLINK_GPIO;
+        } else {
+            GPIO_OUT_W1TC_REG = 1u << BLINK_GPIO;
+        }
         on = !on;
-        esp_rom_delay_us(1000000);
+        delay(4000000);
     }
 }
 `;
@@ -71,6 +84,7 @@ export function templateFiles(name: TemplateName): TarEntry[] {
     { path: 'CMakeLists.txt', data: enc.encode(topCmake(name)) },
     { path: 'main/CMakeLists.txt', data: enc.encode(mainCmake(file)) },
     { path: `main/${file}`, data: enc.encode(src) },
-    { path: '.espctl.toml', data: enc.encode(`[project]\nname = "${name}"\n`) },
+    // The chip the test toolchain and most boards here have; change it in the form or in this file.
+    { path: '.espctl.toml', data: enc.encode(`[project]\nname = "${name}"\n\n[build]\ntarget = "esp32c3"\n`) },
   ];
 }

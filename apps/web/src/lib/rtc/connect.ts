@@ -7,6 +7,7 @@ import { openSignaling, postOffer, requestGrant } from './signaling';
 export interface MachineLink {
   jobId: string;
   machineName: string | null;
+  machineId: string | null;
   /** The machine's public key for flash-bundle signatures, when the API sent it with `assigned`. */
   bundlePublicJwk: Record<string, unknown> | null;
   pc: RTCPeerConnection;
@@ -70,6 +71,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
     const link: MachineLink = {
       jobId: grant.job_id,
       machineName: null,
+      machineId: null,
       bundlePublicJwk: null,
       pc,
       channels,
@@ -81,6 +83,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
         (ev) => {
           if (ev.type === 'assigned') {
             link.machineName = ev.machine_name;
+            link.machineId = ev.machine_id;
             const jwk = (ev as Record<string, unknown>).bundle_public_jwk;
             link.bundlePublicJwk = jwk && typeof jwk === 'object' ? (jwk as Record<string, unknown>) : null;
             opts.onProgress?.(`Assigned to ${ev.machine_name}`);

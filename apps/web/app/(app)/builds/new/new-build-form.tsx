@@ -2,7 +2,7 @@
 import { Target } from '@aegis/protocol';
 import { useQuery } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, listOf } from '@/lib/api';
 import { LiveBuild } from '@/lib/build/live-build';
 import { registerLive } from '@/lib/build/registry';
@@ -42,6 +42,12 @@ export function NewBuildForm() {
     if (d.idf_version) setIdf(d.idf_version);
     if (d.profile === 'release' || d.profile === 'debug') setProfile(d.profile);
   };
+
+  // A template's own defaults (its .espctl.toml) fill the options, as an uploaded project's do.
+  useEffect(() => {
+    if (source === 'template') applyDefaults(templateFiles(template));
+    // applyDefaults only calls state setters
+  }, [source, template]);
 
   async function onPick(list: FileList | null, kind: 'folder' | 'zip') {
     setError(null);

@@ -1,0 +1,67 @@
+import { createMachineToken, createUser, startApi, type StartedApi } from '@aegis/testkit';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { launchChromium, type Browser } from './chromium';
+import { makeTestStore, startMachine, type Machine } from './machine';
+import { startWeb, type WebServer } from './next-server';
+
+export interface Stack {
+  api: StartedApi;
+  web: WebServer;
+  machine: Machine | null;
+  browser: Browser;
+  page: Page;
+  userKey: string;
+  stop(): Promise<void>;
+}
+
+/** The real API, optionally one real build machine with the test store, the built dashboard, and Chromium. */
+export async function startStack(o: { machine: boolean }): Promise<Stack> {
+  const api = await startApi();
+  const userKey = await createUser(api.url, api.adminKey, 'user', 'Ada');
+  let machine: Machine | null = null;
+  if (o.machine) {
+    const { token } = await createMachineToken(api.url, api.adminKey, 'builder-1');
+    machine = startMachine({
+      apiUrl: api.url,
+      token,
+      jwksPath: api.jwksPath,
+      storeRoot: makeTestStore(),
+      name: 'builder-1',
+    });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const r = await fetch(`${api.url}/machines`, { headers: { authorization: `Bearer ${api.adminKey}` } });
+      const body = (await r.json()) as { machines: { online: boolean }[] };
+      if (body.machines.some((m) => m.online)) break;
+      if (Date.now() > deadline) throw new Error(`The machine did not come online:\n${machine.output.join('')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const web = await startWeb({ AEGIS_API_URL: api.url, AEGIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'aegis-web-')) });
+  const browser = await launchChromium();
+  const page = browser.ctx.pages()[0] ?? (await browser.ctx.newPage());
+  return {
+    api,
+    web,
+    machine,
+    browser,
+    page,
+    userKey,
+    async stop() {
+      await browser.close();
+      await web.stop();
+      await machine?.stop();
+      await api.stop();
+    },
+  };
+}
+
+export async function signIn(s: Stack, key = s.userKey) {
+  await s.page.goto(`${s.web.url}/signin`);
+  await s.page.getByLabel('API key').fill(key);
+  await s.page.getByRole('button', { name: 'Sign in' }).click();
+  await s.page.waitForURL(`${s.web.url}/builds`);
+}
