@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CompactSign } from 'jose';
-import { buildBundleManifest, encodeManifest } from '@aegis/esp';
+import {
+  buildBundleManifest,
+  encodeManifest,
+  mergeParts,
+  parseSizeReport,
+  signBundleManifest,
+  toEspWebToolsManifest,
+} from '@aegis/esp';
 import type { Artifact, Target } from '@aegis/protocol';
 import { BackendError } from './errors.js';
 import { readInside } from './safe-read.js';
@@ -30,11 +36,6 @@ export interface BundleResult {
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** Compact EdDSA JWS whose payload is exactly the manifest bytes. */
-export async function signManifest(bytes: Uint8Array, key: SigningKey): Promise<string> {
-  return new CompactSign(bytes).setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).sign(key.privateKey);
-}
 
 /**
  * After a successful build: the flash bundle (`bundle/manifest.json`, `bundle/manifest.jws`, `bundle/files/…`),
@@ -83,7 +84,7 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
     throw new BackendError('bundle_failed', `Could not make the flash bundle: ${(e as Error).message}`);
   }
   const manifestBytes = encodeManifest(built.manifest);
-  const jws = await signManifest(manifestBytes, input.signingKey);
+  const jws = await signBundleManifest(manifestBytes, input.signingKey.privateKey, input.signingKey.kid);
 
   await rm(input.artifactsDir, { recursive: true, force: true });
   await mkdir(input.artifactsDir, { recursive: true, mode: 0o755 });
@@ -98,6 +99,13 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   await put('bundle/manifest.json', manifestBytes, 'bundle-manifest');
   await put('bundle/manifest.jws', new TextEncoder().encode(jws), 'bundle-signature');
   for (const f of built.files) await put(`bundle/${f.path}`, f.bytes, 'image');
+  // ESP Web Tools reads part paths relative to its manifest, so it sits next to manifest.json.
+  const web = toEspWebToolsManifest(built.manifest);
+  await put('bundle/web-manifest.json', new TextEncoder().encode(JSON.stringify(web, null, 2) + '\n'), 'web-manifest');
+  const merged = mergeParts(
+    built.manifest.parts.map((p, i) => ({ offset: p.offset, data: built.files[i].bytes, name: p.name })),
+  );
+  await put('merged.bin', merged, 'merged');
 
   const projectName = built.manifest.project;
   const elfName = typeof desc.app_elf === 'string' ? desc.app_elf : `${projectName}.elf`;
@@ -107,10 +115,10 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   if (map) await put(path.basename(elfName).replace(/\.elf$/, '.map'), map, 'map');
   if (input.sizeJson) {
     try {
-      JSON.parse(input.sizeJson);
+      parseSizeReport(input.sizeJson);
       await put('size.json', new TextEncoder().encode(input.sizeJson), 'report');
     } catch {
-      // a size report that is not JSON is left out rather than passed on
+      // a size report we cannot read is left out rather than passed on
     }
   }
   const sizes: Record<string, number> = {};

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compactVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAppImage, isImageValid } from '@aegis/esp';
-import { FlashBundleManifest } from '@aegis/protocol';
+import { readAppImage, isImageValid, verifyBundleFiles, verifyBundleManifest } from '@aegis/esp';
+import { EspWebToolsManifest, FlashBundleManifest } from '@aegis/protocol';
 import { harness, helloProject, request, workspace, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -66,8 +66,44 @@ describe('build in the bwrap sandbox with the test toolchain', () => {
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(a.sha256);
     }
     expect(out.artifacts.map((a) => a.kind)).toEqual(
-      expect.arrayContaining(['bundle-manifest', 'bundle-signature', 'image', 'elf', 'report']),
+      expect.arrayContaining([
+        'bundle-manifest',
+        'bundle-signature',
+        'image',
+        'elf',
+        'map',
+        'report',
+        'merged',
+        'web-manifest',
+      ]),
     );
+    // the client's own check (libs/esp) with the machine's public JWK accepts it
+    const jwk = h.backend.bundlePublicJwk();
+    expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+    const checked = await verifyBundleManifest(
+      new Uint8Array(manifestBytes),
+      jws,
+      h.publicKey.export({ format: 'jwk' }),
+    );
+    const bundleFiles = new Map<string, Uint8Array>();
+    for (const part of checked.parts)
+      bundleFiles.set(part.file, new Uint8Array(await readFile(path.join(dir, 'bundle', part.file))));
+    expect(() => verifyBundleFiles(checked, bundleFiles)).not.toThrow();
+
+    const web = EspWebToolsManifest.parse(
+      JSON.parse(await readFile(path.join(dir, 'bundle/web-manifest.json'), 'utf8')),
+    );
+    expect(web.builds[0].chipFamily).toBe('ESP32-C3');
+    expect(web.builds[0].parts).toContainEqual({
+      path: manifest.parts.find((p) => p.name === 'app')!.file,
+      offset: 0x10000,
+    });
+    const merged = await readFile(path.join(dir, 'merged.bin'));
+    for (const part of manifest.parts) {
+      const bytes = await readFile(path.join(dir, 'bundle', part.file));
+      expect(merged.subarray(part.offset, part.offset + part.size).equals(bytes)).toBe(true);
+    }
+    expect(merged[0x8000 - 1]).toBe(0xff);
 
     const app = manifest.parts.find((p) => p.name === 'app');
     const image = readAppImage(new Uint8Array(await readFile(path.join(dir, 'bundle', app!.file))));
