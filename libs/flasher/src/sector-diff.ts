@@ -86,5 +86,6 @@ export async function planSectorWrites(
     else ranges.push({ start: s * SECTOR_SIZE, end: (s + 1) * SECTOR_SIZE });
   }
   for (const r of ranges) r.end = Math.min(r.end, data.length);
-  return { ranges, changedSectors: sectors.length, totalSectors, md5Requests, kind: 'diff' };
+  const kind = sectors.length === totalSectors ? 'full' : 'diff';
+  return { ranges, changedSectors: sectors.length, totalSectors, md5Requests, kind };
 }
