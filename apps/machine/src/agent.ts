@@ -126,11 +126,16 @@ export class Agent {
               rtcBase: this.o.rtcBase ?? {},
               log: this.o.log,
               maxUploadBytes: this.o.maxUploadBytes,
+              onCapacityChange: () => this.heartbeat?.kick(),
             },
             claimed,
           ).catch((err: Error) => this.o.log.error({ err: err.message, jobId: offer.job_id }, 'job session crashed'));
           this.sessions.add(s);
-          void s.finally(() => this.sessions.delete(s));
+          this.heartbeat?.kick();
+          void s.finally(() => {
+            this.sessions.delete(s);
+            this.heartbeat?.kick();
+          });
         }
       } catch (err) {
         if (this.abort.signal.aborted) return;

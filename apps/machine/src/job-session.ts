@@ -29,6 +29,8 @@ export interface SessionDeps {
   rtcBase: RtcConfig;
   log: Logger;
   maxUploadBytes: number;
+  /** A build started or ended: the agent tells the API its free slots right away. */
+  onCapacityChange?: () => void;
   /** How long a client has to connect after the answer (default 30 s). */
   connectTimeoutMs?: number;
 }
@@ -68,6 +70,9 @@ export async function runJobSession(deps: SessionDeps, claimed: ClaimResponse): 
   } else {
     job = await deps.registry.create({ id: jobId, userId: claims.sub, params: claims.params });
     watchBuildState(job, deps.reporter);
+    job.onStatus((st) => {
+      if (st.state !== 'running') deps.onCapacityChange?.();
+    });
   }
 
   liveSessions.add(jobId);

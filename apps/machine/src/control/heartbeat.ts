@@ -10,6 +10,8 @@ import type { ControlApi } from './control-api.js';
 export class Heartbeat {
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
+  private wake?: () => void;
+  private kicked = false;
   intervalMs = 10_000;
 
   constructor(
@@ -24,6 +26,12 @@ export class Heartbeat {
     this.loop = this.run();
   }
 
+  /** Beat now (coalesced): capacity changed, so the scheduler should know before the next interval. */
+  kick(): void {
+    this.kicked = true;
+    this.wake?.();
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
@@ -32,7 +40,16 @@ export class Heartbeat {
   private async run(): Promise<void> {
     const backoff = new Backoff(500, 15_000);
     while (!this.abort.signal.aborted) {
-      await sleep(this.intervalMs, this.abort.signal);
+      if (!this.kicked) {
+        const woken = new AbortController();
+        this.wake = () => woken.abort();
+        const onStop = () => woken.abort();
+        this.abort.signal.addEventListener('abort', onStop, { once: true });
+        await sleep(this.intervalMs, woken.signal);
+        this.abort.signal.removeEventListener('abort', onStop);
+        this.wake = undefined;
+      }
+      this.kicked = false;
       if (this.abort.signal.aborted) return;
       try {
         const r = await this.api.heartbeat(await this.body());
