@@ -27,6 +27,7 @@ import { WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { Metrics } from './health/metrics.js';
+import { McpModule } from './mcp/mcp.module.js';
 
 export interface AppDeps {
   cfg: Config;
@@ -68,7 +69,7 @@ export class AppModule {
   static forRoot(d: AppDeps): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(d), ...(d.extraModules ?? [])],
+      imports: [CoreModule.forRoot(d), McpModule, ...(d.extraModules ?? [])],
       controllers: [
         HealthController,
         UsersController,

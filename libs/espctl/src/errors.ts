@@ -21,6 +21,13 @@ export class EspctlError extends Error {
 /** Any thrown value as an error body; unexpected errors keep their message but get a generic code. */
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof EspctlError) return err.toBody();
-  if (err instanceof Error) return { code: 'internal_error', message: err.message || 'Unexpected error.' };
+  if (err instanceof Error) {
+    // Errors of our other libraries (PeerError, AppError…) also carry a string code.
+    const code = (err as { code?: unknown }).code;
+    return {
+      code: typeof code === 'string' && code ? code : 'internal_error',
+      message: err.message || 'Unexpected error.',
+    };
+  }
   return { code: 'internal_error', message: String(err) };
 }

@@ -16,3 +16,7 @@ export { renderTemplate, renderComponent, TemplateName } from './project/templat
 export { EspctlError, toErrorBody } from './errors.js';
 export { ESPCTL_VERSION } from './version.js';
 export { runCli } from './cli/program.js';
+export { McpHttpSessions, type McpPrincipal, type McpHttpOptions } from './mcp/http/http-sessions.js';
+export { createHttpContext, type HttpContextOptions } from './mcp/http/http-context.js';
+export { MemoryEventStore } from './mcp/http/event-store.js';
+export { createPeerConnector, rtcConfigFromEnv } from './remote/peer-connector.js';

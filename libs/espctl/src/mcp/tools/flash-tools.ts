@@ -46,14 +46,14 @@ export function registerFlashTools(server: McpServer, ctx: EspctlContext): void 
           throw new EspctlError('invalid_input', 'Over HTTP pass job_id; the dashboard fetches the firmware itself.');
         if (!ctx.flashHandoff)
           throw new EspctlError('no_dashboard', 'This server cannot hand firmware to a dashboard.');
-        const task = await taskFor(ctx, args.job_id);
         if (!(await ctx.flashHandoff.dashboardConnected())) {
           throw new EspctlError(
             'no_dashboard',
             'No dashboard tab is connected for your account; open the Aegis dashboard in Chrome, then run flash.run again (or flash locally with `espctl flash`).',
           );
         }
-        const req = await ctx.flashHandoff.create(task.jobId ?? args.job_id);
+        // The dashboard fetches the firmware itself over WebRTC; the API only passes the job id.
+        const req = await ctx.flashHandoff.create(ctx.tasks.find(args.job_id)?.jobId ?? args.job_id);
         const deadline = Date.now() + args.timeout_sec * 1000;
         let cur = req;
         while (cur.status === 'pending' || cur.status === 'confirmed') {

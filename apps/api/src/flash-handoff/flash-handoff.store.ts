@@ -1,0 +1,118 @@
+import { DataSource } from 'typeorm';
+import type { FlashRequestStatus } from '@aegis/protocol';
+
+export interface FlashRequestRow {
+  id: string;
+  user_id: string;
+  job_id: string;
+  status: FlashRequestStatus;
+  created_at: number;
+  updated_at: number;
+}
+
+/**
+ * Flash requests and dashboard polls in the shared database (metadata only), so every API instance sees them.
+ * Two small tables created on start with plain SQL that runs on SQLite and PostgreSQL alike.
+ */
+export class FlashHandoffStore {
+  constructor(private readonly ds: DataSource) {}
+
+  private get pg(): boolean {
+    return this.ds.options.type === 'postgres';
+  }
+
+  /** `?` placeholders, numbered for PostgreSQL. */
+  private q<T>(sql: string, params: unknown[] = []): Promise<T> {
+    let n = 0;
+    return this.ds.query(this.pg ? sql.replace(/\?/g, () => `$${++n}`) : sql, params) as Promise<T>;
+  }
+
+  async init(): Promise<void> {
+    const stmts = [
+      `CREATE TABLE IF NOT EXISTS flash_requests (id VARCHAR(36) PRIMARY KEY, user_id VARCHAR(36) NOT NULL, job_id VARCHAR(36) NOT NULL, status VARCHAR(16) NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS flash_requests_user_status ON flash_requests (user_id, status)`,
+      `CREATE TABLE IF NOT EXISTS flash_dashboard_polls (user_id VARCHAR(36) PRIMARY KEY, polled_at BIGINT NOT NULL)`,
+    ];
+    for (const s of stmts) {
+      // Two instances starting together on PostgreSQL may race on IF NOT EXISTS; the second try sees the table.
+      await this.q(s).catch(() => this.q(s));
+    }
+  }
+
+  private row(r: Record<string, unknown>): FlashRequestRow {
+    return {
+      id: String(r.id),
+      user_id: String(r.user_id),
+      job_id: String(r.job_id),
+      status: String(r.status) as FlashRequestStatus,
+      created_at: Number(r.created_at),
+      updated_at: Number(r.updated_at),
+    };
+  }
+
+  async insert(r: FlashRequestRow): Promise<void> {
+    await this.q(
+      'INSERT INTO flash_requests (id, user_id, job_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [r.id, r.user_id, r.job_id, r.status, r.created_at, r.updated_at],
+    );
+  }
+
+  async get(userId: string, id: string): Promise<FlashRequestRow | undefined> {
+    const rows = await this.q<Record<string, unknown>[]>('SELECT * FROM flash_requests WHERE id = ? AND user_id = ?', [
+      id,
+      userId,
+    ]);
+    return rows[0] ? this.row(rows[0]) : undefined;
+  }
+
+  async list(userId: string, status: FlashRequestStatus | undefined): Promise<FlashRequestRow[]> {
+    const rows = status
+      ? await this.q<Record<string, unknown>[]>(
+          'SELECT * FROM flash_requests WHERE user_id = ? AND status = ? ORDER BY created_at DESC LIMIT 100',
+          [userId, status],
+        )
+      : await this.q<Record<string, unknown>[]>(
+          'SELECT * FROM flash_requests WHERE user_id = ? ORDER BY created_at DESC LIMIT 100',
+          [userId],
+        );
+    return rows.map((r) => this.row(r));
+  }
+
+  /** Compare-and-set: moves `id` from one of `from` to `to`; false when it was not in such a state. */
+  async transition(
+    userId: string,
+    id: string,
+    from: FlashRequestStatus[],
+    to: FlashRequestStatus,
+    now: number,
+  ): Promise<boolean> {
+    const marks = from.map(() => '?').join(', ');
+    const sql = `UPDATE flash_requests SET status = ?, updated_at = ? WHERE id = ? AND user_id = ? AND status IN (${marks})`;
+    await this.q(sql, [to, now, id, userId, ...from]);
+    // Drivers report affected rows differently; reading the row back works on both.
+    const after = await this.get(userId, id);
+    return after?.status === to && after.updated_at === now;
+  }
+
+  async expirePending(userId: string, olderThan: number, now: number): Promise<void> {
+    await this.q(
+      "UPDATE flash_requests SET status = 'expired', updated_at = ? WHERE user_id = ? AND status = 'pending' AND created_at < ?",
+      [now, userId, olderThan],
+    );
+  }
+
+  async recordPoll(userId: string, now: number): Promise<void> {
+    await this.q(
+      'INSERT INTO flash_dashboard_polls (user_id, polled_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET polled_at = excluded.polled_at',
+      [userId, now],
+    );
+  }
+
+  async lastPoll(userId: string): Promise<number | undefined> {
+    const rows = await this.q<Array<{ polled_at: unknown }>>(
+      'SELECT polled_at FROM flash_dashboard_polls WHERE user_id = ?',
+      [userId],
+    );
+    return rows[0] ? Number(rows[0].polled_at) : undefined;
+  }
+}

@@ -1,0 +1,95 @@
+import type { RemoteSession as PeerSession, RtcConfig } from '@aegis/peer';
+import type { BuildStatus, LogLine } from '@aegis/protocol';
+import { EspctlError } from '../errors.js';
+import type { RemoteBuildRequest, RemoteConnector, RemoteSession } from './remote-connector.js';
+
+export interface PeerConnectorOptions {
+  baseUrl: string;
+  apiKey: string;
+  /** werift settings; absent: the grant's ICE servers only (see libs/peer). */
+  rtcConfig?: RtcConfig;
+  fetch?: typeof fetch;
+}
+
+/**
+ * `AEGIS_RTC_INTERFACE=<ipv4>` binds WebRTC to one address (same variable as the machine): 127.0.0.1 gives the
+ * loopback-only config tests use inside a private network namespace.
+ */
+export function rtcConfigFromEnv(env: NodeJS.ProcessEnv): RtcConfig | undefined {
+  const ip = env.AEGIS_RTC_INTERFACE?.trim();
+  if (!ip) return undefined;
+  // The same values as libs/peer's loopbackRtcConfig (not imported here so werift loads only when needed).
+  if (ip === '127.0.0.1')
+    return {
+      iceServers: [{ urls: 'stun:127.0.0.1:3478' }],
+      iceStunGatherTimeout: 0.05,
+      iceUseIpv4: false,
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      iceInterfaceAddresses: { udp4: '127.0.0.1' },
+    } as RtcConfig;
+  return {
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: [ip],
+    iceInterfaceAddresses: { udp4: ip },
+  } as RtcConfig;
+}
+
+type Peer = typeof import('@aegis/peer');
+
+function adapt(s: PeerSession, peer: Peer): RemoteSession {
+  const espctl = s.espctl;
+  const firmware = s.firmware;
+  if (!espctl) throw new EspctlError('channel_missing', 'The machine did not open the espctl channel.');
+  return {
+    jobId: s.jobId,
+    machineId: s.machineId,
+    call: (method, params) => espctl.call(method, params, { timeoutMs: 120_000 }),
+    uploadProject: async (tar) => {
+      await espctl.uploadProject(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
+    },
+    getFile: async (name) => {
+      if (!firmware) throw new EspctlError('channel_missing', 'The machine did not open the firmware channel.');
+      let resumeFrom: Buffer | undefined;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return new Uint8Array((await firmware.fetch(name, { resumeFrom })).data);
+        } catch (err) {
+          if (err instanceof peer.TransferInterruptedError && attempt < 2 && firmware.channel.readyState === 'open') {
+            resumeFrom = err.partial;
+            continue;
+          }
+          throw err;
+        }
+      }
+    },
+    onLog: (fn: (l: LogLine) => void) => espctl.on('log', fn),
+    onStatus: (fn: (st: BuildStatus) => void) => espctl.on('status', fn),
+    close: () => s.close(),
+  };
+}
+
+/** Remote sessions over WebRTC (libs/peer) for one user against one control API. */
+export function createPeerConnector(o: PeerConnectorOptions): RemoteConnector {
+  const base = { baseUrl: o.baseUrl, apiKey: o.apiKey, rtcConfig: o.rtcConfig, fetch: o.fetch };
+  return {
+    async start(req: RemoteBuildRequest) {
+      const peer = await import('@aegis/peer');
+      const s = await peer.startRemoteSession({
+        ...base,
+        request: {
+          required_channels: ['espctl', 'firmware'],
+          ...(req.target ? { target: req.target } : {}),
+          ...(req.idf_version ? { idf_version: req.idf_version } : {}),
+          ...(req.timeout_secs ? { timeout_secs: req.timeout_secs } : {}),
+        },
+      });
+      return adapt(s, peer);
+    },
+    async attach(jobId: string) {
+      const peer = await import('@aegis/peer');
+      return adapt(await peer.attachToJob({ ...base, jobId, channels: ['espctl', 'firmware'] }), peer);
+    },
+  };
+}
