@@ -172,6 +172,9 @@ export class Agent {
     } catch (err) {
       this.o.log.error({ err: (err as Error).message }, 'store inventory failed');
     }
+    // The backend may sign flash bundles; its public key lets clients verify them.
+    const withKey = this.o.backend as BuildBackend & { bundlePublicJwk?: () => Record<string, unknown> };
+    const jwk = typeof withKey.bundlePublicJwk === 'function' ? withKey.bundlePublicJwk() : undefined;
     const running = new Set<string>([...liveSessions, ...this.reporter.pendingJobIds()]);
     for (const j of this.registry.active()) running.add(j.id);
     return {
@@ -187,6 +190,7 @@ export class Agent {
       idf_versions: inv.idfVersions,
       targets: inv.targets,
       running_job_ids: [...running].slice(0, 256),
+      ...(jwk ? { bundle_public_jwk: jwk } : {}),
     };
   }
 }

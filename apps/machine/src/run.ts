@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { disableDefaultStun, type RtcConfig } from '@aegis/peer';
 import type { Logger } from 'pino';
@@ -28,7 +28,10 @@ export async function runMachine(
   api: ControlApi = new HttpControlApi({ baseUrl: config.apiUrl, token: config.token }),
 ): Promise<Agent> {
   if (!disableDefaultStun()) log.warn('could not switch off werift’s default STUN server; check the werift version');
-  await mkdir(config.workDir, { recursive: true, mode: 0o700 });
+  // Search-only for others (0711): the sandbox's own uid must traverse to its job workspace, but cannot list jobs.
+  await mkdir(join(config.workDir, 'jobs'), { recursive: true, mode: 0o711 });
+  await chmod(config.workDir, 0o711);
+  await chmod(join(config.workDir, 'jobs'), 0o711);
   if (config.sandbox === 'none') log.warn('sandbox disabled (--sandbox=none): builds run unconfined on this host');
   const keys = config.trustedJwks
     ? await loadTrustedKeys(config.trustedJwks)

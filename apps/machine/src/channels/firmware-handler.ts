@@ -7,7 +7,8 @@ import type { BuildJob } from '../jobs/build-job.js';
 /** Serves `get` requests on the `firmware` channel: any artifact of the job's successful build, resumable. */
 export function serveFirmware(o: { job: BuildJob; channel: MessageChannelLike; sender: LimitedSender; log: Logger }) {
   const { job, channel, sender } = o;
-  let busy = false;
+  // Requests are served one after another, in order (one transfer at a time on the channel).
+  let queue: Promise<void> = Promise.resolve();
   const abort = new AbortController();
   const fail = (code: string, message: string, name?: string) =>
     sender.sendJson({ type: 'error', ...(name ? { name } : {}), error: { code, message } }).catch(() => undefined);
@@ -23,7 +24,6 @@ export function serveFirmware(o: { job: BuildJob; channel: MessageChannelLike; s
     const r = FirmwareClientMessage.safeParse(value);
     if (!r.success) return void fail('bad_request', 'Unknown request; send {"type":"get","name":…,"offset":…}.');
     const { name, offset } = r.data;
-    if (busy) return void fail('busy', 'A file is being sent; request the next one when it has ended.', name);
     const dir = job.outcome?.artifactsDir;
     if (job.state !== 'succeeded' || !dir)
       return void fail('not_ready', 'There is no successful build to download from yet.', name);
@@ -34,24 +34,20 @@ export function serveFirmware(o: { job: BuildJob; channel: MessageChannelLike; s
       return void fail('not_found', `No artifact named "${name}"; see artifacts.list.`, name);
     if (offset > artifact.size)
       return void fail('bad_offset', `Offset ${offset} is past the end of ${name} (${artifact.size} bytes).`, name);
-    busy = true;
-    void (async () => {
+    queue = queue.then(async () => {
+      if (abort.signal.aborted) return;
       const src = await fileSourceFromPath(name, path, artifact.sha256);
       try {
         await sendFile(sender, src, offset, { signal: abort.signal });
+      } catch (err) {
+        if (channel.readyState === 'open') {
+          o.log.warn({ err: (err as Error).message, name }, 'firmware send failed');
+          void fail('send_failed', `Sending ${name} failed; request it again.`, name);
+        }
       } finally {
         await src.close?.();
       }
-    })()
-      .catch((err: Error) => {
-        if (channel.readyState === 'open') {
-          o.log.warn({ err: err.message, name }, 'firmware send failed');
-          void fail('send_failed', `Sending ${name} failed; request it again.`, name);
-        }
-      })
-      .finally(() => {
-        busy = false;
-      });
+    });
   });
   channel.onClose(() => {
     abort.abort();

