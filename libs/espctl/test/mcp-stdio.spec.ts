@@ -7,6 +7,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   call,
+  here,
   readText,
   espctlBin,
   INSTALL_URIS,
@@ -342,6 +343,31 @@ describe('espctl MCP over stdio, plan-only', () => {
       sensor: 'local',
       'espressif/led_strip': '^2.5.3',
     });
+  });
+
+  it('parse_build_errors and parse_size_report use libs/esp on real tool output', async () => {
+    const log = [
+      '[1/3] Building C object esp-idf/main/CMakeFiles/__idf_main.dir/app.c.obj',
+      "/p/main/app.c:12:5: error: implicit declaration of function 'foo' [-Wimplicit-function-declaration]",
+      '   12 |     foo();',
+      "ld: main/app.c:20: undefined reference to `bar'",
+    ].join('\n');
+    let r = await call(client, 'parse_build_errors', { log });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const d = r.structuredContent as {
+      count: number;
+      diagnostics: Array<{ file: string; line: number; severity: string }>;
+    };
+    expect(d.diagnostics[0]).toMatchObject({ file: '/p/main/app.c', line: 12, column: 5, severity: 'error' });
+    expect(d.count).toBe(2);
+    const sizeJson = await readFile(path.join(here, 'fixtures/esp32c3-size-summary.json'), 'utf8');
+    r = await call(client, 'parse_size_report', { report: sizeJson });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const sum = (r.structuredContent as { summary: { flash: { used: number } } }).summary;
+    expect(sum.flash.used).toBeGreaterThan(1000);
+    r = await call(client, 'parse_size_report', { report: 'hello there' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/^bad_size_report: /);
   });
 
   it('remote-only tools answer plan_only with a sentence', async () => {

@@ -1,11 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderComponent, renderTemplate, TemplateName } from '../src/project/templates.js';
 import { parseEspctlToml } from '../src/config/espctl-toml.js';
 import { writeTar } from '../src/project/tar-pack.js';
+import { makeTestStore } from '../../../scripts/make-test-store.mjs';
+import { espctlBin } from './mcp-helpers.js';
 
 const hasGcc = (() => {
   try {
@@ -36,36 +38,37 @@ describe('project templates', () => {
         build: { target: 'esp32c3' },
       });
     });
-
-    it.runIf(hasGcc)(`${t}: main/*.c compiles freestanding for esp32c3 (rv32imc) with -Wall -Werror`, async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'espctl-tpl-'));
-      try {
-        const src = path.join(dir, 'main.c');
-        await writeFile(src, renderTemplate(t, 'demo_app')['main/demo_app.c']);
-        execFileSync(
-          'riscv64-unknown-elf-gcc',
-          [
-            '-march=rv32imc_zicsr',
-            '-mabi=ilp32',
-            '-Os',
-            '-ffreestanding',
-            '-nostdlib',
-            '-Wall',
-            '-Werror',
-            '-c',
-            src,
-            '-o',
-            path.join(dir, 'main.o'),
-          ],
-          {
-            stdio: 'pipe',
-          },
-        );
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    });
   }
+
+  it.runIf(hasGcc)('every template builds with the test store (espctl build --local → idf.py build)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'espctl-tpl-'));
+    try {
+      const { root } = await makeTestStore(path.join(dir, 'store'), { log: () => undefined });
+      for (const t of TemplateName.options) {
+        const proj = path.join(dir, t);
+        for (const [rel, content] of Object.entries(renderTemplate(t, `app_${t}`, 'esp32c3'))) {
+          await mkdir(path.dirname(path.join(proj, rel)), { recursive: true });
+          await writeFile(path.join(proj, rel), content);
+        }
+        const r = spawnSync(process.execPath, [espctlBin, '--json', 'build', '--local'], {
+          cwd: proj,
+          encoding: 'utf8',
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: dir,
+            XDG_CONFIG_HOME: dir,
+            IDF_PATH: path.join(root, 'idf/test-1.0'),
+          },
+        });
+        expect(r.status, `${t}: ${r.stdout}${r.stderr}`).toBe(0);
+        expect(r.stdout.trim().split('\n').pop()).toBe('{"status":"succeeded","exit_code":0}');
+        const bin = await readFile(path.join(proj, 'build', `app_${t}.bin`));
+        expect(bin[0], 'ESP image magic').toBe(0xe9);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('renders a component', () => {
     const f = renderComponent('sensor');

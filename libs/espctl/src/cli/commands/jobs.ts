@@ -164,7 +164,12 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
           throw new EspctlError('task_not_found', `Job ${task.jobId} built ${task.target}, not ${o.target}.`);
         }
         const report = await requireSession(task).call('size', {});
-        const summary = await parseSizeReport(report).catch(() => undefined);
+        let summary: unknown;
+        try {
+          summary = parseSizeReport(report);
+        } catch {
+          summary = undefined;
+        }
         env.out().result({ job_id: task.jobId, summary, report }, () => JSON.stringify(summary ?? report, null, 2));
       });
     });

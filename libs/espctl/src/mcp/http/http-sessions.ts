@@ -123,13 +123,13 @@ export class McpHttpSessions {
     if (req.method !== 'POST' || !isInitializeRequest(body)) {
       return rpcError(res, 400, 'No MCP session: send an initialize request first (without mcp-session-id).');
     }
-    let session: Session | undefined;
+    const pending: { session?: Session } = {};
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: new MemoryEventStore(),
-      onsessioninitialized: (newId) => session && this.register(session, newId),
+      onsessioninitialized: (newId) => pending.session && this.register(pending.session, newId),
     });
-    session = await this.open(principal, req, 'streamable', transport);
+    pending.session = await this.open(principal, req, 'streamable', transport);
     await transport.handleRequest(req, res, body);
   }
 

@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { SizeReport } from '@aegis/protocol';
 import { createSbom } from '../../analysis/sbom.js';
 import { parseSizeReport } from '../../analysis/esp-parsers.js';
 import { loadProjectConfig } from '../../config/project-config.js';
@@ -24,16 +25,16 @@ export function registerAnalysisTools(server: McpServer, ctx: EspctlContext): vo
       },
       output: {
         detail: z.string(),
-        summary: z.record(z.string(), z.unknown()).optional(),
+        summary: SizeReport.optional(),
         report: z.record(z.string(), z.unknown()),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async ({ task_id, detail }) => {
       const report = await requireSession(await taskFor(ctx, task_id)).call('size', {});
-      let summary: Record<string, unknown> | undefined;
+      let summary: SizeReport | undefined;
       try {
-        summary = (await parseSizeReport(report)) as Record<string, unknown>;
+        summary = parseSizeReport(report);
       } catch {
         summary = undefined;
       }

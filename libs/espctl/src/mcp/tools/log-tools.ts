@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { LogLine } from '@aegis/protocol';
+import { BuildDiagnostic, LogLine, SizeReport } from '@aegis/protocol';
 import { EspctlError } from '../../errors.js';
 import { parseBuildDiagnostics, parseSizeReport } from '../../analysis/esp-parsers.js';
 import { backfillLogs, requireSession } from '../../remote/remote-build.js';
@@ -76,7 +76,7 @@ export function registerLogTools(server: McpServer, ctx: EspctlContext): void {
           .optional(),
         task_id: z.string().min(1).max(100).optional(),
       },
-      output: { diagnostics: z.array(z.record(z.string(), z.unknown())), count: z.number().int() },
+      output: { diagnostics: z.array(BuildDiagnostic), count: z.number().int() },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     },
     async ({ log, task_id }) => {
@@ -90,10 +90,7 @@ export function registerLogTools(server: McpServer, ctx: EspctlContext): void {
           .lines.map((l) => l.text)
           .join('\n');
       }
-      const parsed = await parseBuildDiagnostics(text);
-      const diagnostics = (
-        Array.isArray(parsed) ? parsed : ((parsed as { diagnostics?: unknown[] }).diagnostics ?? [])
-      ) as Record<string, unknown>[];
+      const diagnostics = parseBuildDiagnostics(text);
       return { diagnostics, count: diagnostics.length };
     },
   );
@@ -103,27 +100,18 @@ export function registerLogTools(server: McpServer, ctx: EspctlContext): void {
     {
       name: 'parse_size_report',
       title: 'Parse a size report',
-      description: 'Summarise `idf.py size --format json` output (flash and RAM use per region). Pass the JSON text.',
+      description:
+        'Summarise `idf.py size` output (legacy --format json, json2, or the text table): flash and RAM use per region and per component.',
       input: {
         report: z
           .string()
           .min(2)
-          .max(4 * 1024 * 1024),
+          .max(4 * 1024 * 1024)
+          .describe('The output of idf.py size, as text'),
       },
-      output: { summary: z.record(z.string(), z.unknown()) },
+      output: { summary: SizeReport },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     },
-    async ({ report }) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(report);
-      } catch {
-        throw new EspctlError(
-          'invalid_input',
-          'The size report is not valid JSON; pass the output of idf.py size --format json.',
-        );
-      }
-      return { summary: (await parseSizeReport(json)) as Record<string, unknown> };
-    },
+    async ({ report }) => ({ summary: parseSizeReport(report) }),
   );
 }
