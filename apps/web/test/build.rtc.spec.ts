@@ -39,7 +39,7 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
   it('builds the hello_world template with a live log, timeline, size chart and artifacts', async () => {
     const { page, web } = s;
     await page.goto(`${web.url}/builds/new`);
-    await page.getByLabel('Template').selectOption('hello_world');
+    await page.getByLabel('Template', { exact: true }).selectOption('hello_world');
     await expect.poll(() => page.getByLabel('Target').inputValue()).toBe('esp32c3');
     await shot(page, '10-new-build');
     await page.getByRole('button', { name: 'Start build' }).click();

@@ -1,16 +1,17 @@
 import { createMachineToken, createUser, startApi, type StartedApi } from '@aegis/testkit';
+import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium, type Browser } from './chromium';
-import { makeTestStore, startMachine, type Machine } from './machine';
+import { makeTestStore } from './machine';
 import { startWeb, type WebServer } from './next-server';
 
 export interface Stack {
   api: StartedApi;
   web: WebServer;
-  machine: Machine | null;
+  machine: StartedMachine | null;
   browser: Browser;
   page: Page;
   userKey: string;
@@ -21,24 +22,17 @@ export interface Stack {
 export async function startStack(o: { machine: boolean }): Promise<Stack> {
   const api = await startApi();
   const userKey = await createUser(api.url, api.adminKey, 'user', 'Ada');
-  let machine: Machine | null = null;
+  let machine: StartedMachine | null = null;
   if (o.machine) {
     const { token } = await createMachineToken(api.url, api.adminKey, 'builder-1');
-    machine = startMachine({
+    // The machine's name comes from its token; AEGIS_MACHINE_NAME keeps the heartbeat's name the same.
+    machine = await startMachine({
       apiUrl: api.url,
       token,
       jwksPath: api.jwksPath,
       storeRoot: makeTestStore(),
-      name: 'builder-1',
+      env: { AEGIS_MACHINE_NAME: 'builder-1' },
     });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const r = await fetch(`${api.url}/machines`, { headers: { authorization: `Bearer ${api.adminKey}` } });
-      const body = (await r.json()) as { machines: { online: boolean }[] };
-      if (body.machines.some((m) => m.online)) break;
-      if (Date.now() > deadline) throw new Error(`The machine did not come online:\n${machine.output.join('')}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
   }
   const web = await startWeb({ AEGIS_API_URL: api.url, AEGIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'aegis-web-')) });
   const browser = await launchChromium();

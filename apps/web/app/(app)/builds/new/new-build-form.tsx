@@ -111,7 +111,7 @@ export function NewBuildForm() {
           {(['template', 'folder', 'zip'] as const).map((s) => (
             <label key={s} className="check">
               <input type="radio" name="source" value={s} checked={source === s} onChange={() => setSource(s)} />
-              {s === 'template' ? 'Template' : s === 'folder' ? 'Upload a folder' : 'Upload a zip'}
+              {s === 'template' ? 'Start from a template' : s === 'folder' ? 'Upload a folder' : 'Upload a zip'}
             </label>
           ))}
         </div>
