@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AgentStateReport, ClaimResponse, MachineHeartbeat } from '@aegis/protocol';
+import { Agent } from '../src/agent.js';
+import { ApiUnavailableError, type ControlApi } from '../src/control/control-api.js';
+import { importJwks, staticTrustedKeys } from '../src/grants/trusted-keys.js';
+import { createFixtureBackend } from './fixtures/fixture-backend.mjs';
+import { claimsFor, makeSigner, offerSdpWith } from './grant-fixtures.js';
+
+const hb = (machineId: string) => ({
+  v: 1 as const,
+  machine_id: machineId,
+  heartbeat_interval_secs: 1,
+  offline_after_secs: 3,
+  server_time: new Date().toISOString(),
+  cancel_job_ids: [],
+});
+
+/** A scripted control API: fails the first `downPolls` polls, then offers `jobs` once. */
+function scriptedApi(o: { downPolls: number; jobs: ClaimResponse[]; claimable: Set<string> }) {
+  const calls = {
+    polls: 0,
+    claims: [] as string[],
+    heartbeats: [] as MachineHeartbeat[],
+    reports: [] as AgentStateReport[],
+  };
+  let offered = false;
+  const api: ControlApi = {
+    register: async (b) => {
+      calls.heartbeats.push(b);
+      return hb('00000000-0000-4000-8000-000000000001');
+    },
+    heartbeat: async (b) => {
+      calls.heartbeats.push(b);
+      return hb('00000000-0000-4000-8000-000000000001');
+    },
+    poll: async (_w, signal) => {
+      calls.polls++;
+      if (calls.polls <= o.downPolls) throw new ApiUnavailableError('down');
+      if (!offered) {
+        offered = true;
+        return { v: 1, jobs: o.jobs.map(({ v: _v, ...j }) => j) };
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      if (signal?.aborted) throw new ApiUnavailableError('aborted');
+      return { v: 1, jobs: [] };
+    },
+    claim: async (id) => {
+      calls.claims.push(id);
+      return o.claimable.has(id) ? o.jobs.find((j) => j.job_id === id) : undefined;
+    },
+    answer: async () => undefined,
+    candidate: async () => undefined,
+    reportState: async (_id, r) => void calls.reports.push(r),
+    clientCandidates: async () => [],
+  };
+  return { api, calls };
+}
+
+let agent: Agent | undefined;
+const dirs: string[] = [];
+afterEach(async () => {
+  await agent?.stop();
+  agent = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function makeAgent(api: ControlApi, slots = 1, signer?: Awaited<ReturnType<typeof makeSigner>>) {
+  signer ??= await makeSigner('k1');
+  const workDir = mkdtempSync(join(tmpdir(), 'aegis-agent-'));
+  dirs.push(workDir);
+  agent = new Agent({
+    api,
+    backend: createFixtureBackend(),
+    keys: staticTrustedKeys(await importJwks(signer.jwks)),
+    log: pino({ level: 'silent' }),
+    slots,
+    cores: 2,
+    memoryMb: 1024,
+    workDir,
+    retentionMs: 60_000,
+    issuers: [],
+    maxUploadBytes: 1 << 20,
+  });
+  return { agent, signer };
+}
+
+describe('Agent loop', () => {
+  it('keeps polling through an outage with backoff, then claims and reports the (refused) job', async () => {
+    const jobId = randomUUID();
+    const signer = await makeSigner('k1');
+    const now = Math.floor(Date.now() / 1000);
+    // Signed for another job: the agent claims, verifies, refuses and reports.
+    const grant = await signer.sign(claimsFor(randomUUID(), now));
+    const claim: ClaimResponse = {
+      v: 1,
+      job_id: jobId,
+      grant,
+      offer: { type: 'offer', sdp: offerSdpWith() },
+      candidates: [],
+    };
+    const { api, calls } = scriptedApi({ downPolls: 2, jobs: [claim], claimable: new Set([jobId]) });
+    const { agent: a } = await makeAgent(api, 1, signer);
+    const t0 = Date.now();
+    await a.start();
+    for (let i = 0; i < 100 && calls.reports.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(calls.polls).toBeGreaterThanOrEqual(3);
+    // Two failures back off at least 0.25 s + 0.5 s (half of 0.5 s and 1 s, full jitter above that).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(700);
+    expect(calls.claims).toEqual([jobId]);
+    expect(calls.reports[0]).toMatchObject({ state: 'failed', error: { code: 'grant_wrong_job' } });
+    expect(calls.heartbeats[0]).toMatchObject({
+      capacity: { total_slots: 1, free_slots: 1 },
+      idf_versions: ['test-1.0'],
+    });
+  });
+
+  it('does not claim build jobs without a free slot, and a lost claim (409) is skipped', async () => {
+    const taken = randomUUID();
+    const lost = randomUUID();
+    const { api, calls } = scriptedApi({ downPolls: 0, jobs: [], claimable: new Set() });
+    const { agent: a, signer } = await makeAgent(api, 1);
+    const now = Math.floor(Date.now() / 1000);
+    const offer = async (id: string): Promise<ClaimResponse> => ({
+      v: 1,
+      job_id: id,
+      grant: await signer.sign(claimsFor(id, now)),
+      offer: { type: 'offer', sdp: offerSdpWith() },
+      candidates: [],
+    });
+    Object.assign(
+      api,
+      scriptedApi({ downPolls: 0, jobs: [await offer(lost), await offer(taken)], claimable: new Set() }).api,
+      {
+        claim: async (id: string) => {
+          calls.claims.push(id);
+          return undefined;
+        },
+      },
+    );
+    await a.start();
+    for (let i = 0; i < 40 && calls.claims.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(calls.claims).toEqual([lost, taken]);
+    expect(a.freeSlots()).toBe(1);
+    // With the only slot busy, nothing is claimed.
+    const job = await a.registry.create({
+      id: randomUUID(),
+      userId: randomUUID(),
+      params: { cpu_cores: 1, memory_mb: 256, timeout_secs: 60 },
+    });
+    job.attached = 1;
+    expect(a.freeSlots()).toBe(0);
+  });
+});
