@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdir, readdir, rename, rm, stat, utimes, chmod } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { applySourceStamps, stampSources, type SourceStamps } from './source-stamps.js';
 
 export interface CacheKey {
   userId: string;
@@ -18,6 +19,8 @@ export interface BuildCacheOptions {
 
 /** Files of a project directory that make up its incremental build state. */
 const ENTRIES = ['build', 'sdkconfig'];
+/** Content hashes and mtimes of the sources the cached build saw (see source-stamps.ts). */
+const STAMPS = 'source-stamps.json';
 
 async function treeBytes(p: string): Promise<number> {
   const st = await lstat(p).catch(() => undefined);
@@ -74,6 +77,8 @@ export class BuildCache {
       if (await lstat(to).catch(() => undefined)) continue; // the project's own sdkconfig wins
       await cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
     }
+    const stamps = await readFile(path.join(dir, STAMPS), 'utf8').catch(() => undefined);
+    if (stamps) await applySourceStamps(projectDir, JSON.parse(stamps) as SourceStamps, this.now());
     const t = new Date(this.now());
     await utimes(dir, t, t);
     return true;
@@ -94,6 +99,7 @@ export class BuildCache {
       if (!st || st.isSymbolicLink()) continue;
       await cp(from, path.join(tmp, name), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
     }
+    await writeFile(path.join(tmp, STAMPS), JSON.stringify(await stampSources(projectDir)));
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
     const t = new Date(this.now());

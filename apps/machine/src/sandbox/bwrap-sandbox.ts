@@ -4,6 +4,7 @@ import { bwrapArgs, prlimitArgs, SANDBOX_WORKSPACE, type BwrapLayout } from './b
 import { assertReachable } from './reachable.js';
 import { spawnTree } from './spawn-tree.js';
 import type { PreparedCommand, RunIo, RunResult, Sandbox, SandboxSpec } from './types.js';
+import { UidLocks } from './uid-lock.js';
 import { UidPool } from './uid-pool.js';
 import { sweepUid } from './uid-sweep.js';
 import { prepareWorkspace } from './workspace-owner.js';
@@ -12,6 +13,8 @@ import { BackendError } from '../build/errors.js';
 export interface BwrapSandboxOptions {
   layout: BwrapLayout;
   uidPool?: UidPool;
+  /** Where host-wide uid claims live (default /run/aegis/sandbox-uids). */
+  uidLockDir?: string;
   /** Defaults to the binaries in /usr/bin. */
   bwrapPath?: string;
   prlimitPath?: string;
@@ -42,7 +45,9 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
   if (isRoot && !existsSync(setpriv)) {
     throw new BackendError('sandbox_unavailable', `setpriv is not installed at ${setpriv}; install util-linux.`);
   }
-  const pool = opts.uidPool ?? new UidPool();
+  const pool =
+    opts.uidPool ??
+    new UidPool(61000, 64, isRoot ? new UidLocks(opts.uidLockDir ?? '/run/aegis/sandbox-uids') : undefined);
 
   /** The last holder of a job's uid kills whatever that uid still runs before the uid is reused. */
   async function releaseUid(key: string): Promise<void> {

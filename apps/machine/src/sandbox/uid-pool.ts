@@ -1,3 +1,5 @@
+import type { UidLocks } from './uid-lock.js';
+
 /**
  * Dedicated host uids for sandboxes. RLIMIT_NPROC counts processes per real uid, so each job needs a uid no
  * other process uses: then the limit bounds exactly that job (a fork bomb stops at the limit). A job's build and
@@ -11,6 +13,8 @@ export class UidPool {
   constructor(
     private readonly base = 61000,
     private readonly size = 64,
+    /** Host-wide claims, so two processes never hand out the same uid (tests pass none for pure logic). */
+    private readonly locks?: UidLocks,
   ) {}
 
   acquire(key: string): number {
@@ -22,7 +26,7 @@ export class UidPool {
     const used = new Set([...this.byKey.values()].map((h) => h.uid).concat([...this.draining]));
     for (let i = 0; i < this.size; i++) {
       const uid = this.base + i;
-      if (!used.has(uid)) {
+      if (!used.has(uid) && (this.locks?.tryLock(uid) ?? true)) {
         this.byKey.set(key, { uid, refs: 1 });
         return uid;
       }
@@ -44,5 +48,6 @@ export class UidPool {
 
   free(uid: number): void {
     this.draining.delete(uid);
+    this.locks?.unlock(uid);
   }
 }

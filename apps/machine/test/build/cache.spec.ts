@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, lstat, readlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, lstat, readlink, stat, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -83,5 +83,35 @@ describe('build cache', () => {
     expect(await cache.restore(key('links'), fresh)).toBe(true);
     expect((await lstat(path.join(fresh, 'build', 'host'))).isSymbolicLink()).toBe(true);
     expect(await readlink(path.join(fresh, 'build', 'host'))).toBe('/etc/hostname');
+  });
+
+  it('makes upload mtimes honest for ninja: unchanged files get the cached mtime, changed ones "now"', async () => {
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    let t = t0;
+    const cache = new BuildCache({
+      dir: path.join(dir, 'c'),
+      maxBytes: 1 << 20,
+      ttlSecs: 3600 * 24 * 365,
+      now: () => t,
+    });
+    const p = await project('m', 10);
+    await mkdir(path.join(p, 'main'));
+    await writeFile(path.join(p, 'main', 'same.c'), 'int a;\n');
+    await writeFile(path.join(p, 'main', 'changed.c'), 'int b;\n');
+    const built = new Date(t0 - 60_000);
+    for (const f of ['same.c', 'changed.c']) await utimes(path.join(p, 'main', f), built, built);
+    await cache.save(key('m'), p);
+
+    // the next upload: same.c looks brand new, changed.c has new content but an OLD mtime
+    const fresh = path.join(dir, 'fresh-m');
+    await mkdir(path.join(fresh, 'main'), { recursive: true });
+    await writeFile(path.join(fresh, 'main', 'same.c'), 'int a;\n');
+    await writeFile(path.join(fresh, 'main', 'changed.c'), 'int b = 2;\n');
+    const old = new Date(t0 - 3600_000);
+    await utimes(path.join(fresh, 'main', 'changed.c'), old, old);
+    t = t0 + 5000;
+    expect(await cache.restore(key('m'), fresh)).toBe(true);
+    expect((await stat(path.join(fresh, 'main', 'same.c'))).mtimeMs).toBe(built.getTime());
+    expect((await stat(path.join(fresh, 'main', 'changed.c'))).mtimeMs).toBe(t0 + 5000);
   });
 });
