@@ -7,8 +7,15 @@ const cfg = loadConfig();
 const log = createLogger(cfg.logLevel);
 try {
   const server = await startServer(cfg, log);
-  // Launchers (testkit, npm start) wait for this line.
-  log.info({ url: server.url, db: cfg.databaseUrl ? 'postgres' : 'sqlite', data_dir: cfg.dataDir }, 'listening');
+  // Launchers (testkit, npm start) wait for this line, so it is printed whatever LOG_LEVEL says.
+  const line = {
+    level: 30,
+    time: Date.now(),
+    svc: 'api',
+    url: server.url,
+    db: cfg.databaseUrl ? 'postgres' : 'sqlite',
+  };
+  process.stdout.write(JSON.stringify({ ...line, data_dir: cfg.dataDir, msg: 'listening' }) + '\n');
   let closing = false;
   const shutdown = (sig: string) => {
     if (closing) return;

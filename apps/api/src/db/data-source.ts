@@ -5,9 +5,10 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { Config } from '../config.js';
 import { ENTITIES } from './entities.js';
 import { Init1764000000000 } from './migrations/1764000000000-init.js';
+import { Usage1764000000001 } from './migrations/1764000000001-usage.js';
 
 export type Driver = 'sqlite' | 'postgres';
-export const MIGRATIONS = [Init1764000000000];
+export const MIGRATIONS = [Init1764000000000, Usage1764000000001];
 
 export function dataSourceOptions(cfg: Config): DataSourceOptions {
   if (cfg.databaseUrl) {

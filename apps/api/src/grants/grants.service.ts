@@ -132,7 +132,7 @@ export class GrantsService {
       startedAt: null,
       finishedAt: null,
     } satisfies JobRow);
-    await repo.insert(job);
+    await this.store(job);
     this.metrics.grantsIssued.inc();
     return {
       v: PROTOCOL_VERSION,
@@ -144,23 +144,67 @@ export class GrantsService {
     };
   }
 
-  /** One query: jobs still in flight, and jobs started in the last 24 h (oldest first for Retry-After). */
+  /**
+   * One round trip: jobs in flight (counted up to the limit only, so the cost is bounded) and grants issued
+   * today (UTC) from the per-day counter.
+   */
   private async usage(userId: string, now: number) {
-    const row = await this.ds
-      .getRepository(JobRow)
-      .createQueryBuilder('j')
-      .select(
-        `SUM(CASE WHEN j.state IN ('assigned','running') OR (j.state = 'pending' AND j.expires_at > :now) THEN 1 ELSE 0 END)`,
-        'active',
-      )
-      .addSelect('COUNT(*)', 'today')
-      .addSelect('MIN(j.created_at)', 'oldest')
-      .where('j.user_id = :userId AND j.created_at > :since', { userId, since: now - DAY_MS, now })
-      .getRawOne<{ active: string | number | null; today: string | number; oldest: string | number | null }>();
-    return {
-      active: Number(row?.active ?? 0),
-      today: Number(row?.today ?? 0),
-      oldestToday: row?.oldest == null ? null : Number(row.oldest),
-    };
+    const p = this.p;
+    const [row] = await this.ds.query(
+      `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = ${p(1)} AND state IN ('pending','assigned','running') LIMIT ${p(2)}) t) AS active,
+              (SELECT jobs FROM user_daily_usage WHERE user_id = ${p(3)} AND day = ${p(4)}) AS today`,
+      [userId, this.cfg.userMaxConcurrentJobs, userId, utcDay(now)],
+    );
+    return { active: Number(row?.active ?? 0), today: Number(row?.today ?? 0), nextDayAt: nextUtcDay(now) };
   }
+
+  /**
+   * Insert the pending job and count it for today. PostgreSQL: one statement (a data-modifying CTE), so one
+   * round trip and one commit; SQLite (in-process, synchronous): two statements.
+   */
+  private async store(j: JobRow): Promise<void> {
+    const p = this.p;
+    const cols =
+      'id, user_id, kind, parent_job_id, pinned_machine_id, machine_id, state, priority, params, channels, grant_jws, ' +
+      'offer, offered_at, expires_at, error, exit_code, sizes, cancel_requested, created_at';
+    const values = [
+      j.id,
+      j.userId,
+      j.kind,
+      j.parentJobId,
+      j.pinnedMachineId,
+      null,
+      j.state,
+      j.priority,
+      JSON.stringify(j.params),
+      JSON.stringify(j.channels),
+      j.grantJws,
+      null,
+      null,
+      j.expiresAt,
+      null,
+      null,
+      null,
+      0,
+      j.createdAt,
+    ];
+    const insertJob = `INSERT INTO jobs (${cols}) VALUES (${values.map((_, i) => p(i + 1)).join(', ')})`;
+    const n = values.length;
+    const upsert = (a: string, b: string) =>
+      `INSERT INTO user_daily_usage (user_id, day, jobs) VALUES (${a}, ${b}, 1)
+       ON CONFLICT (user_id, day) DO UPDATE SET jobs = user_daily_usage.jobs + 1`;
+    const day = utcDay(j.createdAt);
+    if (this.ds.options.type === 'postgres') {
+      await this.ds.query(`WITH j AS (${insertJob}) ${upsert(p(n + 1), p(n + 2))}`, [...values, j.userId, day]);
+    } else {
+      await this.ds.query(insertJob, values);
+      await this.ds.query(upsert('?', '?'), [j.userId, day]);
+    }
+  }
+
+  /** Positional parameter in the driver's syntax. */
+  private readonly p = (i: number): string => (this.ds.options.type === 'postgres' ? `$${i}` : '?');
 }
+
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+export const nextUtcDay = (ms: number): number => (Math.floor(ms / DAY_MS) + 1) * DAY_MS;

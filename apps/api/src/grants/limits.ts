@@ -3,15 +3,16 @@ import { AppError } from '../errors.js';
 export interface Usage {
   /** Jobs pending, assigned or running. */
   active: number;
-  /** Jobs created in the last 24 h. */
+  /** Grants issued today (UTC). */
   today: number;
-  oldestToday: number | null;
+  /** When the daily counter starts over (epoch ms). */
+  nextDayAt: number;
 }
 
-/** Per-user concurrency and rolling 24 h quota; throws the 429 a user sees. */
+/** Per-user concurrency and daily (UTC) quota; throws the 429 a user sees. */
 export function checkLimits(u: Usage, limits: { maxConcurrent: number; daily: number }, now: number): void {
   if (u.today >= limits.daily) {
-    const retry = u.oldestToday === null ? 60 : Math.max(1, Math.ceil((u.oldestToday + 24 * 3600_000 - now) / 1000));
+    const retry = Math.max(1, Math.ceil((u.nextDayAt - now) / 1000));
     throw new AppError(
       429,
       'quota_exceeded',
