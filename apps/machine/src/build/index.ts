@@ -12,7 +12,13 @@ import { idfCommand, idfEnv } from './idf-command.js';
 import { readProjectSettings, resolveIdfVersion } from './project-settings.js';
 import { limitsFor, runBuild } from './runner.js';
 import { loadOrCreateSigningKey, publicJwkOf, type SigningKey } from './signing-key.js';
-import { createBwrapSandbox, createDirectSandbox, detectHostLayout, type Sandbox } from '../sandbox/index.js';
+import {
+  createBwrapSandbox,
+  createDirectSandbox,
+  detectCgroups,
+  detectHostLayout,
+  type Sandbox,
+} from '../sandbox/index.js';
 import { inventory, loadStore, storePath, type Store } from '../store/store.js';
 
 export { loadOrCreateSigningKey, publicJwkOf, type SigningKey } from './signing-key.js';
@@ -41,6 +47,8 @@ export interface BuildBackendConfig {
   signingKey?: SigningKey;
   machineId?: string;
   log?: BackendLog;
+  /** Set false to skip cgroup limits even where they are available. */
+  cgroups?: boolean;
 }
 
 const quiet: BackendLog = { info: () => undefined, warn: () => undefined };
@@ -91,7 +99,13 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     sandbox = createDirectSandbox();
   } else {
     const layout = await detectHostLayout(path.join(cacheDir, 'sandbox-etc'));
-    sandbox = createBwrapSandbox({ layout });
+    const cgroups = config.cgroups === false ? undefined : await detectCgroups();
+    log.info(
+      cgroups
+        ? `Sandbox: bubblewrap with cgroup ${cgroups.version} memory and pids limits per job.`
+        : 'Sandbox: bubblewrap with rlimits only (no writable cgroup memory/pids controllers).',
+    );
+    sandbox = createBwrapSandbox({ layout, cgroups });
   }
 
   async function versionFor(workspaceDir: string): Promise<{ s: Store; v: Store['manifest']['versions'][number] }> {

@@ -23,6 +23,7 @@ export function limitsFor(
 ): SandboxLimits {
   return {
     memoryMb: Math.max(req.memoryMb, 1536),
+    totalMemoryMb: req.memoryMb,
     cpuSecs: Math.max(10, Math.ceil(req.timeoutSecs * Math.max(1, req.cpuCores))),
     maxProcs: 512,
     fileSizeMb: 2048,

@@ -4,6 +4,7 @@ import { bwrapArgs, prlimitArgs, SANDBOX_WORKSPACE, type BwrapLayout } from './b
 import { assertReachable } from './reachable.js';
 import { spawnTree } from './spawn-tree.js';
 import type { PreparedCommand, RunIo, RunResult, Sandbox, SandboxSpec } from './types.js';
+import type { CgroupDriver, CgroupJail } from './cgroup-jail.js';
 import { UidLocks } from './uid-lock.js';
 import { UidPool } from './uid-pool.js';
 import { sweepUid } from './uid-sweep.js';
@@ -19,6 +20,8 @@ export interface BwrapSandboxOptions {
   bwrapPath?: string;
   prlimitPath?: string;
   setprivPath?: string;
+  /** Per-job memory and pids caps for the whole process tree (detectCgroups()); rlimits only when absent. */
+  cgroups?: CgroupDriver;
 }
 
 /**
@@ -49,15 +52,32 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
     opts.uidPool ??
     new UidPool(61000, 64, isRoot ? new UidLocks(opts.uidLockDir ?? '/run/aegis/sandbox-uids') : undefined);
 
+  const jails = new Map<number, CgroupJail>();
+
   /** The last holder of a job's uid kills whatever that uid still runs before the uid is reused. */
   async function releaseUid(key: string): Promise<void> {
     const uid = pool.release(key);
     if (uid === undefined) return;
     try {
       await sweepUid(uid);
+      const jail = jails.get(uid);
+      jails.delete(uid);
+      await jail?.destroy();
     } finally {
       pool.free(uid);
     }
+  }
+
+  /** Puts the sandbox into the job's cgroups first (a tiny root shell writes its pid, then execs setpriv). */
+  function inJail(uid: number, file: string, args: string[]): { file: string; args: string[] } {
+    const jail = jails.get(uid);
+    if (!jail) return { file, args };
+    const script =
+      'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"';
+    return {
+      file: '/bin/sh',
+      args: ['-c', script, 'sh', String(jail.procsFiles.length), ...jail.procsFiles, file, ...args],
+    };
   }
 
   async function commandLine(
@@ -78,6 +98,15 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
       await assertReachable(spec.workspaceDir, uid, 'job workspace');
       for (const d of spec.readOnlyDirs) await assertReachable(d, uid, 'store');
       await assertReachable(path.dirname(opts.layout.passwdFile), uid, 'sandbox state directory');
+      if (opts.cgroups && !jails.has(uid)) {
+        jails.set(
+          uid,
+          await opts.cgroups.create(`uid-${uid}`, {
+            memoryMb: spec.limits.totalMemoryMb,
+            maxProcs: spec.limits.maxProcs,
+          }),
+        );
+      }
     } catch (e) {
       await releaseUid(key);
       throw e;
@@ -91,7 +120,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
       prlimit,
       ...inner,
     ];
-    return { file: setpriv, args, uid, key };
+    return { ...inJail(uid, setpriv, args), uid, key };
   }
 
   return {

@@ -2,5 +2,6 @@ export * from './types.js';
 export { createBwrapSandbox } from './bwrap-sandbox.js';
 export { createDirectSandbox } from './direct-sandbox.js';
 export { detectHostLayout } from './host-layout.js';
+export { detectCgroups, type CgroupDriver } from './cgroup-jail.js';
 export { SANDBOX_WORKSPACE, SANDBOX_UID } from './bwrap-args.js';
 export { UidPool } from './uid-pool.js';

@@ -4,6 +4,8 @@ import type { LogLine } from '@aegis/protocol';
 export interface SandboxLimits {
   /** Address-space limit per process (RLIMIT_AS), MiB. */
   memoryMb: number;
+  /** Memory of the whole process tree (cgroup memory limit, where cgroups are available), MiB. */
+  totalMemoryMb: number;
   /** CPU time per process (RLIMIT_CPU), seconds. */
   cpuSecs: number;
   /** Processes and threads of the sandbox user (RLIMIT_NPROC). */
