@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcErrorCode } from '@aegis/protocol';
 import { RpcError, withOwnCertificate, loopbackRtcConfig, startRemoteSession, type RemoteSession } from '@aegis/peer';
 import { makeSigner } from './grant-fixtures.js';
-import { startInProcessMachine, startTestApi, type InProcessMachine } from './harness.js';
+import { eventually, startInProcessMachine, startTestApi, type InProcessMachine } from './harness.js';
 import { rawConnect, waitState } from './raw-client.js';
 import { fixtureProject, makeTar } from './tar-writer.js';
 
@@ -202,7 +202,11 @@ describe('grant refusals and channel rules through the real API', () => {
       pty.channel.send('{bad');
       await pty.write('ls\n');
       pty.channel.send(JSON.stringify({ type: 'resize', cols: 1, rows: 1 }));
-      await new Promise((r) => setTimeout(r, 200));
+      await eventually(
+        async () => errors.length,
+        (n) => n >= 3,
+        5000,
+      );
       expect(errors).toHaveLength(3);
       let out = '';
       pty.onData((d) => (out += d.toString()));
@@ -211,8 +215,11 @@ describe('grant refusals and channel rules through the real API', () => {
       await pty.resize(120, 40);
       await pty.write('stty size; pwd; exit 3\n');
       expect((await exited).code).toBe(3);
-      expect(out).toContain('40 120');
-      expect(out).toContain(s.jobId);
+      await eventually(
+        async () => out,
+        (o) => o.includes('40 120') && o.includes(s.jobId),
+        5000,
+      );
     });
 
     it('after all that, the same session still uploads and builds', async () => {

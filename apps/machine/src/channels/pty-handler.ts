@@ -59,9 +59,12 @@ export function servePty(o: {
       });
       term.onExit(({ exitCode, signal }) => {
         exited = true;
-        void sender
-          .sendJson({ type: 'exit', code: exitCode, signal: signal ? String(signal) : null })
-          .catch(() => undefined);
+        // node-pty may deliver the last output just after the exit event; let it through first.
+        setTimeout(() => {
+          void sender
+            .sendJson({ type: 'exit', code: exitCode, signal: signal ? String(signal) : null })
+            .catch(() => undefined);
+        }, 50);
       });
     })().catch((err: Error) => {
       o.log.warn({ err: err.message }, 'terminal failed to start');
