@@ -39,7 +39,13 @@ function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min = 0): numbe
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let iceServers: IceServer[] = [];
   if (env.ICE_SERVERS) {
-    const parsed = z.array(IceServer).safeParse(JSON.parse(env.ICE_SERVERS));
+    let raw: unknown;
+    try {
+      raw = JSON.parse(env.ICE_SERVERS);
+    } catch {
+      throw new Error('ICE_SERVERS is not valid JSON; give a JSON array like [{"urls":"turn:turn.example:3478"}]');
+    }
+    const parsed = z.array(IceServer).safeParse(raw);
     if (!parsed.success) throw new Error('ICE_SERVERS must be a JSON array of {urls, username?, credential?}');
     iceServers = parsed.data;
   }

@@ -77,7 +77,11 @@ export async function startServer(cfg: Config, log: Logger, opts: ServerOptions 
     app,
     url,
     close: async () => {
-      await app.close();
+      // Long-polls and SSE streams would hold the server open; cut them (clients reconnect elsewhere).
+      const http = app.getHttpServer() as import('node:http').Server;
+      const closing = app.close();
+      http.closeAllConnections();
+      await closing;
       if (ds.isInitialized) await ds.destroy();
     },
   };
