@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseBuildDiagnostics } from '@aegis/esp';
 import type { LogLine, StoreIdfVersion, Target } from '@aegis/protocol';
 import type { BuildOutcome, BuildRequest } from './backend.js';
 import type { BuildCache, CacheKey } from './build-cache.js';
@@ -77,12 +78,20 @@ export async function runBuild(
         (deps.sandbox.kind === 'bwrap' ? ' in a bubblewrap sandbox' : ''),
     );
 
+    // The tail of the log, to pull compiler diagnostics out of a failed build.
+    const tail: string[] = [];
     const run = async (args: string[], capture = false): Promise<RunResult & { stdout: string }> => {
       const remaining = (deadline - now()) / 1000;
       let stdout = '';
+      tail.length = 0;
       const onLine = (stream: LogLine['stream'], text: string): void => {
-        if (capture && stream === 'stdout') stdout += text + '\n';
-        else req.onLine(stream, text);
+        if (capture && stream === 'stdout') {
+          stdout += text + '\n';
+          return;
+        }
+        tail.push(text);
+        if (tail.length > 4000) tail.splice(0, tail.length - 2000);
+        req.onLine(stream, text);
       };
       if (remaining <= 0) return { exitCode: null, signal: 'SIGKILL', timedOut: true, canceled: false, stdout };
       const r = await deps.sandbox.run(
@@ -113,7 +122,17 @@ export async function runBuild(
       }
       if (r.exitCode !== 0) {
         const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
-        const error = { code: 'build_failed', message: `idf.py ${step} ${how}; the log above shows why.` };
+        const diagnostics = parseBuildDiagnostics(tail.join('\n')).filter((d) => d.severity === 'error');
+        const first = diagnostics[0];
+        const where = first ? `${first.file ?? ''}${first.line ? `:${first.line}` : ''}` : '';
+        const message = first
+          ? `idf.py ${step} ${how}: ${where ? `${where}: ` : ''}${first.message}`
+          : `idf.py ${step} ${how}; the log above shows why.`;
+        const error = {
+          code: 'build_failed',
+          message,
+          ...(diagnostics.length ? { details: { diagnostics: diagnostics.slice(0, 20) } } : {}),
+        };
         system(error.message);
         return { state: 'failed', exitCode: r.exitCode, error, target, idfVersion, artifacts: [] };
       }

@@ -135,6 +135,13 @@ describe('build in the bwrap sandbox with the test toolchain', () => {
     );
     expect(diag?.stream).toBe('stderr');
     expect(out.artifacts).toEqual([]);
+    // the outcome carries the first compiler error, for people and agents that only read the status
+    expect(out.error?.message).toMatch(/hello_world_main\.c:3: expected expression before ';' token/);
+    expect(out.error?.details).toMatchObject({
+      diagnostics: [
+        expect.objectContaining({ severity: 'error', line: 3, file: expect.stringMatching(/hello_world_main\.c$/) }),
+      ],
+    });
   });
 
   it('rebuilds nothing when nothing changed, and rebuilds when the target changes', async () => {
