@@ -1,4 +1,5 @@
-import { Inflate } from 'pako';
+// pako is CommonJS: a default import works in Node ESM and in bundlers alike.
+import pako from 'pako';
 import { md5 } from '@noble/hashes/legacy.js';
 import { ascii, le32, toHex, u32 } from './bytes.js';
 import type { ChipProfile } from './chip-profiles.js';
@@ -36,7 +37,7 @@ interface FlashWrite {
   size: number;
   pos: number;
   nextSeq: number;
-  inflate?: Inflate;
+  inflate?: pako.Inflate;
   error?: number;
 }
 
@@ -205,7 +206,7 @@ export class LoaderSession {
     flash.eraseRange(offset, size);
     const w: FlashWrite = { offset, size, pos: offset, nextSeq: 0 };
     if (op === Op.FLASH_DEFL_BEGIN) {
-      const inflate = new Inflate();
+      const inflate = new pako.Inflate();
       inflate.onData = (chunk: Uint8Array) => {
         if (w.error !== undefined) return;
         if (w.pos + chunk.length > w.offset + w.size) {

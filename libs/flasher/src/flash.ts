@@ -6,8 +6,11 @@ import { FlashError, isPortBusyError, portBusy } from './errors.js';
 import { md5Hex } from './md5.js';
 import { PartProgress, type ProgressListener } from './progress.js';
 import { QuietTransport } from './quiet-transport.js';
+import { Compressor } from './compressor.js';
+import { writeCompressedRange } from './write-range.js';
+import { changeBaudFast } from './baud-change.js';
 import { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
-import { planSectorWrites, type DiffPlan } from './sector-diff.js';
+import { planSectorDiff, type DiffPlan } from './sector-diff.js';
 import type { SerialPortLike } from './serial-port.js';
 
 export interface FlashOptions {
@@ -80,6 +83,10 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     terminal: { clean: () => {}, writeLine: (s: string) => log(s), write: (s: string) => log(s) },
     resetConstructors: plan.constructors as never,
   });
+  // A full write compresses whole parts: start now, so it overlaps the connect handshake's waiting.
+  const padded = new Map(bundle.parts.map((p) => [p, padTo4(p.data)] as const));
+  const compressor = new Compressor();
+  if (options.diff === false) for (const data of padded.values()) compressor.start(data);
   let wrote = false;
   try {
     try {
@@ -101,8 +108,17 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     if (loader.chip.postConnect) await loader.chip.postConnect(loader);
     checkAbort(signal);
     // The ROM understands CHANGE_BAUDRATE too: switching first makes the stub upload fast as well.
-    if (baud !== romBaud) await loader.changeBaud();
-    if (!loader.IS_STUB) await loader.runStub();
+    let linkBaud = romBaud;
+    if (baud !== romBaud) {
+      if (await changeBaudFast(loader, transport, baud, romBaud)) linkBaud = baud;
+      else {
+        // As esptool-js does: the link cannot carry that rate, so start over at the ROM baud.
+        log(`Unable to use ${baud} baud. Continuing at ${romBaud} baud.`);
+        await transport.disconnect();
+        await loader.connect(plan.mode, options.connectAttempts ?? 7, false);
+      }
+    }
+    await loader.runStub();
     const sizeName = await loader.detectFlashSize();
     const flashSize = sizeName ? loader.flashSizeBytes(sizeName as Parameters<ESPLoader['flashSizeBytes']>[0]) : -1;
     if (flashSize <= 0) {
@@ -118,7 +134,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     const tWrite = now();
     for (const part of bundle.parts) {
       checkAbort(signal, wrote);
-      const data = padTo4(part.data);
+      const data = padded.get(part)!;
       const diffPlan: DiffPlan =
         options.diff === false
           ? {
@@ -128,26 +144,22 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
               md5Requests: 0,
               kind: 'full',
             }
-          : await planSectorWrites(data, part.offset, (o, s) => deviceMd5(loader, o, s));
+          : await planSectorDiff(data, part.offset, (o, s) => deviceMd5(loader, o, s));
       md5Requests += diffPlan.md5Requests;
       const ranges = diffPlan.ranges;
       const total = ranges.reduce((s, r) => s + (r.end - r.start), 0);
       const progress = new PartProgress(part.name, total, options.onProgress, now);
       if (ranges.length > 0) {
         wrote = true;
+        const whole = ranges.length === 1 && ranges[0].start === 0 && ranges[0].end === data.length;
         try {
-          await loader.writeFlash({
-            fileArray: ranges.map((r) => ({ data: data.slice(r.start, r.end), address: part.offset + r.start })),
-            flashMode: 'keep',
-            flashFreq: 'keep',
-            flashSize: 'keep',
-            eraseAll: false,
-            compress: true,
-            // esptool-js misreads the ROM's hex-text MD5 (see deviceMd5); its check is only right with the stub.
-            calculateMD5Hash: loader.IS_STUB ? md5Hex : undefined,
-            reportProgress: (i, written, compressedTotal) =>
-              progress.range(ranges[i].end - ranges[i].start, written, compressedTotal),
-          });
+          for (const r of ranges) {
+            const raw = whole ? data : data.subarray(r.start, r.end);
+            const compressed = await compressor.take(raw);
+            await writeCompressedRange(loader, part.offset + r.start, raw.length, compressed, (sent, of) =>
+              progress.range(r.end - r.start, sent, of),
+            );
+          }
         } catch (e) {
           throw writeFailure(e, part.name);
         }
@@ -177,7 +189,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
       chip: target,
       chipDescription,
       flashSize,
-      baud: transport.baudrate,
+      baud: linkBaud,
       resetKind: plan.kind,
       parts: results,
       md5Requests,
@@ -190,6 +202,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     const why = e instanceof Error ? e.message : String(e);
     throw new FlashError('flash_failed', `Flashing failed: ${why}`, !wrote);
   } finally {
+    compressor.cancel();
     await release(transport, port);
   }
 }

@@ -10,4 +10,17 @@ export class QuietTransport extends Transport {
   override trace(message: string): void {
     if (this.tracing) super.trace(message);
   }
+
+  /** Host side of a baud change: in place where the port can (Node serial ports), else close and reopen. */
+  async switchBaud(baud: number): Promise<void> {
+    const device = this.device as unknown as { setBaudRate?: (b: number) => Promise<void> };
+    if (typeof device.setBaudRate === 'function') {
+      await device.setBaudRate(baud);
+      this.baudrate = baud;
+      return;
+    }
+    await this.disconnect();
+    await this.connect(baud);
+    void this.readLoop();
+  }
 }

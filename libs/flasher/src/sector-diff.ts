@@ -33,7 +33,7 @@ export interface DiffOptions {
  * sectors of n cost about 2k·log2(n/k) requests instead of n). When most of the part differs, stop early and
  * write it all: the board holds something unrelated, and the remaining bisection would only cost time.
  */
-export async function planSectorWrites(
+export async function planSectorDiff(
   data: Uint8Array,
   offset: number,
   deviceMd5: DeviceMd5,
