@@ -7,5 +7,5 @@ export function findTestCompiler(searchPath?: string): string | undefined;
 /** Creates or refreshes the TEST TOOLCHAIN store at `dir` (default `<repo>/.test-store`). */
 export function makeTestStore(
   dir?: string,
-  opts?: { version?: string; log?: (msg: string) => void },
+  opts?: { version?: string; log?: (msg: string) => void; force?: boolean },
 ): Promise<{ root: string; manifest: StoreManifest }>;

@@ -89,9 +89,52 @@ async function chmodTree(dir) {
   }
 }
 
+/** Hash of everything the store is made from, so an up-to-date store is left alone. */
+async function inputsFingerprint(version, gcc) {
+  const h = createHash('sha256').update(`${version}\0${gcc}\0`);
+  const roots = [TOOLCHAIN_SRC, path.join(REPO, 'libs', 'esp', 'src'), path.join(REPO, 'libs', 'protocol', 'src')];
+  for (const r of roots) {
+    for (const f of (await listFiles(r)).sort())
+      h.update(`${path.relative(REPO, path.join(r, f))}\0`).update(await readFile(path.join(r, f)));
+  }
+  h.update(await readFile(fileURLToPath(import.meta.url)));
+  h.update(await sha256(gcc));
+  return h.digest('hex');
+}
+
+/** Host-wide lock on a store directory (tests in parallel workers make the same store); stale locks are taken over. */
+async function withStoreLock(root, fn) {
+  await mkdir(root, { recursive: true });
+  const lock = path.join(root, '.make-test-store.lock');
+  for (let i = 0; ; i++) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      const owner = Number(await readFile(lock, 'utf8').catch(() => '0'));
+      let alive;
+      try {
+        process.kill(owner, 0);
+        alive = owner > 0;
+      } catch (err) {
+        alive = err.code === 'EPERM';
+      }
+      if (!alive || i > 1200) await rm(lock, { force: true });
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
 /**
  * Creates (or refreshes) a test store at `dir` and returns its root and manifest. Other versions already in the
- * store's manifest are kept. Throws when Debian's riscv64-unknown-elf-gcc is not installed.
+ * store's manifest are kept; a store already made from the same sources is left as it is (safe to call from
+ * parallel test workers). Throws when Debian's riscv64-unknown-elf-gcc is not installed.
  */
 export async function makeTestStore(dir = path.join(REPO, '.test-store'), opts = {}) {
   const version = opts.version ?? TEST_TOOLCHAIN_VERSION;
@@ -104,8 +147,31 @@ export async function makeTestStore(dir = path.join(REPO, '.test-store'), opts =
     );
   }
   const root = path.resolve(dir);
+  return withStoreLock(root, () => makeLocked(root, version, gcc, log, opts.force === true));
+}
+
+async function makeLocked(root, version, gcc, log, force) {
   const rel = path.join('idf', version);
   const idfPath = path.join(root, rel);
+  const manifestFile = path.join(root, 'manifest.json');
+  const fingerprint = await inputsFingerprint(version, gcc);
+  const stampFile = path.join(root, `.${version}.inputs`);
+  if (!force && (await readFile(stampFile, 'utf8').catch(() => '')) === fingerprint) {
+    try {
+      const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+      const entry = manifest.versions?.find((v) => v.version === version);
+      let intact = Boolean(entry);
+      for (const t of entry?.tools ?? []) {
+        if ((await sha256(path.join(root, t.path)).catch(() => '')) !== t.sha256) intact = false;
+      }
+      if (intact) {
+        log(`test toolchain ${version} in ${root} is up to date`);
+        return { root, manifest };
+      }
+    } catch {
+      // fall through and rebuild
+    }
+  }
   const staging = `${idfPath}.tmp-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(path.join(staging, 'tools', 'bin'), { recursive: true });
@@ -145,7 +211,6 @@ export async function makeTestStore(dir = path.join(REPO, '.test-store'), opts =
     const name = f.startsWith('tools/bin/') ? path.basename(f) : f;
     tools.push({ name, path: path.join(rel, f), sha256: await sha256(path.join(idfPath, f)) });
   }
-  const manifestFile = path.join(root, 'manifest.json');
   let versions;
   try {
     versions = JSON.parse(await readFile(manifestFile, 'utf8')).versions ?? [];
@@ -166,6 +231,7 @@ export async function makeTestStore(dir = path.join(REPO, '.test-store'), opts =
   await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o644 });
   await rename(tmp, manifestFile);
   await chmod(root, 0o755);
+  await writeFile(stampFile, fingerprint, { mode: 0o644 });
   log(`test toolchain ${version} ready in ${root} (${tools.length} files checksummed)`);
   return { root, manifest };
 }
