@@ -14,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import type { BuildBackend } from '../build/backend.js';
 import type { BuildJob } from '../jobs/build-job.js';
+import { makeSbom } from './sbom.js';
 import { UploadError, UploadReceiver } from './upload-receiver.js';
 import { UnsafeArchiveError, safeUntar } from './safe-untar.js';
 
@@ -126,8 +127,18 @@ export function serveEspctl(o: EspctlHandlerOptions): () => void {
     sbom: async () => {
       const dir = requireBuilt();
       const a = job.artifacts.find((x) => x.kind === 'report' && /sbom/i.test(x.name));
-      if (!a) throw new RpcError(RpcErrorCode.NotFound, 'This build produced no SBOM report.');
-      return JSON.parse(await readFile(join(dir, a.name), 'utf8')) as Record<string, unknown>;
+      if (a) return JSON.parse(await readFile(join(dir, a.name), 'utf8')) as Record<string, unknown>;
+      const m = job.artifacts.find((x) => x.kind === 'bundle-manifest');
+      const manifest = m
+        ? FlashBundleManifest.safeParse(JSON.parse(await readFile(join(dir, m.name), 'utf8'))).data
+        : undefined;
+      return makeSbom({
+        jobId: job.id,
+        target: job.target,
+        idfVersion: job.idfVersion,
+        manifest,
+        artifacts: job.artifacts,
+      });
     },
     diag: async () => {
       const checks: { name: string; ok: boolean; detail: string }[] = [];
