@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { SignJWT } from 'jose';
 import { DataSource } from 'typeorm';
 import {
   GRANT_AUDIENCE,
@@ -21,6 +20,7 @@ import { place } from '../scheduling/matcher.js';
 import { Metrics } from '../health/metrics.js';
 import { SigningKeysService } from './signing-keys.service.js';
 import { clampTtl } from './ttl.js';
+import { signCompactEdDsa } from './jws.js';
 import { TokenBuckets } from './token-bucket.js';
 import { checkLimits } from './limits.js';
 
@@ -104,9 +104,7 @@ export class GrantsService {
       peer_fingerprint: req.peer_fingerprint,
     };
     const signer = await this.keys.signer();
-    const grant = await new SignJWT(claims as unknown as Record<string, unknown>)
-      .setProtectedHeader({ alg: 'EdDSA', kid: signer.kid, typ: GRANT_JWS_TYP })
-      .sign(signer.key);
+    const grant = signCompactEdDsa({ kid: signer.kid, typ: GRANT_JWS_TYP }, claims, signer.key);
 
     const job = Object.assign(new JobRow(), {
       id: jobId,

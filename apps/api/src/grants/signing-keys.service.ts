@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
 import { DataSource } from 'typeorm';
 import { GRANT_TTL_MAX_SECS } from '@aegis/protocol';
 import { SigningKeyRow } from '../db/entities.js';
@@ -11,7 +11,7 @@ import { CONFIG, type Config } from '../config.js';
 
 export interface ActiveKey {
   kid: string;
-  key: CryptoKey;
+  key: KeyObject;
 }
 
 /**
@@ -66,7 +66,7 @@ export class SigningKeysService {
   private async load(): Promise<void> {
     const row = await this.newest();
     if (!row) throw new Error('no signing key');
-    this.active = { kid: row.kid, key: (await importJWK(row.privateJwk as JWK, 'EdDSA')) as CryptoKey };
+    this.active = { kid: row.kid, key: createPrivateKey({ key: row.privateJwk as never, format: 'jwk' }) };
     this.loadedAt = this.clock.now();
     this.writeJwksFile(await this.jwks());
   }
