@@ -30,21 +30,31 @@ const out = (s: string): void => void process.stdout.write(s + '\n');
 interface Ctx {
   projectDir: string;
   buildDir: string;
+  /** `-D SDKCONFIG_DEFAULTS=a;b`: defaults files (relative to the project) used when sdkconfig is created. */
+  sdkconfigDefaults: string[];
 }
 
 function parseArgs(argv: string[]): { ctx: Ctx; commands: string[][] } {
   let projectDir = process.cwd();
   let buildDir: string | undefined;
+  let sdkconfigDefaults = ['sdkconfig.defaults'];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    const define = a === '-D' ? argv[++i] : a.startsWith('-D') ? a.slice(2) : undefined;
+    if (define !== undefined) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(define ?? '');
+      if (!m) throw new FatalError(`Error: -D expects NAME=VALUE, got '${define ?? ''}'`);
+      if (m[1] === 'SDKCONFIG_DEFAULTS') sdkconfigDefaults = m[2].split(';').filter(Boolean);
+      continue;
+    }
     if (a === '-C' || a === '--project-dir') projectDir = path.resolve(argv[++i] ?? '.');
     else if (a === '-B' || a === '--build-dir') buildDir = argv[++i];
     else if (a.startsWith('-C') && a.length > 2) projectDir = path.resolve(a.slice(2));
     else if (a.startsWith('-B') && a.length > 2) buildDir = a.slice(2);
     else rest.push(a);
   }
-  const ctx = { projectDir, buildDir: path.resolve(projectDir, buildDir ?? 'build') };
+  const ctx = { projectDir, buildDir: path.resolve(projectDir, buildDir ?? 'build'), sdkconfigDefaults };
   // Commands with their own options: `size --format json`, `set-target esp32c3`.
   const commands: string[][] = [];
   for (const a of rest) {
@@ -67,7 +77,8 @@ function sdkconfigFile(ctx: Ctx): string {
   return path.join(ctx.projectDir, 'sdkconfig');
 }
 
-function defaultConfig(target: Target, projectDir: string): Sdkconfig {
+function defaultConfig(target: Target, ctx: Ctx): Sdkconfig {
+  const projectDir = ctx.projectDir;
   const chip = TEST_CHIPS[target] as TestChip;
   const cfg: Sdkconfig = new Map([
     ['CONFIG_IDF_TARGET', target],
@@ -82,8 +93,10 @@ function defaultConfig(target: Target, projectDir: string): Sdkconfig {
     ['CONFIG_PARTITION_TABLE_CUSTOM_FILENAME', 'partitions.csv'],
     ['CONFIG_PARTITION_TABLE_OFFSET', '0x8000'],
   ]);
-  const defaults = readSdkconfig(path.join(projectDir, 'sdkconfig.defaults'));
-  for (const [k, v] of defaults ?? []) if (!k.startsWith('CONFIG_IDF_TARGET')) cfg.set(k, v);
+  for (const file of ctx.sdkconfigDefaults) {
+    const defaults = readSdkconfig(path.resolve(projectDir, file));
+    for (const [k, v] of defaults ?? []) if (!k.startsWith('CONFIG_IDF_TARGET')) cfg.set(k, v);
+  }
   return cfg;
 }
 
@@ -107,7 +120,7 @@ function loadConfig(ctx: Ctx): Sdkconfig {
   let cfg = readSdkconfig(file);
   if (!cfg) {
     const envTarget = process.env.IDF_TARGET ? checkTarget(process.env.IDF_TARGET) : DEFAULT_TARGET;
-    cfg = defaultConfig(envTarget, ctx.projectDir);
+    cfg = defaultConfig(envTarget, ctx);
     writeSdkconfig(file, cfg, IDF_VERSION);
   }
   checkTarget(cfg.get('CONFIG_IDF_TARGET') ?? DEFAULT_TARGET);
@@ -121,7 +134,7 @@ function setTarget(ctx: Ctx, target: string | undefined): void {
   rmSync(ctx.buildDir, { recursive: true, force: true });
   const file = sdkconfigFile(ctx);
   if (existsSync(file)) rmSync(file);
-  writeSdkconfig(file, defaultConfig(t, ctx.projectDir), IDF_VERSION);
+  writeSdkconfig(file, defaultConfig(t, ctx), IDF_VERSION);
   out(`-- Configuring done`);
   out(`-- Build files have been written to: ${ctx.buildDir}`);
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseBuildDiagnostics } from '@aegis/esp';
 import type { LogLine, StoreIdfVersion, Target } from '@aegis/protocol';
@@ -67,7 +68,19 @@ export async function runBuild(
     const version = resolveIdfVersion(store, req.idfVersion, settings);
     idfVersion = version.version;
     target = resolveTarget(version, req.target, settings);
-    const cacheKey: CacheKey = { userId: req.userId, project: settings.name, target, idfVersion };
+    const profile = req.profile ?? settings.toml?.build?.profile;
+    // A profile picks `sdkconfig.defaults.<profile>` (ESP-IDF's SDKCONFIG_DEFAULTS), used when sdkconfig is made;
+    // each profile keeps its own cached sdkconfig and build directory.
+    const defaultsFiles = profile
+      ? ['sdkconfig.defaults', `sdkconfig.defaults.${profile}`].filter((f) => existsSync(path.join(projectDir, f)))
+      : [];
+    const defines = defaultsFiles.length > 0 ? ['-D', `SDKCONFIG_DEFAULTS=${defaultsFiles.join(';')}`] : [];
+    const cacheKey: CacheKey = {
+      userId: req.userId,
+      project: profile ? `${settings.name}#${profile}` : settings.name,
+      target,
+      idfVersion,
+    };
     if (deps.sandbox.kind === 'none') {
       const warning = 'WARNING: this build runs WITHOUT a sandbox (--sandbox=none): it has the machine’s own rights.';
       system(warning);
@@ -150,11 +163,12 @@ export async function runBuild(
     if (current !== target) {
       system(current ? `Target changes from ${current} to ${target}.` : `Setting target ${target}.`);
       await deps.cache.invalidate(cacheKey);
-      const r = await run(['set-target', target]);
+      const r = await run([...defines, 'set-target', target]);
       const s = stopped(r, 'set-target');
       if (s) return s;
     }
-    const r = await run(['build']);
+    if (profile) system(`Profile ${profile}${defines.length ? ` (${defaultsFiles.join(', ')})` : ''}.`);
+    const r = await run([...defines, 'build']);
     const s = stopped(r, 'build');
     if (s) return s;
     await deps.cache.save(cacheKey, projectDir).catch((e: unknown) => {

@@ -252,4 +252,28 @@ describe('clear errors', () => {
     const out = await p;
     expect(out.state).toBe('canceled');
   });
+
+  it('a profile uses sdkconfig.defaults.<profile> and its own cache entry', async () => {
+    const files = helloProject({
+      'sdkconfig.defaults': 'CONFIG_ESPTOOLPY_FLASHSIZE="4MB"\n',
+      'sdkconfig.defaults.release': 'CONFIG_ESPTOOLPY_FLASHSIZE="8MB"\n',
+    });
+    const flashSize = async (profile?: 'debug' | 'release'): Promise<string> => {
+      const { req } = request(await workspace(h, files), { target: 'esp32c3', userId: 'profile-user', profile });
+      const out = await h.backend.build(req);
+      expect(out.state).toBe('succeeded');
+      return JSON.parse(await readFile(path.join(out.artifactsDir!, 'bundle/manifest.json'), 'utf8')).flash.size;
+    };
+    expect(await flashSize('release')).toBe('8MB');
+    expect(await flashSize()).toBe('4MB');
+    expect(await flashSize('release')).toBe('8MB');
+  });
+
+  it('builds of different jobs run in parallel', async () => {
+    const jobs = await Promise.all(
+      [1, 2, 3].map(async () => request(await workspace(h, helloProject()), { target: 'esp32c3' })),
+    );
+    const outs = await Promise.all(jobs.map((j) => h.backend.build(j.req)));
+    expect(outs.map((o) => o.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
 });
