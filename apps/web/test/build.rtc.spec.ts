@@ -66,6 +66,58 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     await shot(page, '12-terminal');
   });
 
+  it('flashes the build onto the virtual board, verified, with the boot log in the monitor', async () => {
+    const { page } = s;
+    await page.getByLabel(/Virtual board/).check();
+    await page.getByRole('button', { name: 'Flash the virtual board' }).click();
+    const result = page.getByTestId('flash-result');
+    await expect.poll(() => result.count(), { timeout: 60_000 }).toBe(1);
+    expect(await result.textContent()).toMatch(
+      /Flashed and verified[\s\S]*ESP32-C3[\s\S]*app @ 0x10000[\s\S]*MD5 verified/,
+    );
+    const monitor = page.getByTestId('monitor').locator('.xterm-rows');
+    await expect.poll(() => monitor.textContent(), { timeout: 20_000 }).toContain('hello_world');
+    await shot(page, '13-flashed-monitor');
+  });
+
+  it("flashes only after the user confirms an agent's hand-off request, onto the board that holds the image", async () => {
+    const { page, api, userKey } = s;
+    const res = await fetch(`${api.url}/flash-requests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ job_id: jobId }),
+    });
+    expect(res.status, await res.text()).toBeLessThan(300);
+    const created = (await (
+      await fetch(`${api.url}/flash-requests?status=pending`, { headers: { authorization: `Bearer ${userKey}` } })
+    ).json()) as { requests: { id: string }[] };
+    const id = created.requests[0].id;
+    // The open dashboard (still the build page, no reload) shows the request; nothing is flashed yet.
+    const banner = page.getByTestId('handoff-banner');
+    await expect.poll(() => banner.count(), { timeout: 15_000 }).toBe(1);
+    await shot(page, '14-handoff-banner');
+    await banner.getByRole('link', { name: 'Review' }).click();
+    await page.waitForURL(/\/flash\?request=/);
+    await page.getByRole('button', { name: 'Confirm and flash' }).click();
+    const outcome = page.getByTestId('handoff-outcome');
+    await expect
+      .poll(() => outcome.textContent(), { timeout: 60_000 })
+      .toContain('flashed and verified')
+      .catch(async (e: unknown) => {
+        await shot(page, '15-handoff-failed');
+        throw e;
+      });
+    // Same tab, same virtual board: it already held this image, so the sector-diff wrote nothing.
+    expect(await page.getByTestId('flash-result').textContent()).toMatch(
+      /app @ 0x10000[^,]*, 0 changed sectors written/,
+    );
+    await shot(page, '15-handoff-flashed');
+    const after = (await (
+      await fetch(`${api.url}/flash-requests/${id}`, { headers: { authorization: `Bearer ${userKey}` } })
+    ).json()) as { status: string };
+    expect(after.status).toBe('done');
+  });
+
   it('shows a failing build with its compiler error linked to the line', async () => {
     const { page, web } = s;
     await page.goto(`${web.url}/builds/new`);
@@ -82,7 +134,7 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     const link = diag.getByRole('link', { name: /main\/main\.c:\d+/ }).first();
     expect(await link.textContent()).toMatch(/main\/main\.c:[56]/);
     await link.click();
-    await shot(page, '13-build-failed');
+    await shot(page, '16-build-failed');
   });
 
   it('lists both builds in the history and reattaches to the finished one', async () => {
@@ -91,7 +143,7 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     const rows = page.getByTestId('history').locator('tbody tr');
     await expect.poll(() => rows.count()).toBe(2);
     expect(await page.getByTestId('history').textContent()).toMatch(/succeeded[\s\S]*|failed/);
-    await shot(page, '14-history');
+    await shot(page, '17-history');
     await page.goto(`${web.url}/builds/${jobId}`);
     await page.getByRole('button', { name: 'Open log and results' }).click();
     await expect.poll(() => page.getByTestId('log').textContent(), { timeout: 30_000 }).toMatch(/\S/);

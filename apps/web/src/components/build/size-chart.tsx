@@ -13,16 +13,18 @@ function UsageBar({ label, used, total }: { label: string; used: number; total: 
           {total ? ` of ${formatBytes(total)} · ${formatBytes(total - used)} free (${pct!.toFixed(1)} %)` : ''}
         </span>
       </div>
-      <div
-        className="bar"
-        role="meter"
-        aria-label={`${label} used`}
-        aria-valuemin={0}
-        aria-valuemax={total ?? used}
-        aria-valuenow={used}
-      >
-        <span style={{ width: `${pct ?? 100}%`, background: color }} />
-      </div>
+      {total ? (
+        <div
+          className="bar"
+          role="meter"
+          aria-label={`${label} used`}
+          aria-valuemin={0}
+          aria-valuemax={total ?? used}
+          aria-valuenow={used}
+        >
+          <span style={{ width: `${pct}%`, background: color }} />
+        </div>
+      ) : null}
     </div>
   );
 }

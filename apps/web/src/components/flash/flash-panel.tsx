@@ -1,6 +1,6 @@
 'use client';
 import type { BundleTrust, FlashBundleInput } from '@aegis/flasher';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { LiveBuild } from '@/lib/build/live-build';
 import { boardSession } from '@/lib/flash/board-session';
 import { useBoard } from '@/lib/flash/use-board';
@@ -63,9 +63,12 @@ export function FlashPanel({
     }
   }
 
+  // The hand-off confirmed by the user starts the flash once, as soon as the firmware can be fetched.
+  const autoStarted = useRef(false);
   useEffect(() => {
-    if (autoStart && canFlash && st.phase === 'idle') void doFlash();
-    // run once when the hand-off asks for it and the build is ready
+    if (!autoStart || !canFlash || autoStarted.current || board.store.get().phase === 'flashing') return;
+    autoStarted.current = true;
+    void doFlash();
   }, [autoStart, canFlash]);
 
   const busy = preparing || st.phase === 'flashing';

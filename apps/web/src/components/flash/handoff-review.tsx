@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { api, listOf } from '@/lib/api';
 import { LiveBuild } from '@/lib/build/live-build';
+import { liveBuild, registerLive } from '@/lib/build/registry';
 import { useLive } from '@/lib/build/use-live';
 import { shortId } from '@/lib/format';
 import { ErrorBox } from '../error-box';
@@ -34,7 +35,14 @@ export function HandoffReview({ requestId }: { requestId: string }) {
     try {
       const r = await api<FlashRequest>(`flash-requests/${requestId}/confirm`, { method: 'POST', json: {} });
       setReq(r);
+      // This tab may still be connected to that build (it started it): reuse the link, else reattach.
+      const existing = liveBuild(r.job_id);
+      if (existing && existing.store.get().phase === 'succeeded') {
+        setBuild(existing);
+        return;
+      }
       const b = new LiveBuild('attach');
+      registerLive(r.job_id, b);
       setBuild(b);
       void b.attach(r.job_id);
     } catch (e) {
