@@ -61,3 +61,15 @@ export async function imagesFromPath(firmwarePath: string, address: number): Pro
   }
   return [{ address, data: new Uint8Array(await readFile(firmwarePath)), name: path.basename(firmwarePath) }];
 }
+
+/** Images of a build's flash bundle read through `getFile` (artifact names like `bundle/manifest.json`). */
+export async function imagesFromJob(
+  artifacts: Array<{ name: string; kind: string }>,
+  getFile: (name: string) => Promise<Uint8Array>,
+): Promise<FlashImage[]> {
+  const manifest = artifacts.find((a) => a.kind === 'bundle-manifest');
+  if (!manifest) throw new EspctlError('bundle_invalid', 'The build has no flash bundle manifest.');
+  const dir = manifest.name.includes('/') ? manifest.name.slice(0, manifest.name.lastIndexOf('/') + 1) : '';
+  const text = new TextDecoder().decode(await getFile(manifest.name));
+  return (await imagesFromBundle(text, (f) => getFile(dir + f))).images;
+}

@@ -8,7 +8,7 @@ import { EspctlError } from '../errors.js';
 import { readLocalStore } from '../store/store-catalog.js';
 import type { EspctlContext } from './context.js';
 import { INSTALL_CLIENTS, installSnippet, type InstallClient } from './install-snippets.js';
-import { requireSession } from '../remote/remote-build.js';
+import { withSession } from '../remote/remote-build.js';
 
 const text = (uri: URL, body: string, mimeType = 'text/plain') => ({
   contents: [{ uri: uri.href, mimeType, text: body }],
@@ -141,7 +141,7 @@ export function registerResources(server: McpServer, ctx: EspctlContext): void {
         .filter((x) => x.target === String(target))
         .pop();
       if (!t) throw new EspctlError('task_not_found', `No build for ${String(target)} in this session.`);
-      return jsonText(uri, await requireSession(t).call('artifacts.list', {}));
+      return jsonText(uri, await withSession(ctx.remote, t, (s) => s.call('artifacts.list', {})));
     },
   );
 

@@ -1,5 +1,5 @@
 import type { RemoteSession as PeerSession, RtcConfig } from '@aegis/peer';
-import type { BuildStatus, LogLine } from '@aegis/protocol';
+import { RpcErrorCode, type BuildStatus, type LogLine } from '@aegis/protocol';
 import { EspctlError } from '../errors.js';
 import type { RemoteBuildRequest, RemoteConnector, RemoteSession } from './remote-connector.js';
 
@@ -38,6 +38,24 @@ export function rtcConfigFromEnv(env: NodeJS.ProcessEnv): RtcConfig | undefined 
 
 type Peer = typeof import('@aegis/peer');
 
+const RPC_CODES: Record<number, string> = {
+  [RpcErrorCode.InvalidParams]: 'invalid_input',
+  [RpcErrorCode.MethodNotFound]: 'method_not_found',
+  [RpcErrorCode.UploadRejected]: 'upload_rejected',
+  [RpcErrorCode.BuildBusy]: 'build_busy',
+  [RpcErrorCode.NotFound]: 'not_found',
+  [RpcErrorCode.BuildFailed]: 'build_failed',
+  [RpcErrorCode.StoreError]: 'store_error',
+  [RpcErrorCode.FrameTooLarge]: 'frame_too_large',
+};
+
+/** JSON-RPC errors from the machine carry a numeric code; give them our string codes. */
+function rpcToEspctl(err: unknown): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'number' || !(err instanceof Error)) return err;
+  return new EspctlError(RPC_CODES[code] ?? 'machine_error', err.message);
+}
+
 function adapt(s: PeerSession, peer: Peer): RemoteSession {
   const espctl = s.espctl;
   const firmware = s.firmware;
@@ -45,7 +63,10 @@ function adapt(s: PeerSession, peer: Peer): RemoteSession {
   return {
     jobId: s.jobId,
     machineId: s.machineId,
-    call: (method, params) => espctl.call(method, params, { timeoutMs: 120_000 }),
+    call: (method, params) =>
+      espctl.call(method, params, { timeoutMs: 120_000 }).catch((err: unknown) => {
+        throw rpcToEspctl(err);
+      }),
     uploadProject: async (tar) => {
       await espctl.uploadProject(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
     },

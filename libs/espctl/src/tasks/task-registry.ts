@@ -18,6 +18,8 @@ export interface BuildTask {
   createdAt: number;
   /** Resolves when the task reaches a terminal state. */
   done: Promise<void>;
+  /** After `done`: resolves once the last log lines are in and the machine session is closed. */
+  settled?: Promise<void>;
 }
 
 type Listener = (task: BuildTask) => void;

@@ -5,7 +5,7 @@ import { loadProjectConfig } from '../../config/project-config.js';
 import { DiskProject } from '../../config/project-files.js';
 import { EspctlError } from '../../errors.js';
 import { generateBuildPlan } from '../../plan/build-plan.js';
-import { backfillLogs, runRemoteBuild } from '../../remote/remote-build.js';
+import { runRemoteBuild } from '../../remote/remote-build.js';
 import { defaultVersion } from '../../store/store-catalog.js';
 import { cliContext, requireRemoteCli } from '../cli-context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -104,7 +104,7 @@ export function registerBuildCommands(program: Command, env: CommandEnv): void {
           const off = task.logs.onLine(print);
           await task.done;
           off();
-          await backfillLogs(task).catch(() => undefined);
+          await task.settled;
           print();
         }
         const r = { job_id: task.jobId, status: task.state, exit_code: task.exitCode, error: task.error };

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { EspctlError } from '../../errors.js';
-import { imagesFromBundle, imagesFromPath } from '../../flash/bundle-images.js';
+import { imagesFromJob, imagesFromPath } from '../../flash/bundle-images.js';
 import type { FlashImage } from '../../flash/serial-tools.js';
-import { taskFor } from '../../mcp/tools/task-lookup.js';
-import { requireSession } from '../../remote/remote-build.js';
+import { onJob } from '../../mcp/tools/task-lookup.js';
 import { cliContext } from '../cli-context.js';
 import { jobIdOrLast } from '../last-job.js';
 import type { CommandEnv } from '../program.js';
@@ -38,11 +37,9 @@ export function registerDeviceCommands(program: Command, env: CommandEnv): void 
         try {
           if (firmware) images = await imagesFromPath(env.dir(firmware), o.address);
           else {
-            const task = await taskFor(ctx, await jobIdOrLast(o.job, env.deps.env));
-            const s = requireSession(task);
-            images = (
-              await imagesFromBundle(new TextDecoder().decode(await s.getFile('manifest.json')), (f) => s.getFile(f))
-            ).images;
+            images = await onJob(ctx, await jobIdOrLast(o.job, env.deps.env), async (s) =>
+              imagesFromJob((await s.call('artifacts.list', {})).artifacts, (f) => s.getFile(f)),
+            );
           }
           const r = await ctx.serial.flash({
             port: o.port,

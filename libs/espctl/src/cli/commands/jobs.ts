@@ -7,7 +7,7 @@ import { parseSizeReport } from '../../analysis/esp-parsers.js';
 import { checkRelPath } from '../../config/project-files.js';
 import { EspctlError } from '../../errors.js';
 import { taskFor } from '../../mcp/tools/task-lookup.js';
-import { backfillLogs, requireSession } from '../../remote/remote-build.js';
+import { withSession } from '../../remote/remote-build.js';
 import { checkBaseUrl, ControlClient } from '../../remote/control-client.js';
 import { cliContext, requireRemoteCli } from '../cli-context.js';
 import { resolveCredentials } from '../credentials.js';
@@ -78,13 +78,12 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
           for (const l of page.lines) out.line(l.text, l);
           next = page.next_seq;
         };
-        await backfillLogs(task);
         flush();
         if (o.follow) {
           const off = task.logs.onLine(flush);
           if (!isTerminalJobState(task.state)) await task.done;
           off();
-          await backfillLogs(task);
+          await task.settled;
           flush();
         }
       });
@@ -107,8 +106,8 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
     .description('list the files a job produced')
     .argument('[job]', 'job id')
     .action(async (job?: string) => {
-      await withJob(env, job, async (task) => {
-        const r = await requireSession(task).call('artifacts.list', {});
+      await withJob(env, job, async (task, ctx) => {
+        const r = await withSession(ctx.remote, task, (s) => s.call('artifacts.list', {}));
         env
           .out()
           .result(r, () =>
@@ -124,28 +123,30 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
     .option('-o, --out <dir>', 'output directory (default: firmware-<job>)')
     .option('--elf', 'also download the ELF')
     .action(async (job: string | undefined, o: { out?: string; elf?: boolean }) => {
-      await withJob(env, job, async (task) => {
+      await withJob(env, job, async (task, ctx) => {
         const out = env.out();
-        const session = requireSession(task);
         if (task.state !== 'succeeded')
           throw new EspctlError('build_not_succeeded', `The build is ${task.state}; nothing to download.`);
         const dir = env.dir(o.out ?? `firmware-${(task.jobId ?? 'job').slice(0, 8)}`);
-        const { artifacts } = await session.call('artifacts.list', {});
-        const chosen = artifacts.filter((a) => FIRMWARE_KINDS.has(a.kind) || (o.elf && a.kind === 'elf'));
-        const total = chosen.reduce((n, a) => n + a.size, 0);
-        let done = 0;
-        const files = [];
-        for (const a of chosen) {
-          const bytes = await session.getFile(a.name);
-          if (createHash('sha256').update(bytes).digest('hex') !== a.sha256)
-            throw new EspctlError('checksum_mismatch', `${a.name} arrived corrupted; try again.`);
-          const dest = path.join(dir, checkRelPath(a.name));
-          await mkdir(path.dirname(dest), { recursive: true });
-          await writeFile(dest, bytes);
-          done += a.size;
-          out.progress('download', done, total);
-          files.push({ name: a.name, size: a.size, sha256: a.sha256, path: dest });
-        }
+        const { files, total } = await withSession(ctx.remote, task, async (session) => {
+          const { artifacts } = await session.call('artifacts.list', {});
+          const chosen = artifacts.filter((a) => FIRMWARE_KINDS.has(a.kind) || (o.elf && a.kind === 'elf'));
+          const total = chosen.reduce((n, a) => n + a.size, 0);
+          let done = 0;
+          const files = [];
+          for (const a of chosen) {
+            const bytes = await session.getFile(a.name);
+            if (createHash('sha256').update(bytes).digest('hex') !== a.sha256)
+              throw new EspctlError('checksum_mismatch', `${a.name} arrived corrupted; try again.`);
+            const dest = path.join(dir, checkRelPath(a.name));
+            await mkdir(path.dirname(dest), { recursive: true });
+            await writeFile(dest, bytes);
+            done += a.size;
+            out.progress('download', done, total);
+            files.push({ name: a.name, size: a.size, sha256: a.sha256, path: dest });
+          }
+          return { files, total };
+        });
         out.result(
           { job_id: task.jobId, output_dir: dir, files },
           () => `Downloaded ${files.length} files (${total} bytes) to ${dir}.`,
@@ -159,11 +160,11 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
     .argument('[job]', 'job id')
     .option('--target <chip>', 'only if the job built this target')
     .action(async (job: string | undefined, o: { target?: string }) => {
-      await withJob(env, job, async (task) => {
+      await withJob(env, job, async (task, ctx) => {
         if (o.target && task.target && task.target !== o.target) {
           throw new EspctlError('task_not_found', `Job ${task.jobId} built ${task.target}, not ${o.target}.`);
         }
-        const report = await requireSession(task).call('size', {});
+        const report = await withSession(ctx.remote, task, (s) => s.call('size', {}));
         let summary: unknown;
         try {
           summary = parseSizeReport(report);

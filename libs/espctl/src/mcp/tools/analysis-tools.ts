@@ -5,11 +5,10 @@ import { createSbom } from '../../analysis/sbom.js';
 import { parseSizeReport } from '../../analysis/esp-parsers.js';
 import { loadProjectConfig } from '../../config/project-config.js';
 import { EspctlError } from '../../errors.js';
-import { requireSession } from '../../remote/remote-build.js';
 import type { EspctlContext } from '../context.js';
 import { openProject, projectInput } from '../project-input.js';
 import { defineTool } from '../tool-kit.js';
-import { taskFor } from './task-lookup.js';
+import { onJob } from './task-lookup.js';
 
 export function registerAnalysisTools(server: McpServer, ctx: EspctlContext): void {
   defineTool(
@@ -31,7 +30,7 @@ export function registerAnalysisTools(server: McpServer, ctx: EspctlContext): vo
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async ({ task_id, detail }) => {
-      const report = await requireSession(await taskFor(ctx, task_id)).call('size', {});
+      const report = await onJob(ctx, task_id, (s) => s.call('size', {}));
       let summary: SizeReport | undefined;
       try {
         summary = parseSizeReport(report);
@@ -50,7 +49,7 @@ export function registerAnalysisTools(server: McpServer, ctx: EspctlContext): vo
       name: 'sbom.create',
       title: 'Software bill of materials',
       description:
-        "SPDX 2.3 JSON listing the project, ESP-IDF version and components (local and from idf_component.yml). With task_id, the build machine's SBOM instead.",
+        'SPDX 2.3 JSON listing the project, ESP-IDF version and components (local and from idf_component.yml). With task_id, the SBOM the build machine made, passed on as it is.',
       input: { ...projectInput, task_id: z.string().min(1).max(100).optional() },
       output: { spdx: z.record(z.string(), z.unknown()), source: z.enum(['project', 'build']) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false },
@@ -58,7 +57,7 @@ export function registerAnalysisTools(server: McpServer, ctx: EspctlContext): vo
     async (args) => {
       if (args.task_id) {
         return {
-          spdx: await requireSession(await taskFor(ctx, args.task_id)).call('sbom', {}),
+          spdx: await onJob(ctx, args.task_id, (s) => s.call('sbom', {})),
           source: 'build' as const,
         };
       }
@@ -80,6 +79,6 @@ export function registerAnalysisTools(server: McpServer, ctx: EspctlContext): vo
       output: { checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
-    async ({ task_id }) => requireSession(await taskFor(ctx, task_id)).call('diag', {}),
+    async ({ task_id }) => onJob(ctx, task_id, (s) => s.call('diag', {})),
   );
 }

@@ -5,7 +5,7 @@ import { IdfVersion, isTerminalJobState, JobState, Target } from '@aegis/protoco
 import { loadProjectConfig } from '../../config/project-config.js';
 import { generateBuildPlan, generateCleanPlan, type BuildPlan } from '../../plan/build-plan.js';
 import { defaultVersion } from '../../store/store-catalog.js';
-import { requireSession, runRemoteBuild } from '../../remote/remote-build.js';
+import { runRemoteBuild, withSession } from '../../remote/remote-build.js';
 import type { BuildTask } from '../../tasks/task-registry.js';
 import type { EspctlContext } from '../context.js';
 import { openProject, projectInput } from '../project-input.js';
@@ -82,7 +82,7 @@ async function followTask(task: BuildTask, extra: ToolExtra): Promise<void> {
   const off = task.logs.onLine((l) => void reportProgress(extra, ++n, 0, l.text).catch(() => undefined));
   try {
     await Promise.race([
-      task.done,
+      task.done.then(() => task.settled),
       new Promise<void>((_, reject) =>
         extra.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
       ),
@@ -186,7 +186,7 @@ export function registerBuildTools(server: McpServer, ctx: EspctlContext): void 
     },
     async ({ task_id, target }) => {
       requireRemote(ctx);
-      return requireSession(ctx.tasks.get(task_id)).call('set_target', { target });
+      return withSession(ctx.remote, ctx.tasks.get(task_id), (s) => s.call('set_target', { target }));
     },
   );
 

@@ -6,11 +6,12 @@ import { z } from 'zod';
 import type { Artifact } from '@aegis/protocol';
 import { checkRelPath } from '../../config/project-files.js';
 import { EspctlError } from '../../errors.js';
-import { requireSession } from '../../remote/remote-build.js';
+import { withSession } from '../../remote/remote-build.js';
+import type { RemoteSession } from '../../remote/remote-connector.js';
 import type { BuildTask } from '../../tasks/task-registry.js';
 import type { EspctlContext } from '../context.js';
 import { defineTool } from '../tool-kit.js';
-import { taskFor } from './task-lookup.js';
+import { onJob, taskFor } from './task-lookup.js';
 
 /** Over HTTP downloads come back inline (base64); keep the reply bounded. */
 export const INLINE_DOWNLOAD_MAX_BYTES = 8 * 1024 * 1024;
@@ -30,13 +31,21 @@ async function download(
   pick: (a: Artifact) => boolean,
   outputDir: string | undefined,
 ): Promise<z.infer<typeof fileShape>[]> {
-  const session = requireSession(task);
   if (task.state !== 'succeeded') {
     throw new EspctlError(
       'build_not_succeeded',
       `The build is ${task.state}; firmware exists only after a successful build.`,
     );
   }
+  return withSession(ctx.remote, task, (session) => fetchFiles(ctx, session, pick, outputDir));
+}
+
+async function fetchFiles(
+  ctx: EspctlContext,
+  session: RemoteSession,
+  pick: (a: Artifact) => boolean,
+  outputDir: string | undefined,
+): Promise<z.infer<typeof fileShape>[]> {
   const { artifacts } = await session.call('artifacts.list', {});
   const chosen = artifacts.filter(pick);
   if (chosen.length === 0) throw new EspctlError('artifact_not_found', 'The build produced no matching artifact.');
@@ -98,7 +107,7 @@ export function registerFirmwareTools(server: McpServer, ctx: EspctlContext): vo
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     },
     async ({ task_id }) => {
-      const { artifacts } = await requireSession(await taskFor(ctx, task_id)).call('artifacts.list', {});
+      const { artifacts } = await onJob(ctx, task_id, (s) => s.call('artifacts.list', {}));
       return { files: artifacts.filter((a) => FIRMWARE_KINDS.has(a.kind)) };
     },
   );
@@ -116,12 +125,12 @@ export function registerFirmwareTools(server: McpServer, ctx: EspctlContext): vo
     },
     async ({ job_id, output_dir, names }) => {
       const task = await taskFor(ctx, job_id);
-      const files = await download(
-        ctx,
-        task,
-        (a) => (names ? names.includes(a.name) : FIRMWARE_KINDS.has(a.kind)),
-        output_dir,
-      );
+      // Over HTTP the merged image (padded to the flash size) is left out unless asked for by name.
+      const wanted = (a: Artifact): boolean =>
+        names
+          ? names.includes(a.name)
+          : FIRMWARE_KINDS.has(a.kind) && !(ctx.transport === 'http' && a.kind === 'merged');
+      const files = await download(ctx, task, wanted, output_dir);
       return {
         job_id: task.jobId ?? job_id,
         output_dir: output_dir ? path.resolve(ctx.cwd, output_dir) : undefined,

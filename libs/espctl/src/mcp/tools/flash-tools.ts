@@ -1,12 +1,11 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { EspctlError } from '../../errors.js';
-import { imagesFromBundle, imagesFromPath } from '../../flash/bundle-images.js';
+import { imagesFromJob, imagesFromPath } from '../../flash/bundle-images.js';
 import type { FlashImage } from '../../flash/serial-tools.js';
-import { requireSession } from '../../remote/remote-build.js';
 import type { EspctlContext } from '../context.js';
 import { defineTool, reportProgress } from '../tool-kit.js';
-import { taskFor } from './task-lookup.js';
+import { onJob } from './task-lookup.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -77,9 +76,9 @@ export function registerFlashTools(server: McpServer, ctx: EspctlContext): void 
       let images: FlashImage[];
       if (args.firmware_path) images = await imagesFromPath(args.firmware_path, args.address);
       else {
-        const session = requireSession(await taskFor(ctx, args.job_id!));
-        const manifest = new TextDecoder().decode(await session.getFile('manifest.json'));
-        images = (await imagesFromBundle(manifest, (f) => session.getFile(f))).images;
+        images = await onJob(ctx, args.job_id!, async (session) =>
+          imagesFromJob((await session.call('artifacts.list', {})).artifacts, (f) => session.getFile(f)),
+        );
       }
       const r = await ctx.serial.flash({
         port: args.port,

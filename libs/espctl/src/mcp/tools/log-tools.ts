@@ -1,12 +1,12 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { BuildDiagnostic, LogLine, SizeReport } from '@aegis/protocol';
+import { BuildDiagnostic, isTerminalJobState, LogLine, SizeReport } from '@aegis/protocol';
 import { EspctlError } from '../../errors.js';
 import { parseBuildDiagnostics, parseSizeReport } from '../../analysis/esp-parsers.js';
-import { backfillLogs, requireSession } from '../../remote/remote-build.js';
+import { backfillLogs } from '../../remote/remote-build.js';
 import type { EspctlContext } from '../context.js';
 import { defineTool } from '../tool-kit.js';
-import { taskFor } from './task-lookup.js';
+import { onJob, taskFor } from './task-lookup.js';
 
 const artifactShape = z.object({ name: z.string(), size: z.number(), sha256: z.string(), kind: z.string() });
 
@@ -28,7 +28,8 @@ export function registerLogTools(server: McpServer, ctx: EspctlContext): void {
     },
     async ({ task_id, lines, since_seq }) => {
       const task = await taskFor(ctx, task_id);
-      await backfillLogs(task).catch(() => undefined);
+      if (isTerminalJobState(task.state)) await task.settled;
+      else await backfillLogs(task).catch(() => undefined);
       return since_seq === undefined ? task.logs.tail(lines) : task.logs.read(since_seq, lines);
     },
   );
@@ -45,7 +46,7 @@ export function registerLogTools(server: McpServer, ctx: EspctlContext): void {
       output: { artifacts: z.array(artifactShape) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     },
-    async ({ task_id }) => requireSession(await taskFor(ctx, task_id)).call('artifacts.list', {}),
+    async ({ task_id }) => onJob(ctx, task_id, (s) => s.call('artifacts.list', {})),
   );
 
   defineTool(
@@ -59,7 +60,7 @@ export function registerLogTools(server: McpServer, ctx: EspctlContext): void {
       output: { manifest: z.record(z.string(), z.unknown()), jws: z.string() },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     },
-    async ({ task_id }) => requireSession(await taskFor(ctx, task_id)).call('artifacts.manifest', {}),
+    async ({ task_id }) => onJob(ctx, task_id, (s) => s.call('artifacts.manifest', {})),
   );
 
   defineTool(
@@ -84,7 +85,8 @@ export function registerLogTools(server: McpServer, ctx: EspctlContext): void {
       if (text === undefined) {
         if (!task_id) throw new EspctlError('invalid_input', 'Pass the log text as "log" or a "task_id".');
         const task = await taskFor(ctx, task_id);
-        await backfillLogs(task).catch(() => undefined);
+        if (isTerminalJobState(task.state)) await task.settled;
+        else await backfillLogs(task).catch(() => undefined);
         text = task.logs
           .read(0, 1_000_000)
           .lines.map((l) => l.text)

@@ -1,0 +1,273 @@
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { createMachineToken, createUser, startApi, type StartedApi } from '@aegis/testkit';
+import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestStore } from '../../../scripts/make-test-store.mjs';
+import { imagesFromPath } from '../src/flash/bundle-images.js';
+import { renderTemplate } from '../src/project/templates.js';
+import { call, espctlBin, newClient, readText, textOf } from './mcp-helpers.js';
+
+type Status = { task_id: string; job_id?: string; status: string; next_seq?: number; error?: { message: string } };
+type Line = { seq: number; text: string };
+
+let tmp: string;
+let api: StartedApi;
+let machine: StartedMachine;
+let key: string;
+let stdio: Client;
+
+async function waitDone(client: Client, taskId: string): Promise<Status> {
+  for (let i = 0; i < 600; i++) {
+    const r = await call(client, 'build.status', { task_id: taskId });
+    const s = r.structuredContent as Status;
+    if (['succeeded', 'failed', 'canceled', 'expired'].includes(s.status)) return s;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error('build did not finish');
+}
+
+/** Read the whole log in pages of `pageSize` through logs.tail + since_seq. */
+async function pageLog(client: Client, taskId: string, pageSize: number): Promise<{ lines: Line[]; pages: number }> {
+  const lines: Line[] = [];
+  let since = 0;
+  let pages = 0;
+  for (;;) {
+    const r = await call(client, 'logs.tail', { task_id: taskId, lines: pageSize, since_seq: since });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const p = r.structuredContent as { lines: Line[]; next_seq: number; more: boolean };
+    lines.push(...p.lines);
+    pages++;
+    expect(p.next_seq).toBe(since + p.lines.length);
+    since = p.next_seq;
+    if (!p.more) return { lines, pages };
+  }
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'espctl-remote-'));
+  // The sandbox user must be able to reach the store inside it.
+  await chmod(tmp, 0o755);
+  const { root } = await makeTestStore(path.join(tmp, 'store'), { log: () => undefined });
+  api = await startApi({ env: { AEGIS_RTC_INTERFACE: '127.0.0.1' } });
+  key = await createUser(api.url, api.adminKey);
+  const { token } = await createMachineToken(api.url, api.adminKey, 'espctl-e2e');
+  machine = await startMachine({ apiUrl: api.url, token, jwksPath: api.jwksPath, storeRoot: root, sandbox: 'bwrap' });
+  stdio = newClient();
+  await stdio.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [espctlBin, 'mcp', 'serve'],
+      cwd: tmp,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: tmp,
+        XDG_CONFIG_HOME: path.join(tmp, 'cfg'),
+        CONTROL_BASE_URL: api.url,
+        MCP_AUTH_SECRET: key,
+        ESPCTL_ALLOW_INSECURE: '1',
+        AEGIS_RTC_INTERFACE: '127.0.0.1',
+      },
+      stderr: 'pipe',
+    }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await stdio?.close();
+  await machine?.stop();
+  await api?.stop();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('remote build driven only through MCP tools (stdio, test store)', () => {
+  let task: Status;
+  const proj = () => path.join(tmp, 'remote_app');
+
+  it('project.create → doctor → build → status, with log subscription updates', async () => {
+    let r = await call(stdio, 'project.create', {
+      name: 'remote_app',
+      template: 'hello_world',
+      target: 'esp32c3',
+      parent_dir: tmp,
+    });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    r = await call(stdio, 'doctor', { project_dir: proj() });
+    const d = r.structuredContent as { status: string; checks: Array<{ name: string; status: string }> };
+    expect(Object.fromEntries(d.checks.map((c) => [c.name, c.status]))).toMatchObject({
+      control_plane_reachable: 'ok',
+      key_accepted: 'ok',
+      clock_skew: 'ok',
+      project_parses: 'ok',
+      store_present: 'ok',
+      idf_version_available: 'ok',
+    });
+    r = await call(stdio, 'store_versions', {});
+    expect(r.structuredContent).toMatchObject({ source: 'control-api', versions: [{ version: 'test-1.0' }] });
+
+    r = await call(stdio, 'build', { project_dir: proj() });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    task = r.structuredContent as Status;
+    expect(task.status).toBe('pending');
+    let updates = 0;
+    stdio.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      if (n.params.uri === `build://log/${task.task_id}`) updates++;
+    });
+    await stdio.subscribeResource({ uri: `build://log/${task.task_id}` });
+    const done = await waitDone(stdio, task.task_id);
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    task = done;
+    expect(updates).toBeGreaterThan(0);
+    await stdio.unsubscribeResource({ uri: `build://log/${task.task_id}` });
+  });
+
+  it('logs.tail pages with since_seq without gaps or repeats; the resource has the same log', async () => {
+    const { lines, pages } = await pageLog(stdio, task.task_id, 3);
+    expect(lines.length).toBeGreaterThan(5);
+    expect(pages).toBeGreaterThan(2);
+    expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: lines.length }, (_, i) => i));
+    const status = (await call(stdio, 'build.status', { task_id: task.task_id })).structuredContent as Status;
+    expect(status.next_seq).toBe(lines.length);
+    expect(await readText(stdio, `build://log/${task.task_id}`)).toBe(lines.map((l) => l.text).join('\n'));
+    expect(await readText(stdio, 'build://log/latest')).toBe(lines.map((l) => l.text).join('\n'));
+    const tail = (await call(stdio, 'logs.tail', { task_id: task.task_id, lines: 2 })).structuredContent as {
+      lines: Line[];
+    };
+    expect(tail.lines.map((l) => l.seq)).toEqual([lines.length - 2, lines.length - 1]);
+    const parsed = await call(stdio, 'parse_build_errors', { task_id: task.task_id });
+    expect(parsed.structuredContent).toMatchObject({ count: 0 });
+  });
+
+  it('artifacts, manifest, size, diag, sbom on the finished build', async () => {
+    const arts = (await call(stdio, 'list_artifacts', { task_id: task.task_id })).structuredContent as {
+      artifacts: Array<{ name: string; kind: string }>;
+    };
+    expect(arts.artifacts.map((a) => a.kind)).toContain('elf');
+    const alias = await call(stdio, 'artifacts.list', { task_id: task.job_id! });
+    expect(alias.structuredContent).toEqual(arts);
+    const m = (await call(stdio, 'artifacts.manifest', { task_id: task.task_id })).structuredContent as {
+      manifest: { chip: string; project: string };
+      jws: string;
+    };
+    expect(m.manifest).toMatchObject({ chip: 'esp32c3', project: 'remote_app' });
+    expect(m.jws.split('.')).toHaveLength(3);
+    const fw = (await call(stdio, 'firmware.list', { task_id: task.task_id })).structuredContent as {
+      files: Array<{ kind: string }>;
+    };
+    expect(fw.files.map((f) => f.kind)).toContain('bundle-manifest');
+    expect(fw.files.map((f) => f.kind)).not.toContain('elf');
+    const size = await call(stdio, 'size.run', { task_id: task.task_id, detail: 'summary' });
+    expect(size.isError, textOf(size)).toBeFalsy();
+    expect((size.structuredContent as { summary?: { flash: { used: number } } }).summary?.flash.used).toBeGreaterThan(
+      0,
+    );
+    const diag = await call(stdio, 'diag.run', { task_id: task.task_id });
+    expect(diag.isError, textOf(diag)).toBeFalsy();
+    // The machine's SBOM is passed on as it made it (or its clear refusal when the build has none).
+    const sbom = await call(stdio, 'sbom.create', { task_id: task.task_id });
+    if (sbom.isError) expect(textOf(sbom)).toMatch(/SBOM/);
+    else expect(Object.keys((sbom.structuredContent as { spdx: object }).spdx).length).toBeGreaterThan(2);
+    const local = await call(stdio, 'sbom.create', { project_dir: proj() });
+    expect((local.structuredContent as { spdx: { spdxVersion: string } }).spdx.spdxVersion).toBe('SPDX-2.3');
+    const art = await readText(stdio, 'build://artifacts/esp32c3');
+    expect(JSON.parse(art).artifacts.length).toBe(arts.artifacts.length);
+  });
+
+  it('firmware.download and elf.download write sha256-checked files; the bundle verifies', async () => {
+    const out = path.join(tmp, 'fw');
+    const r = await call(stdio, 'firmware.download', { job_id: task.job_id!, output_dir: out });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const files = (r.structuredContent as { files: Array<{ name: string; path: string; sha256: string }> }).files;
+    for (const f of files)
+      expect(
+        createHash('sha256')
+          .update(await readFile(f.path))
+          .digest('hex'),
+      ).toBe(f.sha256);
+    const images = await imagesFromPath(path.join(out, 'bundle'), 0);
+    expect(images.map((i) => i.name)).toContain('app');
+    const elf = await call(stdio, 'elf.download', { job_id: task.job_id!, output_dir: out });
+    const elfFile = (elf.structuredContent as { files: Array<{ path: string }> }).files[0];
+    expect((await readFile(elfFile.path)).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+  });
+
+  it('build with wait=true sends progress notifications and a failing build reports its error', async () => {
+    const files = renderTemplate('hello_world', 'broken', 'esp32c3');
+    files['main/broken.c'] = 'void app_main(void) { undefined_call(); }\n';
+    let progress = 0;
+    const r = (await stdio.callTool({ name: 'build', arguments: { files, wait: true } }, undefined, {
+      onprogress: () => progress++,
+      resetTimeoutOnProgress: true,
+      timeout: 120_000,
+    })) as unknown as { structuredContent: Status; isError?: boolean };
+    expect(r.structuredContent.status).toBe('failed');
+    expect(progress).toBeGreaterThan(0);
+    const diags = await call(stdio, 'parse_build_errors', { task_id: r.structuredContent.task_id });
+    const d = diags.structuredContent as { diagnostics: Array<{ file: string; severity: string; message: string }> };
+    expect(d.diagnostics.some((x) => x.severity === 'error' && x.file.endsWith('broken.c'))).toBe(true);
+    const dl = await call(stdio, 'firmware.download', {
+      job_id: r.structuredContent.task_id,
+      output_dir: path.join(tmp, 'x'),
+    });
+    expect(textOf(dl)).toMatch(/^build_not_succeeded: /);
+  });
+});
+
+describe('remote build through the API /mcp (inline project) and the flash hand-off', () => {
+  it('builds inline, downloads base64 firmware, and hands flashing to a (simulated) dashboard', async () => {
+    const c = newClient();
+    await c.connect(
+      new StreamableHTTPClientTransport(new URL(`${api.url}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${key}` } },
+      }),
+    );
+    try {
+      const files = renderTemplate('blink', 'web_blink', 'esp32c3');
+      const r = await c.callTool({ name: 'build', arguments: { files, wait: true } }, undefined, { timeout: 120_000 });
+      const s = r.structuredContent as Status;
+      expect(s.status, JSON.stringify(s)).toBe('succeeded');
+      const dl = await call(c, 'firmware.download', { job_id: s.job_id! });
+      expect(dl.isError, textOf(dl)).toBeFalsy();
+      const f = (dl.structuredContent as { files: Array<{ name: string; sha256: string; content_base64: string }> })
+        .files;
+      for (const x of f)
+        expect(createHash('sha256').update(Buffer.from(x.content_base64, 'base64')).digest('hex')).toBe(x.sha256);
+
+      const h = { authorization: `Bearer ${key}` };
+      await fetch(`${api.url}/flash-requests?status=pending`, { headers: h });
+      const flash = call(c, 'flash.run', { job_id: s.job_id!, timeout_sec: 30 });
+      let id: string | undefined;
+      for (let i = 0; i < 100 && !id; i++) {
+        const list = (await (await fetch(`${api.url}/flash-requests?status=pending`, { headers: h })).json()) as {
+          requests: Array<{ id: string; job_id: string }>;
+        };
+        id = list.requests.find((x) => x.job_id === s.job_id)?.id;
+        if (!id) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(id).toBeDefined();
+      const bad = await fetch(`${api.url}/flash-requests/${id}/complete`, { method: 'POST', headers: h });
+      expect(bad.status).toBe(409);
+      expect(
+        (await (await fetch(`${api.url}/flash-requests/${id}/confirm`, { method: 'POST', headers: h })).json()).status,
+      ).toBe('confirmed');
+      expect(
+        (await (await fetch(`${api.url}/flash-requests/${id}/complete`, { method: 'POST', headers: h })).json()).status,
+      ).toBe('done');
+      const done = await flash;
+      expect(done.structuredContent).toMatchObject({ method: 'dashboard', status: 'done', request_id: id });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('never logged the key', () => {
+    expect(api.output.join('\n')).not.toContain(key);
+    expect(machine.output.join('\n')).not.toContain(key);
+  });
+});
