@@ -9,6 +9,7 @@ import { QuietTransport } from './quiet-transport.js';
 import { Compressor } from './compressor.js';
 import { writeCompressedRange } from './write-range.js';
 import { changeBaudFast } from './baud-change.js';
+import { deviceMd5Batch } from './md5-batch.js';
 import { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
 import { planSectorDiff, type DiffPlan } from './sector-diff.js';
 import type { SerialPortLike } from './serial-port.js';
@@ -144,7 +145,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
               md5Requests: 0,
               kind: 'full',
             }
-          : await planSectorDiff(data, part.offset, (o, s) => deviceMd5(loader, o, s));
+          : await planSectorDiff(data, part.offset, (ranges) => deviceMd5Batch(loader, transport, ranges));
       md5Requests += diffPlan.md5Requests;
       const ranges = diffPlan.ranges;
       const total = ranges.reduce((s, r) => s + (r.end - r.start), 0);
@@ -165,7 +166,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
         }
       }
       md5Requests++;
-      const onDevice = await deviceMd5(loader, part.offset, data.length);
+      const [onDevice] = await deviceMd5Batch(loader, transport, [{ offset: part.offset, size: data.length }]);
       if (onDevice !== md5Hex(data)) {
         throw new FlashError(
           'verify_failed',
@@ -238,16 +239,6 @@ function writeFailure(e: unknown, part: string): FlashError {
     return new FlashError('verify_failed', `Part ${part} did not verify after writing (${why}); flash again.`, false);
   }
   return new FlashError('flash_failed', `Writing part ${part} failed: ${why}`, false);
-}
-
-/**
- * SPI_FLASH_MD5 as lowercase hex. The stub returns 16 raw bytes; the ROM 32 ASCII hex digits, which
- * esptool-js 0.7.0 hex-encodes again (64 digits): decode that case.
- */
-async function deviceMd5(loader: ESPLoader, offset: number, size: number): Promise<string> {
-  const r = await loader.flashMd5sum(offset, size);
-  if (r.length === 64) return String.fromCharCode(...(r.match(/../g) ?? []).map((h) => parseInt(h, 16))).toLowerCase();
-  return r.toLowerCase();
 }
 
 function padTo4(data: Uint8Array): Uint8Array {

@@ -2,7 +2,14 @@ export { flash, type FlashOptions, type FlashResult, type PartResult } from './f
 export { monitor, runSequence, type MonitorOptions, type MonitorSession } from './monitor.js';
 export { FlashError, type FlashErrorCode } from './errors.js';
 export { checkBundle, checkFits, type BundleTrust, type FlashBundleInput, type CheckedBundle } from './bundle.js';
-export { planSectorDiff, SECTOR_SIZE, type DiffPlan, type WriteRange, type DeviceMd5 } from './sector-diff.js';
+export {
+  planSectorDiff,
+  SECTOR_SIZE,
+  type DiffPlan,
+  type WriteRange,
+  type DeviceMd5Batch,
+  type FlashRange,
+} from './sector-diff.js';
 export { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
 export type { FlashProgress, ProgressListener } from './progress.js';
 export { ESPRESSIF_VID, USB_JTAG_SERIAL_PID, isUsbJtagSerial, type SerialPortLike } from './serial-port.js';

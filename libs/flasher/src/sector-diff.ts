@@ -1,9 +1,16 @@
 import { md5Hex } from './md5.js';
 
 export const SECTOR_SIZE = 0x1000;
+/** First split after the whole part: 64 KiB chunks (one request each, all sent as one batch). */
+const CHUNK_SECTORS = 16;
 
-/** MD5 (lowercase hex) of a flash range as the device computes it (SPI_FLASH_MD5). */
-export type DeviceMd5 = (offset: number, size: number) => Promise<string>;
+export interface FlashRange {
+  offset: number;
+  size: number;
+}
+
+/** MD5s (lowercase hex) of flash ranges as the device computes them (SPI_FLASH_MD5), in order. */
+export type DeviceMd5Batch = (ranges: FlashRange[]) => Promise<string[]>;
 
 export interface WriteRange {
   /** Offset inside the part (sector aligned). */
@@ -18,67 +25,81 @@ export interface DiffPlan {
   totalSectors: number;
   /** SPI_FLASH_MD5 requests spent deciding. */
   md5Requests: number;
-  /** 'unchanged': nothing to write; 'diff': only `ranges`; 'full': the board holds something unrelated. */
+  /** 'unchanged': nothing to write; 'diff': only `ranges`; 'full': everything (nothing or little matched). */
   kind: 'unchanged' | 'diff' | 'full';
 }
 
 export interface DiffOptions {
-  /** Give up on diffing (write everything) when this share of the part differs at ≤ 64 KiB granularity. */
+  /** Write the whole part once this share of it differs at ≤ 64 KiB granularity (default 0.5). */
   fullWriteShare?: number;
 }
 
+type Region = [first: number, count: number];
+
 /**
- * Find the sectors of `data` (to be written at `offset`) that differ from the flash, with as few MD5
- * round trips as possible: one for the whole part, then halving only the regions that differ (k changed
- * sectors of n cost about 2k·log2(n/k) requests instead of n). When most of the part differs, stop early and
- * write it all: the board holds something unrelated, and the remaining bisection would only cost time.
+ * Find the sectors of `data` (to be written at `offset`) that differ from the flash with few MD5 round trips:
+ * one request for the whole part (an unchanged part costs just that), one batch for its 64 KiB chunks, then
+ * halving only the chunks that differ, each level as one batch (which the caller may pipeline). k changed
+ * sectors cost about n/16 + 2k·log2(16) requests instead of n. When most chunks differ, the board holds
+ * something unrelated: stop and write it all.
  */
 export async function planSectorDiff(
   data: Uint8Array,
   offset: number,
-  deviceMd5: DeviceMd5,
+  deviceMd5s: DeviceMd5Batch,
   options: DiffOptions = {},
 ): Promise<DiffPlan> {
   const fullShare = options.fullWriteShare ?? 0.5;
   const totalSectors = Math.ceil(data.length / SECTOR_SIZE);
   let md5Requests = 0;
-  const differs = async (first: number, count: number): Promise<boolean> => {
-    const start = first * SECTOR_SIZE;
-    const end = Math.min(data.length, (first + count) * SECTOR_SIZE);
-    md5Requests++;
-    const device = await deviceMd5(offset + start, end - start);
-    return device !== md5Hex(data.subarray(start, end));
+  const differing = async (regions: Region[]): Promise<Region[]> => {
+    if (regions.length === 0) return [];
+    const ranges = regions.map(([first, n]) => {
+      const start = first * SECTOR_SIZE;
+      return { offset: offset + start, size: Math.min(data.length, (first + n) * SECTOR_SIZE) - start };
+    });
+    md5Requests += ranges.length;
+    const device = await deviceMd5s(ranges);
+    return regions.filter((_, i) => {
+      const start = ranges[i].offset - offset;
+      return device[i] !== md5Hex(data.subarray(start, start + ranges[i].size));
+    });
   };
-  const full = (): DiffPlan => ({
-    ranges: [{ start: 0, end: data.length }],
-    changedSectors: totalSectors,
+  const plan = (kind: DiffPlan['kind'], ranges: WriteRange[], changedSectors: number): DiffPlan => ({
+    ranges,
+    changedSectors,
     totalSectors,
     md5Requests,
-    kind: 'full',
+    kind,
   });
+  const full = () => plan('full', [{ start: 0, end: data.length }], totalSectors);
+  const mostlyDifferent = (level: Region[]) =>
+    level.reduce((s, [, n]) => s + n, 0) / totalSectors >= fullShare && level.every(([, n]) => n <= CHUNK_SECTORS);
 
-  if (totalSectors === 0 || !(await differs(0, totalSectors))) {
-    return { ranges: [], changedSectors: 0, totalSectors, md5Requests, kind: 'unchanged' };
+  if (totalSectors === 0) return plan('unchanged', [], 0);
+  let level = await differing([[0, totalSectors]]);
+  if (level.length === 0) return plan('unchanged', [], 0);
+  if (totalSectors > CHUNK_SECTORS) {
+    const chunks: Region[] = [];
+    for (let s = 0; s < totalSectors; s += CHUNK_SECTORS) chunks.push([s, Math.min(CHUNK_SECTORS, totalSectors - s)]);
+    level = await differing(chunks);
+    if (mostlyDifferent(level)) return full();
   }
-  // Breadth-first halving: every level keeps only the regions whose MD5 differs.
-  let level: [number, number][] = [[0, totalSectors]];
   while (level.some(([, n]) => n > 1)) {
-    const next: [number, number][] = [];
+    const next: Region[] = [];
+    const settled: Region[] = [];
     for (const [first, n] of level) {
-      if (n === 1) {
-        next.push([first, n]);
-        continue;
+      if (n === 1) settled.push([first, n]);
+      else {
+        const half = Math.ceil(n / 2);
+        next.push([first, half], [first + half, n - half]);
       }
-      const half = Math.ceil(n / 2);
-      if (await differs(first, half)) next.push([first, half]);
-      if (await differs(first + half, n - half)) next.push([first + half, n - half]);
     }
-    level = next;
-    const regionSectors = Math.max(...level.map(([, n]) => n));
-    const differing = level.reduce((s, [, n]) => s + n, 0);
-    if (regionSectors <= 16 && differing / totalSectors >= fullShare) return full();
+    level = [...settled, ...(await differing(next))];
+    if (mostlyDifferent(level)) return full();
   }
   const sectors = level.map(([first]) => first).sort((a, b) => a - b);
+  if (sectors.length === totalSectors) return full();
   const ranges: WriteRange[] = [];
   for (const s of sectors) {
     const last = ranges[ranges.length - 1];
@@ -86,6 +107,5 @@ export async function planSectorDiff(
     else ranges.push({ start: s * SECTOR_SIZE, end: (s + 1) * SECTOR_SIZE });
   }
   for (const r of ranges) r.end = Math.min(r.end, data.length);
-  const kind = sectors.length === totalSectors ? 'full' : 'diff';
-  return { ranges, changedSectors: sectors.length, totalSectors, md5Requests, kind };
+  return plan(sectors.length === 0 ? 'unchanged' : 'diff', ranges, sectors.length);
 }
