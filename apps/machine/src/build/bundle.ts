@@ -11,7 +11,7 @@ import {
 } from '@aegis/esp';
 import type { Artifact, Target } from '@aegis/protocol';
 import { BackendError } from './errors.js';
-import { readInside } from './safe-read.js';
+import { isRealDirInside, readInside } from './safe-read.js';
 import type { SigningKey } from './signing-key.js';
 
 export interface BundleInput {
@@ -44,6 +44,9 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
  */
 export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   const buildDir = path.join(input.projectDir, 'build');
+  if (!isRealDirInside(buildDir, input.projectDir)) {
+    throw new BackendError('bundle_failed', 'build/ in the project is not a plain directory, so no bundle was made.');
+  }
   const read = (rel: string): Uint8Array | undefined => readInside(buildDir, rel);
   const text = (rel: string): string | undefined => {
     const b = read(rel);

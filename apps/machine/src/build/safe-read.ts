@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -15,5 +15,19 @@ export function readInside(dir: string, rel: string, maxBytes = 64 * 1024 * 1024
     return new Uint8Array(readFileSync(real));
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * True when `dir` is a real directory (not a symlink) that resolves inside `root`. A build directory that is a link
+ * could point the machine at another job's files or the cache, and the machine reads it with its own rights.
+ */
+export function isRealDirInside(dir: string, root: string): boolean {
+  try {
+    if (!lstatSync(dir).isDirectory()) return false;
+    const realRoot = realpathSync(root);
+    return realpathSync(dir).startsWith(realRoot + path.sep);
+  } catch {
+    return false;
   }
 }
