@@ -1,3 +1,5 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,16 +84,29 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
 
   it("flashes only after the user confirms an agent's hand-off request, onto the board that holds the image", async () => {
     const { page, api, userKey } = s;
-    const res = await fetch(`${api.url}/flash-requests`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ job_id: jobId }),
+    // An AI agent calls flash.run through the API's MCP endpoint, with the user's key; it waits for the tab.
+    const mcp = new Client({ name: 'agent', version: '1.0.0' });
+    await mcp.connect(
+      new StreamableHTTPClientTransport(new URL(`${api.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${userKey}` } },
+      }),
+    );
+    const call = mcp.callTool({ name: 'flash.run', arguments: { job_id: jobId, timeout_sec: 120 } }, undefined, {
+      timeout: 120_000,
     });
-    expect(res.status, await res.text()).toBeLessThan(300);
-    const created = (await (
-      await fetch(`${api.url}/flash-requests?status=pending`, { headers: { authorization: `Bearer ${userKey}` } })
-    ).json()) as { requests: { id: string }[] };
-    const id = created.requests[0].id;
+    let id = '';
+    await expect
+      .poll(
+        async () => {
+          const r = await fetch(`${api.url}/flash-requests?status=pending`, {
+            headers: { authorization: `Bearer ${userKey}` },
+          });
+          id = ((await r.json()) as { requests: { id: string }[] }).requests[0]?.id ?? '';
+          return id;
+        },
+        { timeout: 15_000 },
+      )
+      .not.toBe('');
     // The open dashboard (still the build page, no reload) shows the request; nothing is flashed yet.
     const banner = page.getByTestId('handoff-banner');
     await expect.poll(() => banner.count(), { timeout: 15_000 }).toBe(1);
@@ -116,6 +131,10 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
       await fetch(`${api.url}/flash-requests/${id}`, { headers: { authorization: `Bearer ${userKey}` } })
     ).json()) as { status: string };
     expect(after.status).toBe('done');
+    // The agent's tool call returns once the dashboard reported the flash.
+    const result = (await call) as { structuredContent?: { status?: string; method?: string } };
+    expect(result.structuredContent).toMatchObject({ method: 'dashboard', status: 'done' });
+    await mcp.close();
   });
 
   it('shows a failing build with its compiler error linked to the line', async () => {
