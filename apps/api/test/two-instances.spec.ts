@@ -1,18 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMachineToken, createUser, startApi, type StartedApi } from '@aegis/testkit';
+import { createMachineToken, createUser, dropSchema, freshSchema, startApi, type StartedApi } from '@aegis/testkit';
 import { AgentPollResponse, GrantResponse, JobView } from '@aegis/protocol';
 import { ANSWER, grantBody, heartbeat, OFFER, PG_URL, req, sse } from './http.js';
 
 describe('two API instances on one PostgreSQL', () => {
   let a: StartedApi;
   let b: StartedApi;
+  const schema = freshSchema();
   beforeAll(async () => {
-    a = await startApi({ databaseUrl: PG_URL });
+    a = await startApi({ databaseUrl: PG_URL, schema });
     // Same schema and the same admin: B shares all state with A.
-    b = await startApi({ databaseUrl: PG_URL, schema: a.schema, adminKey: a.adminKey });
+    b = await startApi({ databaseUrl: PG_URL, schema, adminKey: a.adminKey });
   });
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
+    await dropSchema(PG_URL, schema);
   });
 
   it('a grant on A is claimed via B, and the SSE stream on A gets the answer posted via B', async () => {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 /** The built API entry point (`npx tsc -b apps/api/tsconfig.build.json` first). Override with AEGIS_API_MAIN. */
 export const API_MAIN =
@@ -45,7 +46,8 @@ export function freshSchema(): string {
 
 /**
  * Spawn the built API on a random port with a temp data dir and wait for its `"msg":"listening"` line.
- * PostgreSQL: each call gets its own schema (the API creates it) unless `schema` is passed.
+ * PostgreSQL: each call gets its own schema (the API creates it; stop() drops it) unless `schema` is passed, in
+ * which case the caller owns it (share it between instances; drop it with `dropSchema`).
  */
 export async function startApi(opts: StartApiOptions = {}): Promise<StartedApi> {
   const ownDir = !opts.dataDir;
@@ -110,8 +112,22 @@ export async function startApi(opts: StartApiOptions = {}): Promise<StartedApi> 
         clearTimeout(t);
       }
       if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      // A schema this call made is dropped with the instance (one shared by the caller stays).
+      if (opts.databaseUrl && !opts.schema && schema) await dropSchema(opts.databaseUrl, schema);
     },
   };
+}
+
+/** Drop a test schema and everything in it. */
+export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`refusing to drop schema "${schema}"`);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): void {
