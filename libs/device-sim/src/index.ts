@@ -1,5 +1,11 @@
 export { SimDevice, ROM_BAUD, type DeviceOptions, type DeviceMode, type HostLink, type Signals } from './device.js';
-export { SimSerialPort, type SimSerialPortInfo, type SimSerialPortOptions } from './web-serial-port.js';
+export {
+  SimSerialPort,
+  type SimSerialPortInfo,
+  type SimSerialPortOptions,
+  type PortBackend,
+} from './web-serial-port.js';
+export { serveDevice, remoteDevice, type MessagePortLike } from './worker-bridge.js';
 export { DeviceStream } from './stream.js';
 export { FlashMemory, FlashRangeError, SECTOR_SIZE, type FlashStats } from './flash-memory.js';
 export { CHIPS, CHIP_NAMES, jedecId, type ChipName, type ChipProfile } from './chip-profiles.js';

@@ -1,4 +1,13 @@
-import type { HostLink, SimDevice } from './device.js';
+import type { HostLink } from './device.js';
+
+/**
+ * What the port needs behind it: a SimDevice in the same context, or a remote one (see worker-bridge.ts).
+ * `attach` throws (or rejects) when another port holds the device.
+ */
+export interface PortBackend {
+  readonly usbJtagSerial: boolean;
+  attachHost(sink: (bytes: Uint8Array) => void, baud: number): HostLink | Promise<HostLink>;
+}
 
 export interface SimSerialPortInfo {
   usbVendorId?: number;
@@ -45,7 +54,7 @@ export class SimSerialPort extends EventTarget {
   private readonly info: SimSerialPortInfo;
 
   constructor(
-    readonly device: SimDevice,
+    readonly device: PortBackend,
     options: SimSerialPortOptions = {},
   ) {
     super();
@@ -71,15 +80,23 @@ export class SimSerialPort extends EventTarget {
     if (!Number.isInteger(options?.baudRate) || options.baudRate <= 0) {
       throw new TypeError("Failed to execute 'open' on 'SerialPort': Requested baud rate must be greater than zero.");
     }
-    if (this.device.hostAttached) throw portBusyError();
-    this.link = this.device.attachHost((bytes) => {
-      try {
-        this.controller?.enqueue(bytes.slice());
-      } catch {
-        // stream already cancelled: the bytes are lost, as with a closed real port
-      }
-    }, options.baudRate);
-    const link = this.link;
+    let link: HostLink;
+    try {
+      link = await this.device.attachHost((bytes) => {
+        try {
+          this.controller?.enqueue(bytes.slice());
+        } catch {
+          // stream already cancelled: the bytes are lost, as with a closed real port
+        }
+      }, options.baudRate);
+    } catch {
+      throw portBusyError();
+    }
+    if (this.link) {
+      link.close();
+      throw makeDomException('The port is already open.', 'InvalidStateError');
+    }
+    this.link = link;
     this.readable = new ReadableStream<Uint8Array>({
       start: (c) => {
         this.controller = c;

@@ -65,6 +65,43 @@ describe('ROM loader over an in-process stream', () => {
     expect(d.flash.read(0x20000, 16).every((b) => b === 0xff)).toBe(true);
   });
 
+  it('acknowledges SPI_ATTACH and SPI_SET_PARAMS; the flash size set there is what RDID reports', async () => {
+    const d = new SimDevice({ chip: 'esp32', startInDownloadMode: true });
+    const s = new DeviceStream(d);
+    s.write(cmd(Op.SPI_ATTACH, le(0, 0)));
+    expect(parse(await s.readFrame()).data[0]).toBe(0);
+    s.write(cmd(Op.SPI_SET_PARAMS, le(0, 16 * 1024 * 1024, 0x10000, 0x1000, 0x100, 0xffff)));
+    expect(parse(await s.readFrame()).data[0]).toBe(0);
+    // RDID through the SPI user-command registers, as esptool does it.
+    const base = 0x3ff42000;
+    s.write(cmd(Op.WRITE_REG, le(base + 0x24, (7 << 28) | 0x9f, 0xffffffff, 0)));
+    await s.readFrame();
+    s.write(cmd(Op.WRITE_REG, le(base, 1 << 18, 0xffffffff, 0)));
+    await s.readFrame();
+    s.write(cmd(Op.READ_REG, le(base)));
+    expect(parse(await s.readFrame()).val & (1 << 18)).toBe(0);
+    s.write(cmd(Op.READ_REG, le(base + 0x80)));
+    expect(parse(await s.readFrame()).val).toBe(0x1840c8);
+  });
+
+  it('MEM_BEGIN/DATA/END runs the uploaded stub, which greets with OHAI and answers as the stub', async () => {
+    const d = new SimDevice({ chip: 'esp32c3', startInDownloadMode: true });
+    const s = new DeviceStream(d);
+    const code = new Uint8Array(100).fill(0x13);
+    s.write(cmd(Op.MEM_BEGIN, le(100, 1, 0x1800, 0x40380000)));
+    await s.readFrame();
+    const chk = code.reduce((c, b) => c ^ b, 0xef);
+    s.write(slipEncode(encodeRequest(Op.MEM_DATA, new Uint8Array([...le(100, 0, 0, 0), ...code]), chk)));
+    expect(parse(await s.readFrame()).data[0]).toBe(0);
+    s.write(cmd(Op.MEM_END, le(0, 0x40380400)));
+    await s.readFrame();
+    expect(new TextDecoder().decode(await s.readFrame())).toBe('OHAI');
+    expect(d.mode).toBe('stub');
+    s.write(cmd(Op.SPI_FLASH_MD5, le(0, 0x1000, 0, 0)));
+    const md5 = parse(await s.readFrame());
+    expect(md5.data.length).toBe(16 + 2); // raw digest in the stub, 32 hex characters in the ROM
+  });
+
   it('classic DTR/RTS: IO0 low on the EN edge enters download mode, IO0 high boots the app', async () => {
     const parts = buildDemoFirmware({ chip: 'esp32', projectName: 'weather' });
     const d = new SimDevice({ chip: 'esp32', flashImage: flashImageOf(parts) });

@@ -262,3 +262,20 @@ describe('flash(): refusals happen before anything is written', () => {
     expect(e.code).toBe('bad_reset_sequence');
   });
 });
+
+describe('monitor()', () => {
+  it('refuses a port held elsewhere and closes the port when aborted', async () => {
+    const device = new SimDevice({ chip: 'esp32c3' });
+    const holder = new SimSerialPort(device);
+    await holder.open({ baudRate: 115200 });
+    await expect(monitor(new SimSerialPort(device), { onData: () => {} })).rejects.toMatchObject({ code: 'port_busy' });
+    await holder.close();
+    const ctl = new AbortController();
+    const port = new SimSerialPort(device);
+    const m = await monitor(port, { onData: () => {}, signal: ctl.signal });
+    expect(port.isOpen).toBe(true);
+    ctl.abort();
+    await m.closed;
+    expect(port.isOpen).toBe(false);
+  });
+});
