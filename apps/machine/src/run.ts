@@ -1,6 +1,6 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { disableDefaultStun, type RtcConfig } from '@aegis/peer';
+import { disableDefaultStun, interfaceRtcConfig, type RtcConfig } from '@aegis/peer';
 import type { Logger } from 'pino';
 import { Agent } from './agent.js';
 import type { BuildBackend } from './build/backend.js';
@@ -11,13 +11,7 @@ import { trustOnFirstUse } from './trust-on-first-use.js';
 
 /** Interface settings for WebRTC from the config; ICE servers always come from the grant. */
 export function rtcBaseFromConfig(c: Pick<MachineConfig, 'rtcInterface'>): RtcConfig {
-  if (!c.rtcInterface) return {};
-  return {
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: [c.rtcInterface],
-    iceInterfaceAddresses: { udp4: c.rtcInterface },
-  };
+  return c.rtcInterface ? interfaceRtcConfig(c.rtcInterface) : {};
 }
 
 /** Wires config, keys, API client and backend into a started Agent. */

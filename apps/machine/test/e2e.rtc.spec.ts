@@ -54,4 +54,20 @@ describe('client ↔ machine over loopback through the real API', () => {
     );
     expect(job.sizes).toEqual({ app: 300_000 });
   });
+
+  it('connects with the product defaults: grant ICE servers only, no STUN at all, bound by AEGIS_RTC_INTERFACE', async () => {
+    process.env.AEGIS_RTC_INTERFACE = '127.0.0.1';
+    try {
+      const s = await startRemoteSession({ baseUrl: api.url, apiKey: api.userKey });
+      sessions.push(s);
+      expect(s.grant.ice_servers).toEqual([]);
+      const sdp = s.pc.localDescription!.sdp;
+      expect(sdp).toMatch(/a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host/);
+      expect(sdp).not.toMatch(/typ srflx/);
+      expect((await s.espctl!.call('build.status', {})).state).toBe('assigned');
+      expect(s.timings.grantToOpenMs).toBeGreaterThan(0);
+    } finally {
+      delete process.env.AEGIS_RTC_INTERFACE;
+    }
+  });
 });

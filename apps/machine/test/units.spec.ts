@@ -149,3 +149,34 @@ describe('Backoff', () => {
     expect(b.next()).toBe(100);
   });
 });
+
+describe('trust on first use (development only)', () => {
+  it('fetches the API JWKS once, saves it, trusts its kids and says so loudly', async () => {
+    const { createServer } = await import('node:http');
+    const { pino } = await import('pino');
+    const { makeSigner } = await import('./grant-fixtures.js');
+    const { trustOnFirstUse } = await import('../src/trust-on-first-use.js');
+    const signer = await makeSigner('tofu-kid');
+    let hits = 0;
+    const server = createServer((req, res) => {
+      hits++;
+      if (req.url === '/.well-known/jwks.json') res.end(JSON.stringify(signer.jwks));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    try {
+      const save = join(tmp, 'tofu.json');
+      const keys = await trustOnFirstUse(`http://127.0.0.1:${(server.address() as { port: number }).port}`, save, log);
+      expect(keys.kids()).toEqual(['tofu-kid']);
+      expect(await keys.get('tofu-kid')).toBeDefined();
+      expect(await keys.get('other')).toBeUndefined();
+      expect(hits).toBe(1);
+      expect(JSON.parse(readFileSync(save, 'utf8'))).toEqual(signer.jwks);
+      expect(lines.join('')).toMatch(/trust-on-first-use/);
+    } finally {
+      server.close();
+    }
+  });
+});

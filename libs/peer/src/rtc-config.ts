@@ -16,6 +16,22 @@ export const loopbackRtcConfig: RtcConfig = Object.freeze({
   iceInterfaceAddresses: { udp4: '127.0.0.1' },
 }) as RtcConfig;
 
+/** Bind ICE to one IPv4 address only (e.g. 127.0.0.1 in tests, or the host's LAN address). */
+export function interfaceRtcConfig(ipv4: string): RtcConfig {
+  return {
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: [ipv4],
+    iceInterfaceAddresses: { udp4: ipv4 },
+  };
+}
+
+/** `AEGIS_RTC_INTERFACE=<ipv4>` binds every libs/peer connection of this process to that address. */
+export function rtcBaseFromEnv(env: NodeJS.ProcessEnv = process.env): RtcConfig {
+  const ip = env.AEGIS_RTC_INTERFACE;
+  return ip && /^\d{1,3}(\.\d{1,3}){3}$/.test(ip) ? interfaceRtcConfig(ip) : {};
+}
+
 let patched = false;
 
 /**

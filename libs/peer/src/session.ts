@@ -16,7 +16,7 @@ import { peekGrantClaims } from './grant-claims.js';
 import type { Limits } from './limited-sender.js';
 import { PtyClient } from './pty-client.js';
 import { withOwnCertificate } from './dtls-keys.js';
-import { disableDefaultStun, rtcConfigFromIceServers, type RtcConfig } from './rtc-config.js';
+import { disableDefaultStun, rtcBaseFromEnv, rtcConfigFromIceServers, type RtcConfig } from './rtc-config.js';
 import { fingerprintFromSdp, isMdnsCandidate } from './sdp.js';
 import { SignalingClient } from './signaling-client.js';
 
@@ -27,8 +27,9 @@ export interface RemoteSessionOptions {
   /** `peer_fingerprint` is filled in from the offer; `required_channels` defaults to all three. */
   request?: Omit<GrantRequest, 'peer_fingerprint' | 'required_channels'> & { required_channels?: ChannelName[] };
   /**
-   * werift config. When absent: the grant's ICE servers only (host candidates when it has none) and werift's
-   * public STUN default switched off. Tests pass `loopbackRtcConfig`.
+   * werift config. When absent: the grant's ICE servers only (host candidates when it has none), werift's public
+   * STUN default switched off, and ICE bound to `AEGIS_RTC_INTERFACE` when that is set. Tests pass
+   * `loopbackRtcConfig` (or set AEGIS_RTC_INTERFACE=127.0.0.1 for a process they spawn).
    */
   rtcConfig?: RtcConfig;
   /** Gives up when the channels are not open by then (default 20 s). */
@@ -63,7 +64,8 @@ export async function startRemoteSession(opts: RemoteSessionOptions): Promise<Re
   disableDefaultStun();
   const t0 = performance.now();
   const channels = opts.request?.required_channels ?? ['espctl', 'firmware', 'pty'];
-  const pc = new RTCPeerConnection(await withOwnCertificate(opts.rtcConfig ?? rtcConfigFromIceServers([])));
+  const base = rtcBaseFromEnv();
+  const pc = new RTCPeerConnection(await withOwnCertificate(opts.rtcConfig ?? rtcConfigFromIceServers([], base)));
   const abort = new AbortController();
   const stateListeners = new Set<(s: string) => void>();
   const close = async () => {
@@ -87,7 +89,7 @@ export async function startRemoteSession(opts: RemoteSessionOptions): Promise<Re
       required_channels: channels,
     });
     const claims = peekGrantClaims(grant.grant);
-    if (!opts.rtcConfig) pc.setConfiguration(rtcConfigFromIceServers(grant.ice_servers));
+    if (!opts.rtcConfig) pc.setConfiguration(rtcConfigFromIceServers(grant.ice_servers, base));
     await pc.setLocalDescription(offer);
     await iceGatheringComplete(pc);
 
