@@ -171,9 +171,14 @@ export async function runBuild(
     const r = await run([...defines, 'build']);
     const s = stopped(r, 'build');
     if (s) return s;
-    await deps.cache.save(cacheKey, projectDir).catch((e: unknown) => {
-      deps.log.warn(`job ${req.jobId}: could not save the build cache: ${(e as Error).message}`);
-    });
+    // Copying as root while a terminal of this job could rearrange the files would be a race; skip it then.
+    if (deps.sandbox.isIdle(req.workspaceDir)) {
+      await deps.cache.save(cacheKey, projectDir).catch((e: unknown) => {
+        deps.log.warn(`job ${req.jobId}: could not save the build cache: ${(e as Error).message}`);
+      });
+    } else {
+      system('A terminal of this job is open, so the incremental build state was not cached this time.');
+    }
     const made = await afterSuccess({ store, version, target, projectName: settings.name, cacheKey }, run);
     system('Build succeeded.');
     return { state: 'succeeded', exitCode: 0, target, idfVersion, ...made };

@@ -92,9 +92,11 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
     ];
     if (!isRoot) return { file: prlimit, args: inner };
     const key = spec.workspaceDir;
-    const uid = pool.acquire(key);
+    const { uid, fresh } = pool.acquire(key);
     try {
-      await prepareWorkspace(spec.workspaceDir, uid);
+      // Only while nothing of this job runs: a running sandbox could swap a directory for a symlink under
+      // our (root) chown walk. A job's later sandboxes find the files already theirs.
+      if (fresh) await prepareWorkspace(spec.workspaceDir, uid);
       await assertReachable(spec.workspaceDir, uid, 'job workspace');
       for (const d of spec.readOnlyDirs) await assertReachable(d, uid, 'store');
       await assertReachable(path.dirname(opts.layout.passwdFile), uid, 'sandbox state directory');
@@ -125,6 +127,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
 
   return {
     kind: 'bwrap',
+    isIdle: (workspaceDir) => !pool.isHeld(workspaceDir),
     workspacePath: () => SANDBOX_WORKSPACE,
     async run(spec: SandboxSpec, io: RunIo): Promise<RunResult> {
       const cl = await commandLine(spec, false);

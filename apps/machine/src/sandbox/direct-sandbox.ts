@@ -9,6 +9,7 @@ export function createDirectSandbox(): Sandbox {
   const env = (spec: SandboxSpec): Record<string, string> => ({ ...spec.env });
   return {
     kind: 'none',
+    isIdle: () => true,
     workspacePath: (workspaceDir) => workspaceDir,
     run(spec: SandboxSpec, io: RunIo): Promise<RunResult> {
       const [file, ...args] = spec.command;

@@ -54,6 +54,8 @@ export interface PreparedCommand {
 
 export interface Sandbox {
   readonly kind: 'bwrap' | 'none';
+  /** True when nothing of this workspace's job runs (no terminal either): its files cannot change under us. */
+  isIdle(workspaceDir: string): boolean;
   /** Where the workspace appears to the sandboxed command. */
   workspacePath(workspaceDir: string): string;
   run(spec: SandboxSpec, io: RunIo): Promise<RunResult>;

@@ -17,21 +17,26 @@ export class UidPool {
     private readonly locks?: UidLocks,
   ) {}
 
-  acquire(key: string): number {
+  /** `fresh` is true when no other sandbox of this key holds the uid (nothing of it is running). */
+  acquire(key: string): { uid: number; fresh: boolean } {
     const held = this.byKey.get(key);
     if (held) {
       held.refs++;
-      return held.uid;
+      return { uid: held.uid, fresh: false };
     }
     const used = new Set([...this.byKey.values()].map((h) => h.uid).concat([...this.draining]));
     for (let i = 0; i < this.size; i++) {
       const uid = this.base + i;
       if (!used.has(uid) && (this.locks?.tryLock(uid) ?? true)) {
         this.byKey.set(key, { uid, refs: 1 });
-        return uid;
+        return { uid, fresh: true };
       }
     }
     throw new Error(`all ${this.size} sandbox uids are in use`);
+  }
+
+  isHeld(key: string): boolean {
+    return this.byKey.has(key);
   }
 
   /**
