@@ -13,6 +13,8 @@ export interface Config {
   allowedOrigins: string[];
   publicUrl: string | undefined;
   bootstrapAdminKey: string | undefined;
+  /** Seals grant-signing private keys in the database (AES-256-GCM); unset = stored as plain JWK. */
+  keyEncryptionSecret: string | undefined;
   iceServers: IceServer[];
   grantMaxBandwidthKbps: number;
   grantMaxMessageRate: number;
@@ -63,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean),
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
     bootstrapAdminKey: env.AEGIS_BOOTSTRAP_ADMIN_KEY || undefined,
+    keyEncryptionSecret: env.AEGIS_KEY_ENCRYPTION_SECRET || undefined,
     iceServers,
     grantMaxBandwidthKbps: int(env, 'GRANT_MAX_BANDWIDTH_KBPS', 100_000, 1),
     grantMaxMessageRate: int(env, 'GRANT_MAX_MESSAGE_RATE', 2000, 1),

@@ -30,3 +30,16 @@ describe('grant JWS', () => {
     await expect(jwtVerify(`${h}.${p}.${s}`, other.publicKey)).rejects.toThrow();
   });
 });
+
+describe('signing key sealing', () => {
+  it('round-trips with the secret and refuses a wrong or missing one', async () => {
+    const { seal, unseal } = await import('../src/grants/key-sealing.js');
+    const jwk = { kty: 'OKP', crv: 'Ed25519', d: 'secret-part', x: 'public-part' };
+    expect(seal(jwk, undefined)).toEqual(jwk);
+    const sealed = seal(jwk, 'operator-secret');
+    expect(JSON.stringify(sealed)).not.toContain('secret-part');
+    expect(unseal(sealed, 'operator-secret')).toEqual(jwk);
+    expect(() => unseal(sealed, 'wrong')).toThrow(/does not open/);
+    expect(() => unseal(sealed, undefined)).toThrow(/AEGIS_KEY_ENCRYPTION_SECRET/);
+  });
+});

@@ -6,6 +6,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { DataSource } from 'typeorm';
 import { GRANT_TTL_MAX_SECS } from '@aegis/protocol';
 import { SigningKeyRow } from '../db/entities.js';
+import { seal, unseal } from './key-sealing.js';
 import { CLOCK, type Clock } from '../clock.js';
 import { CONFIG, type Config } from '../config.js';
 
@@ -56,7 +57,13 @@ export class SigningKeysService {
     await this.ds.transaction(async (em) => {
       await em.createQueryBuilder().update(SigningKeyRow).set({ retiredAt: now }).where('retired_at IS NULL').execute();
       await em.save(
-        Object.assign(new SigningKeyRow(), { kid, publicJwk: pub, privateJwk: priv, createdAt: now, retiredAt: null }),
+        Object.assign(new SigningKeyRow(), {
+          kid,
+          publicJwk: pub,
+          privateJwk: seal(priv, this.cfg.keyEncryptionSecret),
+          createdAt: now,
+          retiredAt: null,
+        }),
       );
     });
     await this.load();
@@ -66,7 +73,10 @@ export class SigningKeysService {
   private async load(): Promise<void> {
     const row = await this.newest();
     if (!row) throw new Error('no signing key');
-    this.active = { kid: row.kid, key: createPrivateKey({ key: row.privateJwk as never, format: 'jwk' }) };
+    this.active = {
+      kid: row.kid,
+      key: createPrivateKey({ key: unseal(row.privateJwk, this.cfg.keyEncryptionSecret) as never, format: 'jwk' }),
+    };
     this.loadedAt = this.clock.now();
     this.writeJwksFile(await this.jwks());
   }
