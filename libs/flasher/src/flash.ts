@@ -157,11 +157,17 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
           for (const r of ranges) {
             const raw = whole ? data : data.subarray(r.start, r.end);
             const compressed = await compressor.take(raw);
-            await writeCompressedRange(loader, part.offset + r.start, raw.length, compressed, (sent, of) =>
-              progress.range(r.end - r.start, sent, of),
+            await writeCompressedRange(
+              loader,
+              part.offset + r.start,
+              raw.length,
+              compressed,
+              (sent, of) => progress.range(r.end - r.start, sent, of),
+              () => checkAbort(signal, true),
             );
           }
         } catch (e) {
+          if (e instanceof FlashError) throw e;
           throw writeFailure(e, part.name);
         }
       }

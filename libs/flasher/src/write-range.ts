@@ -3,7 +3,7 @@ import type { ESPLoader } from 'esptool-js';
 /**
  * Write one compressed range with FLASH_DEFL_BEGIN / DATA… / END, as esptool-js's writeFlash does but
  * without its per-byte progress inflate (about a second of CPU per MiB, spent between blocks while the
- * line sits idle). `onBlock` gets the compressed bytes sent so far.
+ * line sits idle). `onBlock` gets the compressed bytes sent so far; `beforeBlock` may throw to stop (abort).
  */
 export async function writeCompressedRange(
   loader: ESPLoader,
@@ -11,6 +11,7 @@ export async function writeCompressedRange(
   rawLength: number,
   compressed: Uint8Array,
   onBlock: (sent: number, total: number) => void,
+  beforeBlock: () => void = () => {},
 ): Promise<void> {
   const blockSize = loader.FLASH_WRITE_SIZE;
   await loader.flashDeflBegin(rawLength, compressed.length, address);
@@ -20,6 +21,7 @@ export async function writeCompressedRange(
   onBlock(0, compressed.length);
   let seq = 0;
   for (let off = 0; off < compressed.length; off += blockSize) {
+    beforeBlock();
     const block = compressed.subarray(off, Math.min(compressed.length, off + blockSize));
     await loader.flashDeflBlock(block, seq++, timeout);
     onBlock(off + block.length, compressed.length);

@@ -101,6 +101,25 @@ describe('flash(): a full bundle in one session', () => {
     await until(() => device.mode === 'app');
     expect(device.mode).toBe('app');
   });
+
+  it('can be cancelled between blocks; the port is released for the next attempt', async () => {
+    const device = new SimDevice({ chip: 'esp32c3' });
+    const port = new SimSerialPort(device);
+    const parts = buildDemoFirmware({ chip: 'esp32c3', appSize: 256 * 1024 });
+    const bundle = await makeBundle(parts, 'esp32c3', keys);
+    const ctl = new AbortController();
+    const err = await flash({
+      port,
+      bundle,
+      trust: { publicJwk: keys.publicJwk },
+      signal: ctl.signal,
+      onProgress: (p) => p.part === 'app' && p.bytesWritten > 0 && ctl.abort(),
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'aborted', nothingWritten: false });
+    expect(port.isOpen).toBe(false);
+    const again = await flash({ port, bundle, trust: { publicJwk: keys.publicJwk } });
+    expect(again.parts.find((p) => p.name === 'app')!.mode).not.toBe('unchanged');
+  });
 });
 
 describe('flash(): sector-diff reflash', () => {
