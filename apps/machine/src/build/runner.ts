@@ -152,7 +152,9 @@ export async function runBuild(
       return undefined;
     };
 
-    const restored = req.clean ? false : await deps.cache.restore(cacheKey, projectDir);
+    // Root writes into the project here; only when no terminal of this job could race it with a symlink.
+    const restored =
+      req.clean || !deps.sandbox.isIdle(req.workspaceDir) ? false : await deps.cache.restore(cacheKey, projectDir);
     if (restored) system('Restored the incremental build state of the previous build.');
     if (req.clean) {
       const r = await run(['fullclean']);
