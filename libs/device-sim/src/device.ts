@@ -195,10 +195,10 @@ export class SimDevice {
       changeBaud: (baud) => {
         dev.baud = baud;
       },
-      exit: (how) => {
+      // Both "reboot" and "run user code" end in the app here (IO0 is high by then).
+      exit: () => {
         dev.enterReset();
         dev.boot('flash');
-        void how;
       },
       log: (op) => {
         if (dev.commands.length < 1_000_000) dev.commands.push(op);
