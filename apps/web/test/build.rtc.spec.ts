@@ -54,6 +54,10 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     expect(await page.getByTestId('size-chart').textContent()).toMatch(/Flash \(app\).*used/);
     await expect.poll(() => page.getByTestId('artifacts').locator('tbody tr').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('artifacts').textContent()).toMatch(/[0-9a-f]{16}…/);
+    // Search: the counter shows the current match of all matches.
+    await page.getByLabel('Search the log').fill('hello_world.elf');
+    await expect.poll(() => page.getByTestId('log-search-count').textContent()).toMatch(/^1 \/ [1-9]\d*$/);
+    await page.getByLabel('Search the log').fill('');
     await shot(page, '11-build-succeeded');
   });
 
@@ -167,5 +171,10 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     await page.getByRole('button', { name: 'Open log and results' }).click();
     await expect.poll(() => page.getByTestId('log').textContent(), { timeout: 30_000 }).toMatch(/\S/);
     await expect.poll(() => page.getByTestId('size-chart').count(), { timeout: 20_000 }).toBe(1);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, '18-build-phone');
+    await page.goto(`${web.url}/builds`);
+    await shot(page, '19-history-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 });

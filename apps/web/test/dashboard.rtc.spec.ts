@@ -105,6 +105,23 @@ describe('dashboard without a build machine', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  it('can be used from the keyboard: the first Tab reaches the skip link, which moves focus to the content', async () => {
+    await page.goto(`${web.url}/machines`);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
+    // Every form control on the new-build page has a label.
+    await page.goto(`${web.url}/builds/new`);
+    const unlabeled = await page.evaluate(
+      () =>
+        [...document.querySelectorAll('input, select, textarea')].filter(
+          (el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label'),
+        ).length,
+    );
+    expect(unlabeled).toBe(0);
+  });
+
   it('signs out: the cookie is gone and the proxy refuses', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${web.url}/signin`);

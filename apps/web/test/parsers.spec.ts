@@ -1,10 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAnsi, stripAnsi } from '../src/lib/ansi';
 import { diagnosticsOf } from '../src/lib/build/diagnostics';
 import { toSizeModel } from '../src/lib/build/size-model';
 import { isProxyable } from '../src/server/proxy-paths';
 import { fingerprintOf } from '../src/lib/rtc/sdp-fingerprint';
+import { backtraceAddresses } from '../src/lib/flash/backtrace';
+import { readTar } from '../src/lib/tar/untar';
+import { writeTar } from '../src/lib/tar/ustar';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const REAL = new URL('./fixtures', import.meta.url).pathname;
 const line = (seq: number, text: string) => ({ seq, ts: 0, stream: 'stdout' as const, text });
@@ -89,5 +95,36 @@ describe('sdp fingerprint', () => {
     const sdp = 'v=0\r\na=fingerprint:sha-256 ab:CD:01\r\na=setup:actpass\r\n';
     expect(fingerprintOf(sdp)).toEqual({ algorithm: 'sha-256', value: 'AB:CD:01' });
     expect(fingerprintOf('v=0\r\n')).toBeNull();
+  });
+});
+
+describe('panic addresses', () => {
+  it('takes the PCs of an Xtensa backtrace and RISC-V MEPC/RA, once each', () => {
+    const xtensa = 'Backtrace: 0x400d1a2b:0x3ffb1f00 0x400d2c3d:0x3ffb1f20 0x400d1a2b:0x3ffb1f40';
+    expect(backtraceAddresses(xtensa)).toEqual(['0x400d1a2b', '0x400d2c3d']);
+    const riscv = 'MEPC    : 0x42000abc  RA      : 0x42000c10  SP      : 0x3fc8f000\nMTVAL   : 0x00000000';
+    expect(backtraceAddresses(riscv)).toEqual(['0x42000abc', '0x42000c10']);
+    expect(backtraceAddresses('I (10) boot: ok')).toEqual([]);
+  });
+});
+
+describe('tar reader', () => {
+  it('reads our own archives and GNU tar ones (long names included)', () => {
+    const long = `files/${'d'.repeat(90)}/${'e'.repeat(60)}.bin`;
+    const ours = readTar(
+      writeTar([
+        { path: 'manifest.json', data: new TextEncoder().encode('{}') },
+        { path: long, data: new Uint8Array([1, 2, 3]) },
+      ]),
+    );
+    expect([...ours.keys()]).toEqual(['manifest.json', long]);
+    const dir = mkdtempSync(join(tmpdir(), 'untar-'));
+    mkdirSync(join(dir, 'b/files'), { recursive: true });
+    writeFileSync(join(dir, 'b/manifest.json'), '{"v":1}');
+    writeFileSync(join(dir, 'b/files', 'x'.repeat(120)), 'abc');
+    expect(spawnSync('tar', ['--format=gnu', '-cf', 'b.tar', 'b'], { cwd: dir }).status).toBe(0);
+    const gnu = readTar(new Uint8Array(readFileSync(join(dir, 'b.tar'))));
+    expect(new TextDecoder().decode(gnu.get('b/manifest.json'))).toBe('{"v":1}');
+    expect(new TextDecoder().decode(gnu.get(`b/files/${'x'.repeat(120)}`))).toBe('abc');
   });
 });

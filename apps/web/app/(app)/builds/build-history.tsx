@@ -23,7 +23,7 @@ export function BuildHistory() {
     );
   return (
     <div className="panel table-wrap">
-      <table data-testid="history">
+      <table data-testid="history" className="stack">
         <caption className="sr-only">Your builds, newest first</caption>
         <thead>
           <tr>
@@ -42,18 +42,26 @@ export function BuildHistory() {
         <tbody>
           {jobs.map((j) => (
             <tr key={j.id}>
-              <td>
+              <td data-label="Build">
                 <Link className="mono" href={`/builds/${j.id}`}>
                   {shortId(j.id)}
                 </Link>
               </td>
-              <td>
+              <td data-label="State">
                 <span className={`badge ${j.state}`}>{j.state}</span>
               </td>
-              <td className="mono">{j.params?.target ?? '—'}</td>
-              <td className="mono hide-narrow">{j.params?.idf_version ?? 'default'}</td>
-              <td className="small">{formatTime(j.created_at)}</td>
-              <td className="small hide-narrow">{formatDuration(j.started_at ?? j.assigned_at, j.finished_at)}</td>
+              <td data-label="Target" className="mono">
+                {j.params?.target ?? '—'}
+              </td>
+              <td data-label="IDF" className="mono hide-narrow">
+                {j.params?.idf_version ?? 'default'}
+              </td>
+              <td data-label="Created" className="small">
+                {formatTime(j.created_at)}
+              </td>
+              <td data-label="Took" className="small hide-narrow">
+                {formatDuration(j.started_at ?? j.assigned_at, j.finished_at)}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -21,7 +21,7 @@ export function MachinesTable() {
     );
   return (
     <div className="panel table-wrap">
-      <table data-testid="machines">
+      <table data-testid="machines" className="stack">
         <caption className="sr-only">Build machines, refreshed every 5 seconds</caption>
         <thead>
           <tr>
@@ -38,17 +38,23 @@ export function MachinesTable() {
         <tbody>
           {q.data.map((m) => (
             <tr key={m.id}>
-              <td>
+              <td data-label="Name">
                 <strong>{m.name}</strong>
                 <div className="muted small mono">{m.id.slice(0, 8)}</div>
               </td>
-              <td>
+              <td data-label="Status">
                 <span className={`badge ${m.online ? 'online' : 'offline'}`}>{m.online ? 'online' : 'offline'}</span>
               </td>
-              <td className="mono">{m.idfVersions.join(', ') || '—'}</td>
-              <td className="mono small">{m.targets.join(', ') || '—'}</td>
-              <td>{m.freeSlots === null ? '—' : `${m.freeSlots} / ${m.totalSlots ?? '?'}`}</td>
-              <td className="hide-narrow small">{formatTime(m.lastSeen)}</td>
+              <td data-label="IDF versions" className="mono">
+                {m.idfVersions.join(', ') || '—'}
+              </td>
+              <td data-label="Targets" className="mono small">
+                {m.targets.join(', ') || '—'}
+              </td>
+              <td data-label="Free slots">{m.freeSlots === null ? '—' : `${m.freeSlots} / ${m.totalSlots ?? '?'}`}</td>
+              <td data-label="Last seen" className="hide-narrow small">
+                {formatTime(m.lastSeen)}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -85,7 +85,7 @@ export function ArtifactsPanel({ build, live }: { build: LiveBuild; live: LiveBu
       )}
       {live.artifacts ? (
         <div className="table-wrap">
-          <table className="small">
+          <table className="small stack">
             <thead>
               <tr>
                 <th scope="col">File</th>
@@ -100,13 +100,15 @@ export function ArtifactsPanel({ build, live }: { build: LiveBuild; live: LiveBu
             <tbody>
               {live.artifacts.map((a) => (
                 <tr key={a.name}>
-                  <td className="mono">{a.name}</td>
-                  <td>{a.kind}</td>
-                  <td>{formatBytes(a.size)}</td>
-                  <td className="mono" title={a.sha256}>
+                  <td data-label="File" className="mono">
+                    {a.name}
+                  </td>
+                  <td data-label="Kind">{a.kind}</td>
+                  <td data-label="Size">{formatBytes(a.size)}</td>
+                  <td data-label="sha256" className="mono" title={a.sha256}>
                     {a.sha256.slice(0, 16)}…
                   </td>
-                  <td>
+                  <td data-label="Download">
                     <button
                       type="button"
                       disabled={!!busy || !fw}

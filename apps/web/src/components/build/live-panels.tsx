@@ -61,7 +61,7 @@ export function LivePanels({
         <LogView lines={live.logs} jumpTo={jump} />
       </div>
       {live.phase === 'succeeded' && (
-        <div className="grid">
+        <div className="results">
           {size ? <SizeChart model={size} /> : <div className="panel muted">No size report.</div>}
           <ArtifactsPanel build={build} live={live} />
         </div>

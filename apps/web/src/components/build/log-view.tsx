@@ -78,7 +78,7 @@ export function LogView({ lines, jumpTo }: { lines: LogLine[]; jumpTo?: number |
                 setHitIdx((i) => (e.shiftKey ? (i - 1 + hits.length) % hits.length : (i + 1) % hits.length));
             }}
           />
-          <span className="small muted" aria-live="polite">
+          <span className="small muted" aria-live="polite" data-testid="log-search-count">
             {query
               ? `${hits.length ? Math.min(hitIdx, hits.length - 1) + 1 : 0} / ${hits.length}`
               : `${lines.length} lines`}
