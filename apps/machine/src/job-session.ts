@@ -156,17 +156,22 @@ function attachChannel(
   }
 }
 
-/** Reports the job's build states to the API: running, then the outcome with exit code and sizes. */
+/** Reports build states to the API (metadata only): running, then the first outcome with exit code and sizes. */
 function watchBuildState(job: BuildJob, reporter: StateReporter): void {
+  // The API's job row ends at its first outcome; later rebuilds in the same session stay on the machine.
+  let ended = false;
   job.onStatus((s) => {
+    if (ended) return;
     if (s.state === 'running') void reporter.report(job.id, { state: 'running' });
-    else if (s.state === 'succeeded' || s.state === 'failed' || s.state === 'canceled')
+    else if (s.state === 'succeeded' || s.state === 'failed' || s.state === 'canceled') {
+      ended = true;
       void reporter.report(job.id, {
         state: s.state,
         ...(s.exit_code !== undefined ? { exit_code: s.exit_code } : {}),
         ...(s.error ? { error: s.error } : {}),
         ...(job.outcome?.sizes ? { sizes: job.outcome.sizes } : {}),
       });
+    }
   });
 }
 
