@@ -39,15 +39,19 @@ export interface AgentOptions {
  */
 export class Agent {
   readonly registry: JobRegistry;
+  readonly backend: BuildBackend;
   readonly reporter: StateReporter;
   private readonly replay = new ReplayCache();
   private readonly abort = new AbortController();
+  /** Stops taking jobs only (drain); `abort` stops everything. */
+  private readonly pollAbort = new AbortController();
   private heartbeat?: Heartbeat;
   private loop?: Promise<void>;
   private readonly sessions = new Set<Promise<void>>();
   machineId?: string;
 
   constructor(private readonly o: AgentOptions) {
+    this.backend = o.backend;
     this.registry = new JobRegistry(o.workDir, o.retentionMs, o.now);
     this.reporter = new StateReporter(o.api, o.log);
   }
@@ -82,7 +86,19 @@ export class Agent {
     this.loop = this.pollLoop();
   }
 
+  /**
+   * Graceful stop: take no new jobs, let running builds and sessions finish (heartbeats continue so the API does
+   * not fail them), up to `graceMs`; then stop.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.pollAbort.abort();
+    await this.loop;
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    await this.stop();
+  }
+
   async stop(): Promise<void> {
+    this.pollAbort.abort();
     this.abort.abort();
     this.registry.stopSweeping();
     await this.heartbeat?.stop();
@@ -102,9 +118,11 @@ export class Agent {
 
   private async pollLoop(): Promise<void> {
     const backoff = new Backoff();
-    while (!this.abort.signal.aborted) {
+    const stopped = () => this.abort.signal.aborted || this.pollAbort.signal.aborted;
+    while (!stopped()) {
       try {
-        const r = await this.o.api.poll(this.o.pollWaitSecs ?? 25, this.abort.signal);
+        const r = await this.o.api.poll(this.o.pollWaitSecs ?? 25, this.pollAbort.signal);
+        if (stopped()) return;
         backoff.reset();
         for (const offer of r.jobs) {
           const attach = peekGrantClaims(offer.grant)?.kind === 'attach';
@@ -138,10 +156,10 @@ export class Agent {
           });
         }
       } catch (err) {
-        if (this.abort.signal.aborted) return;
+        if (stopped()) return;
         const wait = backoff.next();
         this.o.log.warn({ err: (err as Error).message, retryInMs: wait }, 'poll failed; backing off');
-        await sleep(wait, this.abort.signal);
+        await sleep(wait, this.pollAbort.signal);
       }
     }
   }

@@ -27,12 +27,19 @@ async function main(): Promise<void> {
   );
   const backend = await loadBuildBackend(config, log);
   const agent = await runMachine(config, backend, log);
+  // First signal: take no new jobs and let running builds finish (up to 10 min); a second one stops at once.
+  let stopping = false;
   const shutdown = (sig: string) => {
-    log.info({ sig }, 'stopping');
-    void agent.stop().then(() => process.exit(0));
+    if (stopping) {
+      log.warn({ sig }, 'stopping now; running builds are abandoned');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ sig, activeJobs: agent.registry.active().length }, 'draining: no new jobs, waiting for running builds');
+    void agent.drain(10 * 60_000).then(() => process.exit(0));
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -154,5 +154,26 @@ describe('Agent loop', () => {
     });
     job.attached = 1;
     expect(a.freeSlots()).toBe(0);
+  });
+
+  it('drain: stops taking jobs, lets a running build finish, then stops', async () => {
+    const { api, calls } = scriptedApi({ downPolls: 0, jobs: [], claimable: new Set() });
+    const { agent: a } = await makeAgent(api);
+    await a.start();
+    const job = await a.registry.create({
+      id: randomUUID(),
+      userId: randomUUID(),
+      params: { cpu_cores: 1, memory_mb: 256, timeout_secs: 60 },
+    });
+    mkdirSync(join(job.workspaceDir, 'project'), { recursive: true });
+    writeFileSync(join(job.workspaceDir, 'project', 'fixture.json'), JSON.stringify({ lines: 10, delayMs: 30 }));
+    void job.startBuild(a.backend, {});
+    const pollsBefore = calls.polls;
+    await a.drain(10_000);
+    expect(job.state).toBe('succeeded');
+    expect(job.log.nextSeq).toBe(10);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(calls.polls - pollsBefore).toBeLessThanOrEqual(1);
+    agent = undefined;
   });
 });
