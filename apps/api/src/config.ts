@@ -26,6 +26,8 @@ export interface Config {
   /** A pending job nobody claimed expires this long after its grant does. */
   pendingGraceSecs: number;
   signingKeyRotateHours: number;
+  /** Let webhooks reach loopback/private addresses (off by default: SSRF). */
+  webhookAllowPrivate: boolean;
   /** Enables `GET /debug/cpu` (process CPU time) for the benchmark. */
   debugEndpoints: boolean;
 }
@@ -77,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pendingGraceSecs: int(env, 'PENDING_GRACE_SECS', 5, 0),
     signingKeyRotateHours: int(env, 'SIGNING_KEY_ROTATE_HOURS', 24, 1),
     debugEndpoints: env.AEGIS_DEBUG_ENDPOINTS === '1',
+    webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1',
   };
 }
 

@@ -144,3 +144,21 @@ describe('secrets', () => {
     expect(bearer(`Basic ${a}`)).toBeUndefined();
   });
 });
+
+describe('webhook address guard', () => {
+  it('knows private and public addresses', async () => {
+    const { isPrivateAddress } = await import('../src/webhooks/private-address.js');
+    for (const ip of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '192.168.0.1',
+      '172.20.0.1',
+      '169.254.169.254',
+      '::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+    ])
+      expect(isPrivateAddress(ip), ip).toBe(true);
+    for (const ip of ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888']) expect(isPrivateAddress(ip), ip).toBe(false);
+  });
+});

@@ -31,7 +31,8 @@ for (const db of ['sqlite', 'postgres'] as const) {
   describe(`webhooks (${db})`, () => {
     let w: World;
     beforeAll(async () => {
-      w = await world(db);
+      // The receiver is on loopback, which webhooks refuse by default.
+      w = await world(db, { WEBHOOK_ALLOW_PRIVATE: '1' });
     });
     afterAll(async () => {
       await w?.api.stop();
@@ -78,6 +79,36 @@ for (const db of ['sqlite', 'postgres'] as const) {
         expect((await req(w.url, 'GET', '/webhooks', w.user)).body).toMatchObject({ webhooks: [] });
       } finally {
         await rx.close();
+      }
+    });
+
+    it('does not deliver to private addresses unless the operator allows it', async () => {
+      const strict = await world(db);
+      try {
+        const rx = await receiver(0);
+        const hook = CreateWebhookResponse.parse(
+          (await req(strict.url, 'POST', '/webhooks', strict.user, { url: rx.url })).body,
+        );
+        const g = GrantResponse.parse((await req(strict.url, 'POST', '/grant/request', strict.user, grantBody())).body);
+        await req(strict.url, 'POST', `/jobs/${g.job_id}/cancel`, strict.user);
+        let list = WebhookDeliveryListResponse.parse(
+          (await req(strict.url, 'GET', `/webhooks/${hook.webhook.id}/deliveries`, strict.user)).body,
+        );
+        for (let i = 0; i < 40 && !list.deliveries.some((d) => d.attempts > 0); i++) {
+          await new Promise((r) => setTimeout(r, 250));
+          list = WebhookDeliveryListResponse.parse(
+            (await req(strict.url, 'GET', `/webhooks/${hook.webhook.id}/deliveries`, strict.user)).body,
+          );
+        }
+        expect(list.deliveries[0]).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          last_error: expect.stringMatching(/non-public address 127.0.0.1/),
+        });
+        expect(rx.hits).toHaveLength(0);
+        await rx.close();
+      } finally {
+        await strict.api.stop();
       }
     });
 

@@ -9,6 +9,8 @@ import { notFound } from '../errors.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { jobView } from '../views.js';
 import { backoffMs, MAX_ATTEMPTS, sign } from './signature.js';
+import { assertPublicUrl } from './private-address.js';
+import { CONFIG, type Config } from '../config.js';
 
 export type Post = (url: string, body: string, headers: Record<string, string>) => Promise<number>;
 
@@ -37,6 +39,7 @@ export class WebhooksService implements OnModuleDestroy {
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(CONFIG) private readonly cfg: Config,
     jobs: JobsService,
   ) {
     jobs.onChange((job) => this.enqueue(job));
@@ -161,6 +164,7 @@ export class WebhooksService implements OnModuleDestroy {
     let status: number | null = null;
     let error: string | null = null;
     try {
+      if (!this.cfg.webhookAllowPrivate) await assertPublicUrl(hook.url);
       status = await this.post(hook.url, d.payload, {
         'Content-Type': 'application/json',
         'User-Agent': 'aegis-webhooks/1',
@@ -170,7 +174,7 @@ export class WebhooksService implements OnModuleDestroy {
       });
       if (status < 200 || status >= 300) error = `The receiver answered HTTP ${status}.`;
     } catch (e) {
-      error = `Could not reach the receiver: ${(e as Error).message}`;
+      error = `Could not deliver: ${(e as Error).message}`;
     }
     const attempts = d.attempts + 1;
     const now = this.clock.now();
