@@ -70,6 +70,8 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     await page.keyboard.type('echo pty-$((6*7))\n');
     await expect.poll(() => term.locator('.xterm-rows').textContent(), { timeout: 20_000 }).toContain('pty-42');
     await shot(page, '12-terminal');
+    await page.keyboard.type('exit\n');
+    await expect.poll(() => page.getByText(/The shell exited/).count(), { timeout: 20_000 }).toBe(1);
   });
 
   it('flashes the build onto the virtual board, verified, with the boot log in the monitor', async () => {
@@ -157,6 +159,11 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     const link = diag.getByRole('link', { name: /main\/main\.c:\d+/ }).first();
     expect(await link.textContent()).toMatch(/main\/main\.c:[56]/);
     await link.click();
+    // The failed build's sandbox still has the project: menuconfig runs there.
+    await page.getByRole('button', { name: 'idf.py menuconfig' }).click();
+    await expect
+      .poll(() => page.getByTestId('terminal').locator('.xterm-rows').textContent(), { timeout: 20_000 })
+      .toContain('configuration');
     await shot(page, '16-build-failed');
   });
 

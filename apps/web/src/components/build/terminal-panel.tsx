@@ -34,7 +34,10 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
         onData: (b) => term.write(b),
         onExit: (code) => {
           setState('exited');
-          setNote(`The ${command} exited${code === null ? '' : ` with code ${code}`}.`);
+          // The machine runs one terminal per connection; reopening the build page connects afresh.
+          setNote(
+            `The ${command} exited${code === null ? '' : ` with code ${code}`}. Reload this page to open another terminal.`,
+          );
         },
         onError: (m) => setNote(m),
       });
@@ -48,6 +51,7 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
       window.addEventListener('resize', onResize);
       term.focus();
       cleanup = () => {
+        pty.dispose();
         sub.dispose();
         window.removeEventListener('resize', onResize);
         term.dispose();
@@ -65,7 +69,7 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
         <h2 id="term-h" style={{ margin: 0 }}>
           Terminal
         </h2>
-        {state !== 'open' && (
+        {state === 'closed' && (
           <div className="row">
             <button
               type="button"

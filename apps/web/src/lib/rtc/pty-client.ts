@@ -2,11 +2,13 @@ import { PtyServerMessage, type PtyClientMessage } from '@aegis/protocol';
 
 /** Terminal bytes both ways over the `pty` channel; JSON text frames for open/resize and the server's exit. */
 export class PtyClient {
+  private readonly onMessage: (e: MessageEvent) => void;
+
   constructor(
     private readonly dc: RTCDataChannel,
     handlers: { onData: (b: Uint8Array) => void; onExit: (code: number | null) => void; onError?: (m: string) => void },
   ) {
-    dc.addEventListener('message', (e) => {
+    this.onMessage = (e) => {
       if (typeof e.data !== 'string') {
         handlers.onData(new Uint8Array(e.data as ArrayBuffer));
         return;
@@ -17,7 +19,13 @@ export class PtyClient {
         if (m.data.type === 'exit') handlers.onExit(m.data.code);
         else handlers.onError?.(m.data.message);
       } catch {}
-    });
+    };
+    dc.addEventListener('message', this.onMessage);
+  }
+
+  /** Stops listening (the terminal view went away). */
+  dispose() {
+    this.dc.removeEventListener('message', this.onMessage);
   }
 
   private control(m: PtyClientMessage) {
