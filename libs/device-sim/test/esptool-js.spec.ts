@@ -34,6 +34,8 @@ describe('esptool-js 0.7.0 against the simulator (unmodified library, SerialPort
       expect(device.mode).toBe('stub');
       expect(device.baud).toBe(921600);
       expect(await loader.readFlashId()).toBe(0x1640c8);
+      // MAC and revision come from the chip's eFuse words.
+      expect(await loader.chip.readMac(loader)).toBe('24:0a:c4:12:34:56');
       const img = new Uint8Array(70000).map((_, i) => (i * 13) ^ (i >> 7));
       await loader.writeFlash({
         fileArray: [{ data: img, address: 0x20000 }],
