@@ -57,6 +57,12 @@ export async function startServer(cfg: Config, log: Logger, opts: ServerOptions 
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       metrics.httpLatency.observe({ method: req.method, route, status: String(res.statusCode) }, secs);
+      // Method, route pattern and status only: never headers, query strings or bodies (secrets live there).
+      if (res.statusCode >= 500 || log.isLevelEnabled('debug'))
+        log[res.statusCode >= 500 ? 'warn' : 'debug'](
+          { method: req.method, route, status: res.statusCode, ms: Math.round(secs * 1000) },
+          'request',
+        );
     });
     next();
   });

@@ -11,7 +11,8 @@ for (const db of ['sqlite', 'postgres'] as const) {
       (await req<{ jobs: unknown[] }>(w.url, 'GET', '/jobs', key)).body.jobs.length;
 
     beforeAll(async () => {
-      w = await world(db);
+      // Debug logs include one line per request: the no-secrets check below covers them too.
+      w = await world(db, { LOG_LEVEL: 'debug' });
       const g = await req(w.url, 'POST', '/grant/request', w.user, grantBody());
       jobId = GrantResponse.parse(g.body).job_id;
     });
@@ -105,6 +106,7 @@ for (const db of ['sqlite', 'postgres'] as const) {
     it('never logs a key, token or grant', async () => {
       const g = await req(w.url, 'POST', '/grant/request', w.user, grantBody());
       const log = w.api.output.join('\n');
+      expect(log).toContain('"msg":"request"');
       for (const secret of [w.admin, w.user, w.other, w.machine.token, GrantResponse.parse(g.body).grant])
         expect(log).not.toContain(secret);
     });
