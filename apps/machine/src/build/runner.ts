@@ -26,6 +26,7 @@ export function limitsFor(
   return {
     memoryMb: Math.max(req.memoryMb, 1536),
     totalMemoryMb: req.memoryMb,
+    cpuCores: Math.max(1, req.cpuCores),
     cpuSecs: Math.max(10, Math.ceil(req.timeoutSecs * Math.max(1, req.cpuCores))),
     maxProcs: 512,
     fileSizeMb: 2048,

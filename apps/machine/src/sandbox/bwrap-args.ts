@@ -62,10 +62,15 @@ export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout, opts: { intera
 }
 
 /** prlimit arguments applying the limits to the sandbox and everything it starts. */
-export function prlimitArgs(spec: SandboxSpec, opts: { nproc: boolean }): string[] {
+export function prlimitArgs(spec: SandboxSpec, opts: { nproc: boolean; addressSpaceMb?: number }): string[] {
   const mib = 1024 * 1024;
   const l = spec.limits;
-  const a = [`--as=${l.memoryMb * mib}`, `--cpu=${l.cpuSecs}`, `--fsize=${l.fileSizeMb * mib}`, '--core=0'];
+  const a = [
+    `--as=${(opts.addressSpaceMb ?? l.memoryMb) * mib}`,
+    `--cpu=${l.cpuSecs}`,
+    `--fsize=${l.fileSizeMb * mib}`,
+    '--core=0',
+  ];
   if (opts.nproc) a.push(`--nproc=${l.maxProcs}`);
   return a;
 }

@@ -84,13 +84,13 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
     spec: SandboxSpec,
     interactive: boolean,
   ): Promise<{ file: string; args: string[]; uid?: number; key?: string }> {
-    const inner = [
-      ...prlimitArgs(spec, { nproc: isRoot }),
+    const inner = (addressSpaceMb?: number): string[] => [
+      ...prlimitArgs(spec, { nproc: isRoot, addressSpaceMb }),
       '--',
       bwrap,
       ...bwrapArgs(spec, opts.layout, { interactive }),
     ];
-    if (!isRoot) return { file: prlimit, args: inner };
+    if (!isRoot) return { file: prlimit, args: inner() };
     const key = spec.workspaceDir;
     const { uid, fresh } = pool.acquire(key);
     try {
@@ -106,6 +106,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
           await opts.cgroups.create(`uid-${uid}`, {
             memoryMb: spec.limits.totalMemoryMb,
             maxProcs: spec.limits.maxProcs,
+            cpuCores: spec.limits.cpuCores,
           }),
         );
       }
@@ -113,6 +114,11 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
       await releaseUid(key);
       throw e;
     }
+    // With a cgroup capping the real memory of the whole tree, the per-process address-space limit only has to
+    // stop absurd mappings: V8, Go and Java reserve far more address space than they ever touch.
+    const addressSpaceMb = jails.has(uid)
+      ? Math.max(spec.limits.memoryMb, 4 * spec.limits.totalMemoryMb, 8192)
+      : undefined;
     const args = [
       `--reuid=${uid}`,
       `--regid=${uid}`,
@@ -120,7 +126,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
       '--inh-caps=-all',
       '--bounding-set=-all',
       prlimit,
-      ...inner,
+      ...inner(addressSpaceMb),
     ];
     return { ...inJail(uid, setpriv, args), uid, key };
   }

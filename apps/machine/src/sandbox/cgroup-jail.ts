@@ -5,7 +5,11 @@ import path from 'node:path';
 export interface CgroupLimits {
   memoryMb: number;
   maxProcs: number;
+  /** CPU bandwidth in cores (cfs quota), where the cpu controller is available. */
+  cpuCores: number;
 }
+
+const PERIOD_US = 100_000;
 
 /** A per-job cgroup: a real memory cap for the whole process tree (RLIMIT_AS is per process) and a pids cap. */
 export interface CgroupJail {
@@ -60,9 +64,15 @@ function v1(): CgroupDriver {
     async create(name, limits) {
       const mem = path.join(ROOT, 'memory', 'aegis', name);
       const pid = path.join(ROOT, 'pids', 'aegis', name);
-      await destroyDirs([mem, pid]);
-      await mkdir(mem, { recursive: true });
-      await mkdir(pid, { recursive: true });
+      const cpuRoot = path.join(ROOT, 'cpu');
+      const cpu = (await writable(cpuRoot)) ? path.join(cpuRoot, 'aegis', name) : undefined;
+      const dirs = cpu ? [mem, pid, cpu] : [mem, pid];
+      await destroyDirs(dirs);
+      for (const d of dirs) await mkdir(d, { recursive: true });
+      if (cpu) {
+        await writeFile(path.join(cpu, 'cpu.cfs_period_us'), String(PERIOD_US));
+        await writeFile(path.join(cpu, 'cpu.cfs_quota_us'), String(Math.round(limits.cpuCores * PERIOD_US)));
+      }
       const bytes = String(limits.memoryMb * 1024 * 1024);
       await writeFile(path.join(mem, 'memory.limit_in_bytes'), bytes);
       // Without swap accounting the build could page out instead of hitting the cap.
@@ -71,8 +81,8 @@ function v1(): CgroupDriver {
       }
       await writeFile(path.join(pid, 'pids.max'), String(limits.maxProcs));
       return {
-        procsFiles: [path.join(mem, 'cgroup.procs'), path.join(pid, 'cgroup.procs')],
-        destroy: () => destroyDirs([mem, pid]),
+        procsFiles: dirs.map((d) => path.join(d, 'cgroup.procs')),
+        destroy: () => destroyDirs(dirs),
       };
     },
   };
@@ -87,7 +97,13 @@ function v2(): CgroupDriver {
       await destroyDirs([dir]);
       await mkdir(parent, { recursive: true });
       await writeFile(path.join(parent, 'cgroup.subtree_control'), '+memory +pids');
+      const withCpu = await writeFile(path.join(parent, 'cgroup.subtree_control'), '+cpu').then(
+        () => true,
+        () => false,
+      );
       await mkdir(dir, { recursive: true });
+      if (withCpu)
+        await writeFile(path.join(dir, 'cpu.max'), `${Math.round(limits.cpuCores * PERIOD_US)} ${PERIOD_US}`);
       await writeFile(path.join(dir, 'memory.max'), String(limits.memoryMb * 1024 * 1024));
       await writeFile(path.join(dir, 'memory.swap.max'), '0').catch(() => undefined);
       await writeFile(path.join(dir, 'pids.max'), String(limits.maxProcs));

@@ -6,6 +6,8 @@ export interface SandboxLimits {
   memoryMb: number;
   /** Memory of the whole process tree (cgroup memory limit, where cgroups are available), MiB. */
   totalMemoryMb: number;
+  /** CPU bandwidth of the whole tree in cores (cgroup cpu quota, where available). */
+  cpuCores: number;
   /** CPU time per process (RLIMIT_CPU), seconds. */
   cpuSecs: number;
   /** Processes and threads of the sandbox user (RLIMIT_NPROC). */

@@ -8,7 +8,15 @@ const spec: SandboxSpec = {
   env: { PATH: '/usr/bin' },
   workspaceDir: '/var/lib/aegis/jobs/j1',
   readOnlyDirs: ['/opt/espctl-store'],
-  limits: { memoryMb: 2048, totalMemoryMb: 1024, cpuSecs: 600, maxProcs: 512, fileSizeMb: 1024, timeoutSecs: 300 },
+  limits: {
+    memoryMb: 2048,
+    totalMemoryMb: 1024,
+    cpuCores: 2,
+    cpuSecs: 600,
+    maxProcs: 512,
+    fileSizeMb: 1024,
+    timeoutSecs: 300,
+  },
 };
 const layout = {
   systemDirs: ['/usr'],

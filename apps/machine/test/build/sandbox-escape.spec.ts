@@ -37,6 +37,14 @@ if (what === 'connect') {
     try { fs.writeFileSync(f, 'pwned'); say('WRITE-OK ' + f); }
     catch (e) { say('WRITE-FAILED ' + f + ' ' + e.code); }
   }
+} else if (what === 'cpu') {
+  const { Worker } = await import('node:worker_threads');
+  const burn = 'const end = Date.now() + 2000; while (Date.now() < end) {}';
+  const start = Date.now();
+  const before = process.cpuUsage();
+  await Promise.all([0, 1, 2].map(() => new Promise((r) => new Worker(burn, { eval: true }).on('exit', r))));
+  const used = process.cpuUsage(before);
+  say('CPU-RATIO ' + ((used.user + used.system) / 1000 / (Date.now() - start)).toFixed(2));
 } else if (what === 'memory') {
   const keep = [];
   let mb = 0;
@@ -184,5 +192,15 @@ describe('sandbox escape attempts from a build', () => {
     const procCount = Number(/^(\d+)$/m.exec(text.split('CapEff')[1] ?? '')?.[1]);
     expect(procCount).toBeLessThan(15);
     for (const hostDir of ['root', 'work', 'home']) expect(text).not.toMatch(new RegExp(`^${hostDir}$`, 'm'));
+  });
+
+  it('the CPU quota holds a build to the cores of its grant', async () => {
+    const cgroups = await detectCgroups();
+    const { req, log } = request(await workspace(h, project(run('cpu'))), { cpuCores: 1 });
+    expect((await h.backend.build(req)).state).toBe('succeeded');
+    const ratio = Number(/ATTACK CPU-RATIO ([\d.]+)/.exec(log.text())?.[1]);
+    expect(ratio).toBeGreaterThan(0);
+    // three busy threads for 2 s would use ~2 cores on this 2-core host; the quota allows 1
+    if (cgroups) expect(ratio).toBeLessThan(1.3);
   });
 });
