@@ -18,6 +18,16 @@ afterAll(async () => {
   await s?.stop();
 });
 
+function zipProject(name: string, files: Record<string, string>): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, path, '..'), { recursive: true });
+    writeFileSync(join(dir, name, path), text);
+  }
+  expect(spawnSync('zip', ['-qr', 'p.zip', name], { cwd: dir }).status).toBe(0);
+  return readFileSync(join(dir, 'p.zip'));
+}
+
 function brokenProjectZip(): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'broken-'));
   mkdirSync(join(dir, 'broken/main'), { recursive: true });
@@ -167,11 +177,33 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     await shot(page, '16-build-failed');
   });
 
-  it('lists both builds in the history and reattaches to the finished one', async () => {
+  it('cancels a running build', async () => {
+    const { page, web } = s;
+    // CMake's configure step runs this project's execute_process: a build that takes long enough to cancel.
+    const slow = zipProject('slow', {
+      'CMakeLists.txt':
+        'cmake_minimum_required(VERSION 3.16)\ninclude($ENV{IDF_PATH}/tools/cmake/project.cmake)\nexecute_process(COMMAND sleep 60)\nproject(slow)\n',
+      'main/CMakeLists.txt': 'idf_component_register(SRCS "main.c" INCLUDE_DIRS ".")\n',
+      'main/main.c': 'void app_main(void) {}\n',
+      '.espctl.toml': '[build]\ntarget = "esp32c3"\n',
+    });
+    await page.goto(`${web.url}/builds/new`);
+    await page.getByLabel('Upload a zip').check();
+    await page.getByLabel('Project zip').setInputFiles({ name: 'slow.zip', mimeType: 'application/zip', buffer: slow });
+    await expect.poll(() => page.getByText(/files, .* ready to upload/).count()).toBe(1);
+    await page.getByRole('button', { name: 'Start build' }).click();
+    await page.waitForURL(/\/builds\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+    await expect.poll(() => page.getByTestId('job-state').textContent(), { timeout: 30_000 }).toBe('running');
+    await page.getByRole('button', { name: 'Cancel build' }).click();
+    await expect.poll(() => page.getByTestId('job-state').textContent(), { timeout: 30_000 }).toBe('canceled');
+    await shot(page, '16b-build-canceled');
+  });
+
+  it('lists the builds in the history and reattaches to a finished one', async () => {
     const { page, web } = s;
     await page.goto(`${web.url}/builds`);
     const rows = page.getByTestId('history').locator('tbody tr');
-    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => rows.count()).toBe(3);
     expect(await page.getByTestId('history').textContent()).toMatch(/succeeded[\s\S]*|failed/);
     await shot(page, '17-history');
     await page.goto(`${web.url}/builds/${jobId}`);

@@ -115,3 +115,45 @@ describe('a browser without Web Serial', () => {
     }
   });
 });
+
+describe('a real board over Web Serial', () => {
+  it('picks the port through navigator.serial and explains a port held by another program', async () => {
+    const b = await launchChromium();
+    try {
+      // Headless Chromium has no port chooser: a page-level shim stands in for a port another program holds.
+      await b.ctx.addInitScript(() => {
+        const port = {
+          readable: null,
+          writable: null,
+          getInfo: () => ({ usbVendorId: 0x10c4, usbProductId: 0xea60 }),
+          open: async () => {
+            throw new DOMException('Failed to open serial port.', 'NetworkError');
+          },
+          close: async () => {},
+          setSignals: async () => {},
+        };
+        const serial = { requestPort: async () => port, getPorts: async () => [port] };
+        Object.defineProperty(Navigator.prototype, 'serial', { get: () => serial, configurable: true });
+      });
+      const page = b.ctx.pages()[0] ?? (await b.ctx.newPage());
+      await page.goto(`${s.web.url}/signin`);
+      await page.getByLabel('API key').fill(s.userKey);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${s.web.url}/builds`);
+      await page.goto(`${s.web.url}/flash`);
+      await page.getByLabel(/Flash bundle/).setInputFiles({
+        name: 'hello-bundle.tar',
+        mimeType: 'application/x-tar',
+        buffer: await signedBundleTar({ key, machineId }),
+      });
+      await page.getByLabel(/USB board/).check();
+      await page.getByRole('button', { name: 'Connect and flash' }).click();
+      const err = page.locator('.alert[role=alert]');
+      await expect.poll(() => err.textContent(), { timeout: 30_000 }).toContain('in use by another program');
+      expect(await err.textContent()).toContain('port_busy');
+      await shot(page, '24-port-busy');
+    } finally {
+      await b.close();
+    }
+  });
+});
