@@ -59,11 +59,11 @@ export async function planSectorDiff(
       return { offset: offset + start, size: Math.min(data.length, (first + n) * SECTOR_SIZE) - start };
     });
     md5Requests += ranges.length;
-    const device = await deviceMd5s(ranges);
-    return regions.filter((_, i) => {
-      const start = ranges[i].offset - offset;
-      return device[i] !== md5Hex(data.subarray(start, start + ranges[i].size));
-    });
+    // Hash the host side while the requests are on the wire.
+    const pending = deviceMd5s(ranges);
+    const host = ranges.map((r) => md5Hex(data.subarray(r.offset - offset, r.offset - offset + r.size)));
+    const device = await pending;
+    return regions.filter((_, i) => device[i] !== host[i]);
   };
   const plan = (kind: DiffPlan['kind'], ranges: WriteRange[], changedSectors: number): DiffPlan => ({
     ranges,
