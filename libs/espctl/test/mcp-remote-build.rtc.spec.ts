@@ -10,7 +10,7 @@ import { createMachineToken, createUser, startApi, type StartedApi } from '@aegi
 import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestStore } from '../../../scripts/make-test-store.mjs';
-import { imagesFromPath } from '../src/flash/bundle-images.js';
+import { bundleFromDir } from '../src/flash/bundle-images.js';
 import { renderTemplate } from '../src/project/templates.js';
 import { call, espctlBin, newClient, readText, textOf } from './mcp-helpers.js';
 
@@ -190,8 +190,9 @@ describe('remote build driven only through MCP tools (stdio, test store)', () =>
           .update(await readFile(f.path))
           .digest('hex'),
       ).toBe(f.sha256);
-    const images = await imagesFromPath(path.join(out, 'bundle'), 0);
-    expect(images.map((i) => i.name)).toContain('app');
+    const { manifest, bundle } = await bundleFromDir(path.join(out, 'bundle'));
+    expect(manifest.parts.map((p) => p.name)).toContain('app');
+    expect(bundle.jws?.split('.')).toHaveLength(3);
     const elf = await call(stdio, 'elf.download', { job_id: task.job_id!, output_dir: out });
     const elfFile = (elf.structuredContent as { files: Array<{ path: string }> }).files[0];
     expect((await readFile(elfFile.path)).subarray(0, 4).toString('latin1')).toBe('\x7fELF');

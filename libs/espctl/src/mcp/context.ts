@@ -1,3 +1,4 @@
+import type { Jwk } from '../flash/serial-tools.js';
 import type { StoreCatalog } from '../store/store-catalog.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import type { RemoteConnector } from '../remote/remote-connector.js';
@@ -21,6 +22,8 @@ export interface EspctlContext {
   remote?: RemoteConnector;
   /** Control API base URL (remote mode), for doctor. Never includes credentials. */
   controlBaseUrl?: string;
+  /** The flash-bundle signing key of a build machine, from the control API (remote mode only). */
+  machineKey?: (machineId: string) => Promise<Jwk | undefined>;
   /** Checks reachability, key and clock of the control API (remote mode only). */
   probeControl?: () => Promise<ControlProbe>;
   install: { espctlPath?: string; httpUrl?: string };

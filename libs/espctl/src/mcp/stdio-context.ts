@@ -49,6 +49,7 @@ export function createStdioContext(o: StdioContextOptions): EspctlContext {
     remote,
     controlBaseUrl: control?.baseUrl,
     probeControl: control ? () => control.probe() : undefined,
+    machineKey: control ? (id) => control.machineKey(id) : undefined,
     install: { espctlPath: o.espctlPath },
     serial: o.serial,
     version: ESPCTL_VERSION,

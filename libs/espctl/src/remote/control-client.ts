@@ -1,3 +1,4 @@
+import type { Jwk } from '../flash/serial-tools.js';
 import { HealthResponse, MachineListResponse, MeResponse, type Target } from '@aegis/protocol';
 import { EspctlError } from '../errors.js';
 import type { ControlProbe } from '../mcp/context.js';
@@ -90,6 +91,12 @@ export class ControlClient {
         test_toolchain: version.startsWith('test-'),
       })),
     };
+  }
+
+  /** The public key a machine signs flash bundles with (from GET /machines), if it announced one. */
+  async machineKey(machineId: string): Promise<Jwk | undefined> {
+    const { machines } = await this.json('/machines', MachineListResponse);
+    return (machines.find((m) => m.id === machineId)?.bundle_public_jwk ?? undefined) as Jwk | undefined;
   }
 
   async probe(now: () => number = Date.now): Promise<ControlProbe> {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { EspctlError } from '../../errors.js';
-import { imagesFromJob, imagesFromPath } from '../../flash/bundle-images.js';
-import type { FlashImage } from '../../flash/serial-tools.js';
+import { bundleFromDir, bundleFromJob } from '../../flash/bundle-images.js';
 import { onJob } from '../../mcp/tools/task-lookup.js';
 import { cliContext } from '../cli-context.js';
 import { jobIdOrLast } from '../last-job.js';
@@ -16,42 +15,44 @@ const int = (v: string): number => {
 export function registerDeviceCommands(program: Command, env: CommandEnv): void {
   program
     .command('flash')
-    .description('flash a bundle directory, a .bin file, or a job (default: the last job) onto a board')
-    .argument('[firmware]', 'bundle directory or .bin file')
+    .description('flash a bundle directory (from espctl download) or a job (default: the last job) onto a board')
+    .argument('[bundle]', 'flash bundle directory (manifest.json + files)')
     .requiredOption('-p, --port <port>', 'serial port, e.g. /dev/ttyUSB0')
     .option('-b, --baud <baud>', 'baud rate', int, 460800)
-    .option('--job <job>', 'flash this job instead of a local file')
-    .option('--erase', 'erase the whole flash first')
-    .option('--address <offset>', 'offset for a single .bin', int, 0)
+    .option('--job <job>', 'flash this job instead of a local bundle')
+    .option('--erase', 'rewrite every sector instead of only the changed ones')
     .option('--timeout <sec>', 'give up after this many seconds', int, 180)
     .action(
       async (
-        firmware: string | undefined,
-        o: { port: string; baud: number; job?: string; erase?: boolean; address: number; timeout: number },
+        bundleDir: string | undefined,
+        o: { port: string; baud: number; job?: string; erase?: boolean; timeout: number },
       ) => {
         const ctx = await cliContext(env.deps);
         if (!ctx.serial)
           throw new EspctlError('serial_unavailable', 'Serial flashing is not available in this espctl build.');
         const out = env.out();
-        let images: FlashImage[];
         try {
-          if (firmware) images = await imagesFromPath(env.dir(firmware), o.address);
-          else {
-            images = await onJob(ctx, await jobIdOrLast(o.job, env.deps.env), async (s) =>
-              imagesFromJob((await s.call('artifacts.list', {})).artifacts, (f) => s.getFile(f)),
-            );
-          }
+          const { bundle, manifest } = bundleDir
+            ? await bundleFromDir(env.dir(bundleDir))
+            : await onJob(ctx, await jobIdOrLast(o.job, env.deps.env), async (s) =>
+                bundleFromJob((await s.call('artifacts.list', {})).artifacts, (f) => s.getFile(f)),
+              );
+          const publicJwk =
+            manifest.machine_id && ctx.machineKey
+              ? await ctx.machineKey(manifest.machine_id).catch(() => undefined)
+              : undefined;
           const r = await ctx.serial.flash({
             port: o.port,
             baud: o.baud,
             erase: !!o.erase,
-            images,
+            bundle,
+            publicJwk,
             timeoutMs: o.timeout * 1000,
             onProgress: (w, t) => out.progress('flash', w, t),
           });
           out.result(
             r,
-            () => `Flashed ${r.bytes_written} bytes to ${r.chip} on ${o.port}${r.verified ? ' (verified)' : ''}.`,
+            () => `Flashed ${r.bytes_written} bytes to ${r.chip} on ${o.port} (verified; signature ${r.signature}).`,
           );
         } finally {
           await ctx.tasks.closeAll();

@@ -1,13 +1,20 @@
+import type { Jwk } from '../../flash/serial-tools.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { EspctlError } from '../../errors.js';
-import { imagesFromJob, imagesFromPath } from '../../flash/bundle-images.js';
-import type { FlashImage } from '../../flash/serial-tools.js';
+import path from 'node:path';
+import { bundleFromDir, bundleFromJob } from '../../flash/bundle-images.js';
 import type { EspctlContext } from '../context.js';
 import { defineTool, reportProgress } from '../tool-kit.js';
 import { onJob } from './task-lookup.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The machine's bundle key when the control API knows it; a key that cannot be fetched means "unchecked". */
+async function signingKey(ctx: EspctlContext, machineId: string | undefined): Promise<Jwk | undefined> {
+  if (!machineId || !ctx.machineKey) return undefined;
+  return ctx.machineKey(machineId).catch(() => undefined);
+}
 
 export function registerFlashTools(server: McpServer, ctx: EspctlContext): void {
   defineTool(
@@ -16,14 +23,13 @@ export function registerFlashTools(server: McpServer, ctx: EspctlContext): void 
       name: 'flash.run',
       title: 'Flash a board',
       description:
-        'Write firmware to a board: a flash bundle directory / .bin file (firmware_path) or a build (job_id), on a local serial port (stdio); only changed sectors are written. Over HTTP the request goes to your open dashboard tab, which asks you to confirm and flashes over Web Serial. Bounded by timeout_sec; the port is released after.',
+        'Write firmware to a board: a flash bundle directory (firmware_path, as firmware.download writes it) or a build (job_id), on a local serial port (stdio); only changed sectors are written. Over HTTP the request goes to your open dashboard tab, which asks you to confirm and flashes over Web Serial. Bounded by timeout_sec; the port is released after.',
       input: {
         firmware_path: z.string().min(1).max(1024).optional(),
         job_id: z.string().min(1).max(100).optional(),
         port: z.string().min(1).max(256).optional().describe('Serial port, e.g. /dev/ttyUSB0 (stdio only)'),
         baud: z.number().int().min(9600).max(3_000_000).default(460800),
-        erase: z.boolean().default(false).describe('Erase the whole flash first'),
-        address: z.number().int().nonnegative().default(0).describe('Flash offset for a single .bin file'),
+        erase: z.boolean().default(false).describe('Rewrite every sector instead of only the ones that differ'),
         timeout_sec: z.number().int().min(5).max(900).default(180),
       },
       output: {
@@ -33,6 +39,7 @@ export function registerFlashTools(server: McpServer, ctx: EspctlContext): void 
         chip: z.string().optional(),
         bytes_written: z.number().int().optional(),
         verified: z.boolean().optional(),
+        signature: z.enum(['verified', 'unchecked']).optional(),
         message: z.string(),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -73,26 +80,29 @@ export function registerFlashTools(server: McpServer, ctx: EspctlContext): void 
       if (!ctx.serial) throw new EspctlError('serial_unavailable', 'Serial flashing is not available in this espctl.');
       if (!args.port)
         throw new EspctlError('invalid_input', 'Pass port: the serial device of the board, e.g. /dev/ttyUSB0.');
-      let images: FlashImage[];
-      if (args.firmware_path) images = await imagesFromPath(args.firmware_path, args.address);
-      else {
-        images = await onJob(ctx, args.job_id!, async (session) =>
-          imagesFromJob((await session.call('artifacts.list', {})).artifacts, (f) => session.getFile(f)),
-        );
-      }
+      const { bundle, manifest } = args.firmware_path
+        ? await bundleFromDir(path.resolve(ctx.cwd, args.firmware_path))
+        : await onJob(ctx, args.job_id!, async (session) =>
+            bundleFromJob((await session.call('artifacts.list', {})).artifacts, (f) => session.getFile(f)),
+          );
+      const publicJwk = await signingKey(ctx, manifest.machine_id);
       const r = await ctx.serial.flash({
         port: args.port,
         baud: args.baud,
         erase: args.erase,
-        images,
+        bundle,
+        publicJwk,
         timeoutMs: args.timeout_sec * 1000,
         onProgress: (w, t) => void reportProgress(extra, w, t, `flashing ${w}/${t} bytes`).catch(() => undefined),
       });
       return {
         method: 'serial' as const,
         status: 'done',
-        ...r,
-        message: `Flashed ${r.bytes_written} bytes to ${r.chip} on ${args.port}.`,
+        chip: r.chip,
+        bytes_written: r.bytes_written,
+        verified: r.verified,
+        signature: r.signature,
+        message: `Flashed ${r.bytes_written} bytes (${r.sectors_written} sectors) to ${r.chip} on ${args.port}; signature ${r.signature}.`,
       };
     },
   );
