@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +50,11 @@ export interface BuildBackendConfig {
   log?: BackendLog;
   /** Set false to skip cgroup limits even where they are available. */
   cgroups?: boolean;
+}
+
+/** bash restores the terminal cleanly inside the pid namespace (dash reports a lost process group on exit). */
+function interactiveShell(): string[] {
+  return existsSync('/bin/bash') ? ['/bin/bash', '--noprofile', '--norc', '-i'] : ['/bin/sh', '-i'];
 }
 
 const quiet: BackendLog = { info: () => undefined, warn: () => undefined };
@@ -218,7 +224,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
       const env = { ...idfEnv(s, v, ws), TERM: 'xterm-256color', PS1: 'build:\\w$ ' };
       const prepared = await sandbox.prepare(
         {
-          command: command === 'menuconfig' ? idfCommand(['menuconfig']) : ['/bin/sh', '-i'],
+          command: command === 'menuconfig' ? idfCommand(['menuconfig']) : interactiveShell(),
           cwd: path.posix.join(ws, 'project'),
           env,
           workspaceDir,

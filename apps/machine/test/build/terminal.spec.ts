@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import pty from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harness, helloProject, request, workspace, type Harness } from './helpers.js';
 
@@ -34,6 +35,21 @@ describe('terminal inside the job sandbox', () => {
     expect(out).toMatch(/^1000$/m);
     expect(out).toContain('Aegis test toolchain');
     expect(out).toMatch(/ls: cannot access '\/root'/);
+  });
+
+  it('runs under a real pty with job control, resize and the exit code', async () => {
+    const ws = await workspace(h, helloProject());
+    const cmd = await h.backend.terminal(ws, 'shell');
+    const p = pty.spawn(cmd.file, cmd.args, { name: 'xterm-256color', cols: 80, rows: 24, cwd: cmd.cwd, env: cmd.env });
+    let out = '';
+    p.onData((d) => (out += d));
+    const exit = new Promise<number>((r) => p.onExit(({ exitCode }) => r(exitCode)));
+    p.resize(100, 30);
+    p.write('stty size; sleep 100 & jobs; kill %1; exit 7\r');
+    expect(await exit).toBe(7);
+    cmd.dispose?.();
+    expect(out).toContain('30 100');
+    expect(out).toMatch(/Running\s+sleep 100/);
   });
 
   it('menuconfig edits sdkconfig, and the next build uses it', async () => {
