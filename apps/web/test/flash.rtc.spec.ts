@@ -56,6 +56,7 @@ describe('flashing the virtual board from a bundle file', () => {
     expect(text).toMatch(/ESP32-C3/);
     for (const part of ['bootloader', 'partition-table', 'app']) expect(text).toContain(part);
     expect(text).toContain('MD5 verified');
+    expect(await page.getByTestId('virtual-where').textContent()).toBe('runs in a Web Worker');
     // The monitor opened after the reset and shows the ROM's boot log of the new image.
     await expect
       .poll(() => page.getByTestId('monitor').locator('.xterm-rows').textContent(), { timeout: 20_000 })

@@ -98,6 +98,11 @@ export function FlashPanel({
             />
             Virtual board (simulated ESP32-C3 in this tab)
           </label>
+          {st.kind === 'virtual' && st.virtualWhere && (
+            <span className="small muted" data-testid="virtual-where">
+              {st.virtualWhere === 'worker' ? 'runs in a Web Worker' : 'runs on the page'}
+            </span>
+          )}
         </div>
         {serialProblem && (
           <p className="alert warn" role="status" data-testid="web-serial-missing" style={{ marginTop: '0.75rem' }}>

@@ -21,6 +21,8 @@ export interface BoardState {
   error: { code: string; message: string } | null;
   monitoring: boolean;
   monitorError: string | null;
+  /** Where the virtual board's chip runs, once it exists. */
+  virtualWhere: 'worker' | 'page' | null;
 }
 
 /**
@@ -37,6 +39,7 @@ export class BoardSession {
     error: null,
     monitoring: false,
     monitorError: null,
+    virtualWhere: null,
   });
   private port: SerialPortLike | null = null;
   private portKind: BoardKind | null = null;
@@ -58,7 +61,11 @@ export class BoardSession {
   private async getPort(): Promise<SerialPortLike> {
     const kind = this.store.get().kind;
     if (this.port && this.portKind === kind) return this.port;
-    this.port = kind === 'virtual' ? (await virtualBoard()).port : await pickSerialPort();
+    if (kind === 'virtual') {
+      const v = await virtualBoard();
+      this.port = v.port;
+      this.store.set({ virtualWhere: v.where });
+    } else this.port = await pickSerialPort();
     this.portKind = kind;
     return this.port;
   }
