@@ -9,9 +9,10 @@ import {
   signBundleManifest,
   toEspWebToolsManifest,
 } from '@aegis/esp';
-import type { Artifact, Target } from '@aegis/protocol';
+import type { Artifact, StoreIdfVersion, Target } from '@aegis/protocol';
 import { BackendError } from './errors.js';
 import { isRealDirInside, readInside } from './safe-read.js';
+import { makeBuildSbom } from './sbom.js';
 import type { SigningKey } from './signing-key.js';
 
 export interface BundleInput {
@@ -24,6 +25,8 @@ export interface BundleInput {
   signingKey: SigningKey;
   /** stdout of `idf.py size --format json`. */
   sizeJson?: string;
+  /** The store's entry for the IDF that built it (for the SBOM). */
+  version?: StoreIdfVersion;
   now: Date;
 }
 
@@ -126,6 +129,20 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   }
   const sizes: Record<string, number> = {};
   for (const p of built.manifest.parts) sizes[p.name] = p.size;
+  if (input.version) {
+    const components = Array.isArray(desc.build_components)
+      ? desc.build_components.filter((c): c is string => typeof c === 'string')
+      : [];
+    const sbom = makeBuildSbom({
+      jobId: input.jobId,
+      manifest: built.manifest,
+      version: input.version,
+      components,
+      artifacts: [...artifacts],
+      now: input.now,
+    });
+    await put('sbom.json', new TextEncoder().encode(JSON.stringify(sbom, null, 2) + '\n'), 'report');
+  }
   const toolPrefix = typeof desc.monitor_toolprefix === 'string' ? desc.monitor_toolprefix : undefined;
   return { artifacts, sizes, projectName, elfName: path.basename(elfName), toolPrefix };
 }

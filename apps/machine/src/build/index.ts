@@ -152,6 +152,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
           machineId: config.machineId,
           signingKey,
           sizeJson: sized.exitCode === 0 ? sized.stdout : undefined,
+          version: p.version,
           now: new Date(),
         });
         await writeBuildInfo(req.workspaceDir, {

@@ -115,6 +115,13 @@ describe('build in the bwrap sandbox with the test toolchain', () => {
     expect(image.appDesc?.elfSha256).toBe(createHash('sha256').update(elf).digest('hex'));
     expect(out.sizes?.app).toBe(app!.size);
 
+    const sbom = JSON.parse(await readFile(path.join(dir, 'sbom.json'), 'utf8'));
+    expect(sbom).toMatchObject({ bomFormat: 'CycloneDX', metadata: { component: { name: 'hello_world' } } });
+    const names = sbom.components.map((c: { name: string }) => c.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['aegis-test-toolchain', 'riscv64-unknown-elf-gcc', 'main', 'bundle/manifest.json']),
+    );
+
     const size = await h.backend.size(ws);
     expect(size.total_size).toBeGreaterThan(0);
     expect(size.iram_text).toBeGreaterThan(0);
