@@ -27,6 +27,7 @@ import { WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { Metrics } from './health/metrics.js';
+import { Notifier } from './db/notifier.js';
 import { McpModule } from './mcp/mcp.module.js';
 
 export interface AppDeps {
@@ -50,6 +51,7 @@ export class CoreModule {
       { provide: CLOCK, useValue: d.clock },
       { provide: Issuer, useValue: d.issuer },
       Metrics,
+      Notifier,
       AuthService,
       EventStore,
       JobsService,

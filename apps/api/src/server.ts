@@ -16,6 +16,7 @@ import { bootstrapAdmin } from './users/bootstrap.js';
 import { SigningKeysService } from './grants/signing-keys.service.js';
 import { Sweeper } from './jobs/sweeper.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
+import { Notifier } from './db/notifier.js';
 
 export interface Server {
   app: NestExpressApplication;
@@ -69,6 +70,7 @@ export async function startServer(cfg: Config, log: Logger, opts: ServerOptions 
   mountOpenApi(app);
 
   await app.get(SigningKeysService).init();
+  await app.get(Notifier).start();
   await bootstrapAdmin(app.get(UsersService), cfg, log);
   app.enableShutdownHooks();
   await app.listen(cfg.port, cfg.host);

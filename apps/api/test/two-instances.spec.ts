@@ -39,6 +39,11 @@ describe('two API instances on one PostgreSQL', () => {
     expect((await req(b.url, 'POST', `/agents/jobs/${job_id}/answer`, m.token, ANSWER)).status).toBe(202);
 
     const events = (await stream).events;
+    // A was woken by PostgreSQL NOTIFY from B (not only by its own polling).
+    const metricsA = await fetch(`${a.url}/metrics`).then((r) => r.text());
+    expect(metricsA).toMatch(/aegis_listen_wakeups_total\{topic="signal"\} [1-9]/);
+    const metricsB = await fetch(`${b.url}/metrics`).then((r) => r.text());
+    expect(metricsB).toMatch(/aegis_listen_wakeups_total\{topic="jobs"\} [1-9]/);
     expect(events.map((e) => e.event)).toEqual(['assigned', 'state', 'answer']);
     expect(events[2]!.data).toMatchObject({ type: 'answer', job_id, sdp: ANSWER.sdp });
 

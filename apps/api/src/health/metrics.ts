@@ -15,6 +15,12 @@ export class Metrics {
     help: 'Machine long-polls waiting',
     registers: [this.registry],
   });
+  readonly wakeups = new Counter({
+    name: 'aegis_listen_wakeups_total',
+    help: 'PostgreSQL NOTIFY wake-ups received from any instance',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
   readonly sseOpen = new Gauge({
     name: 'aegis_sse_streams_open',
     help: 'Signaling SSE streams open',

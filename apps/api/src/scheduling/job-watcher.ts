@@ -3,6 +3,7 @@ import { DataSource, IsNull, MoreThan, Not } from 'typeorm';
 import { JobRow } from '../db/entities.js';
 import { CLOCK, type Clock } from '../clock.js';
 import { LOGGER, type Logger } from '../logger.js';
+import { Notifier } from '../db/notifier.js';
 import { fairOrder } from './fairness.js';
 import { fits, type MachineInfo } from './matcher.js';
 
@@ -30,7 +31,10 @@ export class JobWatcher implements OnModuleDestroy {
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: Logger,
-  ) {}
+    notifier: Notifier,
+  ) {
+    notifier.on('jobs', () => this.kick());
+  }
 
   get open(): number {
     return this.waiters.size;

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { SignalingEvent } from '@aegis/protocol';
 import { EventStore, toWire } from './event-store.js';
 import { LOGGER, type Logger } from '../logger.js';
+import { Notifier } from '../db/notifier.js';
 
 export interface Subscriber {
   jobId: string;
@@ -26,8 +27,10 @@ export class EventBus implements OnModuleDestroy {
   constructor(
     private readonly store: EventStore,
     @Inject(LOGGER) private readonly log: Logger,
+    notifier: Notifier,
   ) {
     this.off = store.onLocalInsert(() => this.kick());
+    notifier.on('signal', () => this.kick());
   }
 
   get size(): number {

@@ -3,6 +3,7 @@ import { DataSource, In, MoreThan } from 'typeorm';
 import type { SignalingEvent } from '@aegis/protocol';
 import { SignalingEventRow } from '../db/entities.js';
 import { CLOCK, type Clock } from '../clock.js';
+import { Notifier } from '../db/notifier.js';
 
 /** Signaling rows live this long: long enough for any reconnect during a job's setup and run. */
 export const SIGNALING_TTL_MS = 6 * 3600_000;
@@ -17,6 +18,7 @@ export class EventStore {
   constructor(
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly notifier: Notifier,
   ) {}
 
   /** Called after each local insert so this instance's streams don't wait for the next poll. */
@@ -37,6 +39,7 @@ export class EventStore {
     });
     await this.ds.getRepository(SignalingEventRow).insert(row as never);
     for (const fn of this.listeners) fn();
+    this.notifier.notify('signal');
     return row.seq;
   }
 

@@ -8,6 +8,7 @@ import type { UserPrincipal } from '../auth/principal.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { JobWatcher } from '../scheduling/job-watcher.js';
 import { EventStore } from './event-store.js';
+import { Notifier } from '../db/notifier.js';
 
 /** The client's half of signaling. */
 @Injectable()
@@ -18,6 +19,7 @@ export class SignalingService {
     private readonly jobs: JobsService,
     private readonly events: EventStore,
     private readonly watcher: JobWatcher,
+    private readonly notifier: Notifier,
   ) {}
 
   /** The offer makes the job visible to machines; only once, only while pending. */
@@ -35,6 +37,7 @@ export class SignalingService {
     if (!r.affected)
       throw new AppError(409, 'offer_exists', 'This job already has an offer; request a new grant to retry.');
     this.watcher.kick();
+    this.notifier.notify('jobs');
   }
 
   async candidate(user: UserPrincipal, jobId: string, c: CandidateBody): Promise<void> {
