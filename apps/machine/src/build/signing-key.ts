@@ -1,11 +1,18 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, createHash, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  createHash,
+  type KeyObject,
+  type webcrypto,
+} from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** The machine's own Ed25519 key that signs flash bundles; `kid` names it in the JWS header and the heartbeat JWK. */
 export interface SigningKey {
   kid: string;
-  privateKey: KeyObject | CryptoKey;
+  privateKey: KeyObject | webcrypto.CryptoKey;
 }
 
 /** kid = first 16 hex chars of the sha256 of the raw public key, so it changes whenever the key does. */
