@@ -61,7 +61,10 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     const log = (await page.getByTestId('log').textContent()) ?? '';
     expect(log.length).toBeGreaterThan(50);
     await expect.poll(() => page.getByTestId('size-chart').count(), { timeout: 20_000 }).toBe(1);
-    expect(await page.getByTestId('size-chart').textContent()).toMatch(/Flash \(app\).*used/);
+    // The app partition's size comes from the bundle's partition table, fetched right after the results.
+    await expect
+      .poll(() => page.getByTestId('size-chart').textContent(), { timeout: 10_000 })
+      .toMatch(/Flash \(app partition\).*used of 1\.00 MiB/);
     await expect.poll(() => page.getByTestId('artifacts').locator('tbody tr').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('artifacts').textContent()).toMatch(/[0-9a-f]{16}…/);
     // Search: the counter shows the current match of all matches.

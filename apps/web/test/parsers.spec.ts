@@ -54,7 +54,8 @@ describe('size model', () => {
     const summary = JSON.parse(readFileSync(`${REAL}/esp32c3-size/summary.json`, 'utf8')) as Record<string, unknown>;
     const archives = JSON.parse(readFileSync(`${REAL}/esp32c3-size/archives.json`, 'utf8')) as Record<string, unknown>;
     const m = toSizeModel({ summary, archives })!;
-    expect(m.bars[0]).toEqual({ name: 'Flash (app)', used: 178180, total: null });
+    expect(m.bars[0]).toEqual({ name: 'Flash (app partition)', used: 178180, total: null });
+    expect(toSizeModel({ summary, archives }, 0x100000)!.bars[0].total).toBe(0x100000);
     expect(m.bars).toContainEqual({ name: 'D/IRAM', used: 55060, total: 321296 });
     expect(m.components[0].name).toBe('libc.a');
     expect(m.components.length).toBeLessThanOrEqual(12);

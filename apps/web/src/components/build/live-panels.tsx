@@ -29,7 +29,7 @@ export function LivePanels({
 }) {
   const [jump, setJump] = useState<number | null>(null);
   const diags = useMemo(() => diagnosticsOf(live.logs), [live.logs]);
-  const size = useMemo(() => toSizeModel(live.size), [live.size]);
+  const size = useMemo(() => toSizeModel(live.size, live.appPartitionSize), [live.size, live.appPartitionSize]);
   const failed = live.phase === 'failed' || live.phase === 'error';
   // The machine's bundle-signing key: from the `assigned` event, else from the machine list.
   const machineId = build.link?.machineId ?? null;

@@ -39,6 +39,8 @@ export interface LiveBuildState {
   size: Record<string, unknown> | null;
   manifest: { manifest: FlashBundleManifest; jws: string } | null;
   resultsError: string | null;
+  /** Size of the partition the app boots from (from the bundle's partition table), for "flash free". */
+  appPartitionSize: number | null;
 }
 
 const MAX_LOG_LINES = 50_000;
@@ -80,6 +82,7 @@ export class LiveBuild {
     size: null,
     manifest: null,
     resultsError: null,
+    appPartitionSize: null,
   });
   link: MachineLink | null = null;
   espctl: EspctlClient | null = null;
@@ -215,10 +218,26 @@ export class LiveBuild {
       ]);
       this.store.set({ artifacts: artifacts.artifacts, size, manifest });
       this.step('results');
+      if (manifest) void this.loadAppPartitionSize(manifest.manifest, artifacts.artifacts);
     } catch (e) {
       this.store.set({ resultsError: errorOf(e).message });
     } finally {
       this.resultsLoading = false;
+    }
+  }
+
+  /** Reads the bundle's partition table (a few KiB over the firmware channel) to learn the app partition size. */
+  private async loadAppPartitionSize(manifest: FlashBundleManifest, artifacts: Artifact[]) {
+    const pt = manifest.parts.find((p) => p.name === 'partition-table');
+    const name = pt && artifacts.find((a) => a.name === pt.file || a.name.endsWith(`/${pt.file}`))?.name;
+    if (!name || !this.firmware) return;
+    try {
+      const { parsePartitionBinary, bootAppPartition } = await import('@aegis/esp');
+      const table = parsePartitionBinary((await this.firmware.get(name)).bytes);
+      const app = bootAppPartition(table.partitions);
+      if (app) this.store.set({ appPartitionSize: app.size });
+    } catch {
+      // the size chart then shows flash used without a total
     }
   }
 

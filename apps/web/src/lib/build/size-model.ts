@@ -7,7 +7,8 @@ export interface SizeModel {
   components: { name: string; flash: number; ram: number }[];
 }
 
-export function toSizeModel(raw: unknown): SizeModel | null {
+/** `appPartitionSize` (from the partition table) gives the app's flash a total when the report has none. */
+export function toSizeModel(raw: unknown, appPartitionSize: number | null = null): SizeModel | null {
   if (!raw) return null;
   let r: SizeReport;
   try {
@@ -24,7 +25,7 @@ export function toSizeModel(raw: unknown): SizeModel | null {
     return null;
   }
   const bars: SizeModel['bars'] = [
-    { name: 'Flash (app)', used: r.image_size ?? r.flash.used, total: r.flash.total ?? null },
+    { name: 'Flash (app partition)', used: r.image_size ?? r.flash.used, total: r.flash.total ?? appPartitionSize },
     ...(r.ram.used > 0 ? [{ name: 'RAM', used: r.ram.used, total: r.ram.total ?? null }] : []),
     ...r.regions.map((g) => ({ name: g.name, used: g.used, total: g.total ?? null })),
   ];
