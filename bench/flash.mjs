@@ -15,6 +15,8 @@ import { encodeManifest, readAppImage, signBundleManifest, sha256Hex } from '../
 const BAUDS = (process.env.BENCH_BAUDS || '460800,921600').split(',').map(Number);
 const CHIPS_RUN = (process.env.BENCH_CHIPS || 'esp32s3,esp32').split(',');
 const APP_SIZE = 1024 * 1024;
+// Each figure is the median of this many runs (the machine is shared; single runs vary by ±10 %).
+const RUNS = Number(process.env.BENCH_RUNS || 3);
 // Real ESP-IDF app images from the shared test data (beside the repository, as in CI).
 const REAL_APP = {
   esp32: '136446529__ESP32-BMP180/build/ESP32-BMP180.bin',
@@ -84,6 +86,14 @@ async function run({ chip, baud, parts, initial, diff, k }) {
   };
 }
 
+/** Run `n` times; median of session time and of write-phase time (taken separately). */
+async function median(n, once) {
+  const all = [];
+  for (let i = 0; i < n; i++) all.push(await once());
+  const mid = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { ...all[0], ms: mid(all.map((r) => r.ms)), writeMs: mid(all.map((r) => r.writeMs)) };
+}
+
 const k = await keys();
 const rows = [];
 for (const chip of CHIPS_RUN) {
@@ -107,8 +117,8 @@ for (const chip of CHIPS_RUN) {
   );
   for (const baud of BAUDS) {
     const ceilingMs = (compressed * 10 * 1000) / baud;
-    const full = await run({ chip, baud, parts: v1, diff: false, k });
-    const diff = await run({ chip, baud, parts: v2, initial: flashImageOf(v1), diff: true, k });
+    const full = await median(RUNS, () => run({ chip, baud, parts: v1, diff: false, k }));
+    const diff = await median(RUNS, () => run({ chip, baud, parts: v2, initial: flashImageOf(v1), diff: true, k }));
     const row = {
       chip,
       baud,
@@ -133,6 +143,7 @@ for (const chip of CHIPS_RUN) {
     );
   }
 }
+console.log(`(medians of ${RUNS} runs each)`);
 console.table(rows);
 const dir = new URL('./results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
