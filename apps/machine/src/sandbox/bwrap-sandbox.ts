@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { bwrapArgs, prlimitArgs, SANDBOX_WORKSPACE, type BwrapLayout } from './bwrap-args.js';
 import { assertReachable } from './reachable.js';
@@ -90,7 +91,11 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
       bwrap,
       ...bwrapArgs(spec, opts.layout, { interactive }),
     ];
-    if (!isRoot) return { file: prlimit, args: inner() };
+    if (!isRoot) {
+      // Unprivileged machine: the workspace is already ours; there is no dedicated uid, so no NPROC limit.
+      await mkdir(path.join(spec.workspaceDir, '.home'), { recursive: true });
+      return { file: prlimit, args: inner() };
+    }
     const key = spec.workspaceDir;
     const { uid, fresh } = pool.acquire(key);
     try {
