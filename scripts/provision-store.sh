@@ -52,8 +52,13 @@ for v in "${versions[@]}"; do
   fi
   commit="$(git -C "$dest" rev-parse HEAD)"
 
+  # ESP-IDF takes IDF_VER from version.txt when git cannot answer (the sandbox user does not own the checkout).
+  [ -f "$dest/version.txt" ] || echo "v$v" > "$dest/version.txt"
+
   echo "== installing the tools of v$v into $store/tools"
-  IDF_TOOLS_PATH="$store/tools" "$dest/install.sh" all
+  # The system python (under /usr, which the sandbox mounts), never a per-user one (pyenv, ~/.local): the
+  # python_env it makes must work inside the sandbox.
+  env PATH=/usr/local/bin:/usr/bin:/bin IDF_TOOLS_PATH="$store/tools" "$dest/install.sh" all
 
   # What export.sh puts on PATH (inside the store) are this version's tool directories.
   probe() {

@@ -23,5 +23,9 @@ export function idfEnv(store: Store, v: StoreIdfVersion, workspacePath: string):
     // No progress bars or colour codes in a streamed log.
     IDF_PY_NO_HINTS: '1',
     NO_COLOR: '1',
+    // The store's ESP-IDF checkout belongs to another user than the build; let `git describe` read it anyway.
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'safe.directory',
+    GIT_CONFIG_VALUE_0: '*',
   };
 }
