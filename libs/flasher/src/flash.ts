@@ -60,7 +60,7 @@ const ROM_BAUD = 115200;
 /**
  * Flash a bundle in one loader session: check the bundle (sha256, signature, layout) before touching the
  * port, connect with the right reset, refuse a board of another chip or with too little flash, raise the baud
- * (esptool-js falls back to the ROM baud if the link fails), upload the stub, write only what differs
+ * (and fall back to the ROM baud when the link cannot carry it), upload the stub, write only what differs
  * (compressed), verify every part by MD5, reset into the app, and close the port for a monitor to open.
  */
 export async function flash(options: FlashOptions): Promise<FlashResult> {
@@ -171,14 +171,17 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
           throw writeFailure(e, part.name);
         }
       }
-      md5Requests++;
-      const [onDevice] = await deviceMd5Batch(loader, transport, [{ offset: part.offset, size: data.length }]);
-      if (onDevice !== md5Hex(data)) {
-        throw new FlashError(
-          'verify_failed',
-          `Part ${part.name} at 0x${part.offset.toString(16)} reads back with a different MD5; flash again, and if it persists the flash may be worn or write-protected.`,
-          !wrote,
-        );
+      // An unchanged part was just confirmed by the planner's whole-part MD5; everything written is read back.
+      if (diffPlan.kind !== 'unchanged') {
+        md5Requests++;
+        const [onDevice] = await deviceMd5Batch(loader, transport, [{ offset: part.offset, size: data.length }]);
+        if (onDevice !== md5Hex(data)) {
+          throw new FlashError(
+            'verify_failed',
+            `Part ${part.name} at 0x${part.offset.toString(16)} reads back with a different MD5; flash again, and if it persists the flash may be worn or write-protected.`,
+            !wrote,
+          );
+        }
       }
       progress.finish();
       results.push({
