@@ -8,6 +8,7 @@ import { uuidParam, body, query } from '../http/zod-pipe.js';
 import { jobView } from '../views.js';
 import { Metrics } from '../health/metrics.js';
 import { AgentsService } from './agents.service.js';
+import { Doc } from '../http/doc.js';
 
 const PollQuery = z.object({ wait: z.coerce.number().int().min(0).max(25).default(25) }).strict();
 const AfterQuery = z.object({ after: z.coerce.number().int().min(0).default(0) }).strict();
@@ -22,12 +23,14 @@ export class AgentsController {
 
   @Post('register')
   @HttpCode(200)
+  @Doc({ body: 'MachineHeartbeat', res: 'HeartbeatResponse' })
   register(@CurrentMachine() m: MachinePrincipal, @Body(body(MachineHeartbeat)) hb: z.output<typeof MachineHeartbeat>) {
     return this.agents.heartbeat(m, hb);
   }
 
   @Post('heartbeat')
   @HttpCode(200)
+  @Doc({ body: 'MachineHeartbeat', res: 'HeartbeatResponse' })
   heartbeat(
     @CurrentMachine() m: MachinePrincipal,
     @Body(body(MachineHeartbeat)) hb: z.output<typeof MachineHeartbeat>,
@@ -36,6 +39,7 @@ export class AgentsController {
   }
 
   @Get('jobs')
+  @Doc({ res: 'AgentPollResponse', summary: 'Long-poll (wait ≤ 25 s)' })
   async poll(
     @CurrentMachine() m: MachinePrincipal,
     @Query(query(PollQuery)) q: z.output<typeof PollQuery>,
@@ -55,12 +59,14 @@ export class AgentsController {
 
   @Post('jobs/:id/claim')
   @HttpCode(200)
+  @Doc({ res: 'ClaimResponse', summary: '409 already_claimed when another machine won' })
   claim(@CurrentMachine() m: MachinePrincipal, @Param('id', uuidParam) id: string) {
     return this.agents.claim(m, id);
   }
 
   @Post('jobs/:id/answer')
   @HttpCode(202)
+  @Doc({ body: 'AnswerBody', status: 202 })
   async answer(
     @CurrentMachine() m: MachinePrincipal,
     @Param('id', uuidParam) id: string,
@@ -72,6 +78,7 @@ export class AgentsController {
 
   @Post('jobs/:id/candidate')
   @HttpCode(202)
+  @Doc({ body: 'CandidateBody', status: 202 })
   async candidate(
     @CurrentMachine() m: MachinePrincipal,
     @Param('id', uuidParam) id: string,
@@ -82,6 +89,7 @@ export class AgentsController {
   }
 
   @Get('jobs/:id/candidates')
+  @Doc({ res: 'AgentCandidatesResponse' })
   candidates(
     @CurrentMachine() m: MachinePrincipal,
     @Param('id', uuidParam) id: string,
@@ -92,6 +100,7 @@ export class AgentsController {
 
   @Post('jobs/:id/state')
   @HttpCode(200)
+  @Doc({ body: 'AgentStateReport', res: 'JobView' })
   async state(
     @CurrentMachine() m: MachinePrincipal,
     @Param('id', uuidParam) id: string,

@@ -5,6 +5,7 @@ import type { UserPrincipal } from '../auth/principal.js';
 import { body } from '../http/zod-pipe.js';
 import { GrantsService } from './grants.service.js';
 import { SigningKeysService } from './signing-keys.service.js';
+import { Doc } from '../http/doc.js';
 
 @Controller()
 export class GrantsController {
@@ -16,6 +17,7 @@ export class GrantsController {
   @Post('grant/request')
   @Auth('user')
   @HttpCode(201)
+  @Doc({ body: 'GrantRequest', res: 'GrantResponse', status: 201, summary: 'A pending job and its signed grant' })
   request(@CurrentUser() u: UserPrincipal, @Body(body(GrantRequest)) b: GrantRequestParsed) {
     return this.grants.request(u, b);
   }

@@ -8,6 +8,7 @@ import { CLOCK, iso, type Clock } from '../clock.js';
 import { CONFIG, type Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { Metrics } from './metrics.js';
+import { Doc } from '../http/doc.js';
 
 @Controller()
 @Auth('public')
@@ -20,6 +21,7 @@ export class HealthController {
   ) {}
 
   @Get('health')
+  @Doc({ res: 'HealthResponse' })
   async health(@Res({ passthrough: true }) res: Response) {
     let db: 'ok' | 'down' = 'ok';
     try {

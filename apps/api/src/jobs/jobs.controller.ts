@@ -6,6 +6,7 @@ import type { UserPrincipal } from '../auth/principal.js';
 import { uuidParam, query } from '../http/zod-pipe.js';
 import { jobView } from '../views.js';
 import { JobsService } from './jobs.service.js';
+import { Doc } from '../http/doc.js';
 
 @Controller('jobs')
 @Auth('user')
@@ -13,18 +14,21 @@ export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
   @Get()
+  @Doc({ res: 'JobListResponse' })
   async list(@CurrentUser() u: UserPrincipal, @Query(query(JobListQuery)) q: z.output<typeof JobListQuery>) {
     const { rows, next } = await this.jobs.list(u.userId, q.limit, q.cursor, q.state);
     return { v: PROTOCOL_VERSION, jobs: rows.map(jobView), next_cursor: next };
   }
 
   @Get(':id')
+  @Doc({ res: 'JobView' })
   async get(@CurrentUser() u: UserPrincipal, @Param('id', uuidParam) id: string) {
     return jobView(await this.jobs.getVisible(id, u));
   }
 
   @Post(':id/cancel')
   @HttpCode(200)
+  @Doc({ res: 'JobView' })
   async cancel(@CurrentUser() u: UserPrincipal, @Param('id', uuidParam) id: string) {
     return jobView(await this.jobs.cancel(id, u));
   }

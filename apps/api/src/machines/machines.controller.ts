@@ -8,6 +8,7 @@ import { machineView } from '../views.js';
 import { MachinesService } from './machines.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { In } from 'typeorm';
+import { Doc } from '../http/doc.js';
 
 @Controller('machines')
 export class MachinesController {
@@ -19,6 +20,7 @@ export class MachinesController {
   /** Users see online machines (what they can build on); admins see all. */
   @Get()
   @Auth('user')
+  @Doc({ res: 'MachineListResponse' })
   async list(@CurrentUser() u: UserPrincipal) {
     const rows = await this.machines.all(true);
     const views = rows.map((m) => machineView(m, this.machines.isOnline(m)));
@@ -28,6 +30,7 @@ export class MachinesController {
   @Post()
   @Auth('admin')
   @HttpCode(201)
+  @Doc({ body: 'CreateMachineBody', res: 'CreateMachineResponse', status: 201 })
   async create(@Body(body(CreateMachineBody)) b: z.output<typeof CreateMachineBody>) {
     const { machine, token } = await this.machines.create(b.name);
     return { v: PROTOCOL_VERSION, machine: machineView(machine, false), token };

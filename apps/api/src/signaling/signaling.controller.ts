@@ -8,6 +8,7 @@ import { JobsService } from '../jobs/jobs.service.js';
 import { Metrics } from '../health/metrics.js';
 import { EventBus } from './event-bus.js';
 import { SignalingService } from './signaling.service.js';
+import { Doc } from '../http/doc.js';
 
 const PING_MS = 15_000;
 
@@ -23,6 +24,7 @@ export class SignalingController {
 
   @Post(':jobId/offer')
   @HttpCode(202)
+  @Doc({ body: 'OfferBody', status: 202, summary: 'Store the offer; the job becomes visible to machines' })
   async offer(
     @CurrentUser() u: UserPrincipal,
     @Param('jobId', uuidParam) id: string,
@@ -34,6 +36,7 @@ export class SignalingController {
 
   @Post(':jobId/candidate')
   @HttpCode(202)
+  @Doc({ body: 'CandidateBody', status: 202 })
   async candidate(
     @CurrentUser() u: UserPrincipal,
     @Param('jobId', uuidParam) id: string,
@@ -45,6 +48,7 @@ export class SignalingController {
 
   /** Server-Sent Events; resumes after `Last-Event-ID`. */
   @Get(':jobId/events')
+  @Doc({ res: 'SignalingEvent', summary: 'text/event-stream of SignalingEvent (event: type, id: seq)' })
   async events(
     @CurrentUser() u: UserPrincipal,
     @Param('jobId', uuidParam) id: string,

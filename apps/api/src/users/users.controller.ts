@@ -7,6 +7,7 @@ import { uuidParam, body } from '../http/zod-pipe.js';
 import { AppError, notFound } from '../errors.js';
 import { keyView, userView } from '../views.js';
 import { UsersService } from './users.service.js';
+import { Doc } from '../http/doc.js';
 
 @Controller()
 export class UsersController {
@@ -14,6 +15,7 @@ export class UsersController {
 
   @Get('me')
   @Auth('user')
+  @Doc({ res: 'MeResponse' })
   async me(@CurrentUser() u: UserPrincipal) {
     const user = await this.users.getUser(u.userId);
     if (!user) throw notFound('User');
@@ -22,6 +24,7 @@ export class UsersController {
 
   @Get('users')
   @Auth('admin')
+  @Doc({ res: 'UserListResponse' })
   async list() {
     return { v: PROTOCOL_VERSION, users: (await this.users.listUsers()).map(userView) };
   }
@@ -30,6 +33,7 @@ export class UsersController {
   @Post('users')
   @Auth('admin')
   @HttpCode(201)
+  @Doc({ body: 'CreateUserBody', res: 'CreateUserResponse', status: 201 })
   async create(@Body(body(CreateUserBody)) b: z.output<typeof CreateUserBody>) {
     await this.users.ensureUniqueName(b.name);
     const { user, key, secret } = await this.users.createUser(b.name, b.role);
@@ -38,6 +42,7 @@ export class UsersController {
 
   @Get('keys')
   @Auth('user')
+  @Doc({ res: 'KeyListResponse' })
   async keys(@CurrentUser() u: UserPrincipal) {
     return { v: PROTOCOL_VERSION, keys: (await this.users.listKeys(u.userId)).map(keyView) };
   }
@@ -45,6 +50,7 @@ export class UsersController {
   @Post('keys')
   @Auth('user')
   @HttpCode(201)
+  @Doc({ body: 'CreateKeyBody', res: 'CreateKeyResponse', status: 201 })
   async createKey(@CurrentUser() u: UserPrincipal, @Body(body(CreateKeyBody)) b: z.output<typeof CreateKeyBody>) {
     const owner = b.user_id ?? u.userId;
     if (owner !== u.userId && u.role !== 'admin')
