@@ -13,6 +13,7 @@ let web: WebServer;
 let browser: Browser;
 let page: Page;
 let userKey: string;
+const consoleErrors: string[] = [];
 
 beforeAll(async () => {
   api = await startApi();
@@ -20,6 +21,10 @@ beforeAll(async () => {
   web = await startWeb({ AEGIS_API_URL: api.url, AEGIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'aegis-web-')) });
   browser = await launchChromium();
   page = browser.ctx.pages()[0] ?? (await browser.ctx.newPage());
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
 });
 
 afterAll(async () => {
@@ -120,6 +125,14 @@ describe('dashboard without a build machine', () => {
         ).length,
     );
     expect(unlabeled).toBe(0);
+  });
+
+  it('serves a same-origin-only Content-Security-Policy and nothing on the pages broke it', async () => {
+    const res = await fetch(`${web.url}/signin`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
   });
 
   it('signs out: the cookie is gone and the proxy refuses', async () => {
