@@ -29,6 +29,13 @@ export class Compressor {
     return job ? job.result : this.run(data, { cancelled: false });
   }
 
+  /** Stop the background job for `data`, if any (its part turned out unchanged or only partly changed). */
+  drop(data: Uint8Array): void {
+    const job = this.jobs.get(data);
+    if (job) job.token.cancelled = true;
+    this.jobs.delete(data);
+  }
+
   /** Stop background jobs nobody will take (e.g. a part that turned out unchanged). */
   cancel(): void {
     for (const job of this.jobs.values()) job.token.cancelled = true;

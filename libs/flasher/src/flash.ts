@@ -24,6 +24,11 @@ export interface FlashOptions {
   reset?: ResetStrategy;
   /** Write only the sectors that differ from what the board holds (default true). */
   diff?: boolean;
+  /**
+   * Compress whole parts in the background from the start, overlapping the connect handshake (default: when
+   * `diff` is false). Worth it for a blank board; on a reflash the CPU is better left to the handshake.
+   */
+  precompress?: boolean;
   connectAttempts?: number;
   onProgress?: ProgressListener;
   onLog?: (line: string) => void;
@@ -87,7 +92,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
   // A full write compresses whole parts: start now, so it overlaps the connect handshake's waiting.
   const padded = new Map(bundle.parts.map((p) => [p, padTo4(p.data)] as const));
   const compressor = new Compressor();
-  if (options.diff === false) for (const data of padded.values()) compressor.start(data);
+  if (options.precompress ?? options.diff === false) for (const data of padded.values()) compressor.start(data);
   let wrote = false;
   try {
     try {
@@ -147,6 +152,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
             }
           : await planSectorDiff(data, part.offset, (ranges) => deviceMd5Batch(loader, transport, ranges));
       md5Requests += diffPlan.md5Requests;
+      if (diffPlan.kind !== 'full') compressor.drop(data);
       const ranges = diffPlan.ranges;
       const total = ranges.reduce((s, r) => s + (r.end - r.start), 0);
       const progress = new PartProgress(part.name, total, options.onProgress, now);

@@ -159,7 +159,7 @@ describe('flash(): sector-diff reflash', () => {
     expect(device.lastBootLog).toContain('Loaded app from partition at offset 0x10000');
   });
 
-  it('a board with unrelated content gets a full write after a few MD5 requests', async () => {
+  it('a board with unrelated content gets a full write after a few MD5 requests (precompressed)', async () => {
     const other = buildDemoFirmware({ chip: 'esp32c3', seed: 77, appSize: 256 * 1024 });
     const mine = buildDemoFirmware({ chip: 'esp32c3', seed: 5, appSize: 256 * 1024 });
     const device = new SimDevice({ chip: 'esp32c3', flashImage: flashImageOf(other) });
@@ -167,6 +167,7 @@ describe('flash(): sector-diff reflash', () => {
       port: new SimSerialPort(device),
       bundle: await makeBundle(mine, 'esp32c3', keys),
       trust: { publicJwk: keys.publicJwk },
+      precompress: true,
     });
     expect(result.parts.find((p) => p.name === 'app')!.mode).toBe('full');
     expect(result.md5Requests).toBeLessThan(64);
