@@ -11,7 +11,8 @@ import { signIn, startStack, type Stack } from './support/stack';
 let s: Stack;
 
 beforeAll(async () => {
-  s = await startStack({ machine: true });
+  // Two slots: a reattachment needs a free one while the first connection still holds its own.
+  s = await startStack({ machine: true, slots: 2 });
   await signIn(s);
 });
 afterAll(async () => {
@@ -180,7 +181,7 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     await shot(page, '16-build-failed');
   });
 
-  it('cancels a running build', async () => {
+  it('reattaches to a running build after a reload, follows it, and cancels it', async () => {
     const { page, web } = s;
     // CMake's configure step runs this project's execute_process: a build that takes long enough to cancel.
     const slow = zipProject('slow', {
@@ -197,6 +198,11 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     await page.getByRole('button', { name: 'Start build' }).click();
     await page.waitForURL(/\/builds\/[0-9a-f-]{36}$/, { timeout: 30_000 });
     await expect.poll(() => page.getByTestId('job-state').textContent(), { timeout: 30_000 }).toBe('running');
+    // A reload drops this tab's connection; the build goes on and the page offers to reattach.
+    await page.reload();
+    await page.getByRole('button', { name: 'Reattach' }).click();
+    await expect.poll(() => page.getByTestId('log').textContent(), { timeout: 30_000 }).toMatch(/\S/);
+    expect(await page.getByTestId('job-state').textContent()).toBe('running');
     await page.getByRole('button', { name: 'Cancel build' }).click();
     await expect.poll(() => page.getByTestId('job-state').textContent(), { timeout: 30_000 }).toBe('canceled');
     await shot(page, '16b-build-canceled');

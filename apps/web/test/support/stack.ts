@@ -19,7 +19,7 @@ export interface Stack {
 }
 
 /** The real API, optionally one real build machine with the test store, the built dashboard, and Chromium. */
-export async function startStack(o: { machine: boolean }): Promise<Stack> {
+export async function startStack(o: { machine: boolean; slots?: number }): Promise<Stack> {
   const api = await startApi();
   const userKey = await createUser(api.url, api.adminKey, 'user', 'Ada');
   let machine: StartedMachine | null = null;
@@ -31,7 +31,7 @@ export async function startStack(o: { machine: boolean }): Promise<Stack> {
       token,
       jwksPath: api.jwksPath,
       storeRoot: makeTestStore(),
-      env: { AEGIS_MACHINE_NAME: 'builder-1' },
+      env: { AEGIS_MACHINE_NAME: 'builder-1', AEGIS_MACHINE_SLOTS: String(o.slots ?? 1) },
     });
   }
   const web = await startWeb({ AEGIS_API_URL: api.url, AEGIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'aegis-web-')) });

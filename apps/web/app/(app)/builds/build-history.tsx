@@ -1,20 +1,28 @@
 'use client';
-import type { JobView } from '@aegis/protocol';
-import { useQuery } from '@tanstack/react-query';
+import type { JobListResponse, JobView } from '@aegis/protocol';
+import { useInfiniteQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { api, listOf } from '@/lib/api';
 import { formatDuration, formatTime, shortId } from '@/lib/format';
 import { ErrorBox } from '@/components/error-box';
 
 export function BuildHistory() {
-  const q = useQuery({
+  // Newest first, 50 a page; "Show older builds" follows the API's cursor.
+  const q = useInfiniteQuery({
     queryKey: ['jobs'],
-    queryFn: async () => listOf<JobView>(await api('jobs'), 'jobs'),
+    queryFn: async ({ pageParam }) => {
+      const body = await api<JobListResponse>(
+        `jobs?limit=50${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`,
+      );
+      return { jobs: listOf<JobView>(body, 'jobs'), next: body?.next_cursor ?? null };
+    },
+    initialPageParam: '',
+    getNextPageParam: (last) => last.next ?? undefined,
     refetchInterval: 5000,
   });
   if (q.error) return <ErrorBox error={q.error} title="Build history could not be loaded" />;
   if (!q.data) return <p className="muted">Loading builds…</p>;
-  const jobs = q.data.filter((j) => j.kind !== 'attach');
+  const jobs = q.data.pages.flatMap((p) => p.jobs).filter((j) => j.kind !== 'attach');
   if (jobs.length === 0)
     return (
       <div className="alert info">
@@ -66,6 +74,16 @@ export function BuildHistory() {
           ))}
         </tbody>
       </table>
+      {q.hasNextPage && (
+        <button
+          type="button"
+          onClick={() => void q.fetchNextPage()}
+          disabled={q.isFetchingNextPage}
+          style={{ marginTop: '0.75rem' }}
+        >
+          {q.isFetchingNextPage ? 'Loading…' : 'Show older builds'}
+        </button>
+      )}
     </div>
   );
 }
