@@ -55,9 +55,9 @@ export class BuildCache {
   }
 
   private async init(): Promise<void> {
-    await mkdir(this.opts.dir, { recursive: true });
-    // Searchable but not listable: the sandbox user must reach the state directory below, never an entry.
-    await chmod(this.opts.dir, 0o711);
+    await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+    // Only the machine reads the cache; a sandbox never sees it.
+    await chmod(this.opts.dir, 0o700);
   }
 
   /** Copies the cached state into `projectDir` when the project does not bring its own. Returns true on a hit. */

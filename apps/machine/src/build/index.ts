@@ -104,7 +104,12 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     log.warn('Builds run WITHOUT a sandbox (--sandbox=none): every build has this machine’s own rights.');
     sandbox = createDirectSandbox();
   } else {
-    const layout = await detectHostLayout(path.join(cacheDir, 'sandbox-etc'));
+    // The sandbox user must reach its passwd/group files, so they live outside the (private) machine directories.
+    const etcDir =
+      process.getuid?.() === 0
+        ? '/run/aegis/sandbox-etc'
+        : path.join(os.tmpdir(), `aegis-sandbox-etc-${process.getuid?.() ?? 'user'}`);
+    const layout = await detectHostLayout(etcDir);
     const cgroups = config.cgroups === false ? undefined : await detectCgroups();
     log.info(
       cgroups

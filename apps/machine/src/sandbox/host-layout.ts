@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SANDBOX_UID, type BwrapLayout } from './bwrap-args.js';
 
@@ -22,6 +22,7 @@ export async function detectHostLayout(stateDir: string): Promise<BwrapLayout> {
   }
   const etcFiles = ETC_FILES.filter((f) => existsSync(f));
   await mkdir(stateDir, { recursive: true, mode: 0o755 });
+  await chmod(stateDir, 0o755);
   const passwdFile = path.join(stateDir, 'passwd');
   const groupFile = path.join(stateDir, 'group');
   await writeFile(

@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, closeSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, mkdirSync, openSync, closeSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 function alive(pid: number): boolean {
@@ -16,6 +16,9 @@ function alive(pid: number): boolean {
  */
 export class UidLocks {
   constructor(private readonly dir: string) {
+    // The parent (/run/aegis) also holds the sandbox's passwd files, which the sandbox user must reach.
+    mkdirSync(path.dirname(dir), { recursive: true, mode: 0o755 });
+    chmodSync(path.dirname(dir), 0o755);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { compactVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAppImage, isImageValid, verifyBundleFiles, verifyBundleManifest } from '@aegis/esp';
 import { EspWebToolsManifest, FlashBundleManifest } from '@aegis/protocol';
 import { harness, helloProject, request, workspace, type Harness } from './helpers.js';
+import { createBuildBackend } from '../../src/build/index.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -282,5 +283,23 @@ describe('clear errors', () => {
     );
     const outs = await Promise.all(jobs.map((j) => h.backend.build(j.req)));
     expect(outs.map((o) => o.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
+
+  it('runs with a private (0700) machine directory and keeps its bundle key across restarts', async () => {
+    const workDir = path.join(h.root, 'machine-state');
+    await mkdir(workDir, { mode: 0o700 });
+    const first = await createBuildBackend({ storeRoot: h.storeRoot, sandbox: 'bwrap', workDir });
+    const { req } = request(await workspace(h, helloProject()), { target: 'esp32c3' });
+    const out = await first.build(req);
+    expect(out.error).toBeUndefined();
+    const dir = out.artifactsDir!;
+    const manifestBytes = new Uint8Array(await readFile(path.join(dir, 'bundle/manifest.json')));
+    const jws = await readFile(path.join(dir, 'bundle/manifest.jws'), 'utf8');
+    await expect(verifyBundleManifest(manifestBytes, jws, first.bundlePublicJwk())).resolves.toMatchObject({
+      project: 'hello_world',
+    });
+    const second = await createBuildBackend({ storeRoot: h.storeRoot, sandbox: 'bwrap', workDir });
+    expect(second.bundlePublicJwk()).toEqual(first.bundlePublicJwk());
+    expect((await stat(path.join(workDir, 'bundle-signing-key.pem'))).mode & 0o777).toBe(0o600);
   });
 });
