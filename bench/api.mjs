@@ -3,6 +3,7 @@
 // 500 machines hold idle long-polls. Baselines are measured in the same run (GET /health req/s; idle CPU).
 // Needs the built API and testkit: `npx tsc -b apps/api/tsconfig.build.json libs/testkit/tsconfig.build.json`.
 import http from 'node:http';
+import os from 'node:os';
 import autocannon from 'autocannon';
 import { createMachineToken, createUser, startApi } from '../libs/testkit/dist/index.js';
 
@@ -54,6 +55,7 @@ function cannon(opts) {
 }
 
 const fmt = (r) => ({
+  total: r.requests.total,
   rps: Math.round(r.requests.average),
   p50: r.latency.p50,
   p99: r.latency.p99,
@@ -69,7 +71,10 @@ async function grantBench(db) {
     for (let i = 0; i < USERS; i++) keys.push(await createUser(api.url, api.adminKey, 'user', `bench-${i}`));
     // Warm-up (JIT, connection pool, caches).
     await cannon({ url: `${api.url}/health`, duration: 2 });
+    let c0 = await cpu(api.url);
     const health = fmt(await cannon({ url: `${api.url}/health` }));
+    health.cpuMs = (await cpu(api.url)) - c0;
+    c0 = await cpu(api.url);
     const grants = fmt(
       await cannon({
         url: api.url,
@@ -81,6 +86,7 @@ async function grantBench(db) {
         })),
       }),
     );
+    grants.cpuMs = (await cpu(api.url)) - c0;
     return { db, health, grants };
   } finally {
     await api.stop();
@@ -162,13 +168,19 @@ for (const db of ['sqlite', 'postgres']) {
 }
 console.log(`\nGrant requests (${CONNECTIONS} connections, ${DURATION} s, ${USERS} users, one API process)`);
 console.log(
-  '| database | GET /health req/s (baseline) | grants/s | grants p50 ms | grants p99 ms | errors | grants / baseline |',
+  '| database | GET /health req/s (baseline) | grants/s | grants p50 ms | grants p99 ms | errors | grants / baseline | API CPU ms per /health | API CPU ms per grant | grants/s per API core (CPU-bound) |',
 );
-console.log('|---|---|---|---|---|---|---|');
-for (const r of results)
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  const perHealth = r.health.cpuMs / r.health.total;
+  const perGrant = r.grants.cpuMs / r.grants.total;
   console.log(
-    `| ${r.db} | ${r.health.rps} | ${r.grants.rps} | ${r.grants.p50} | ${r.grants.p99} | ${r.grants.errors} | ${(r.grants.rps / r.health.rps).toFixed(2)} |`,
+    `| ${r.db} | ${r.health.rps} | ${r.grants.rps} | ${r.grants.p50} | ${r.grants.p99} | ${r.grants.errors} | ${(r.grants.rps / r.health.rps).toFixed(2)} | ${perHealth.toFixed(3)} | ${perGrant.toFixed(3)} | ${Math.round(1000 / perGrant)} |`,
   );
+}
+console.log(
+  `(load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores while measuring; the CPU columns do not depend on it)`,
+);
 
 const lp = await longPollBench();
 console.log(`\nIdle long-polls (SQLite): ${lp.open} open of ${POLLERS} machines`);
