@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +15,9 @@ import { makeTestStore } from '../../../scripts/make-test-store.mjs';
 import { bundleFromDir } from '../src/flash/bundle-images.js';
 import { renderTemplate } from '../src/project/templates.js';
 import { call, espctlBin, newClient, readText, textOf } from './mcp-helpers.js';
+import { startPtySim } from './support/pty-sim.js';
+
+const runFile = promisify(execFile);
 
 type Status = { task_id: string; job_id?: string; status: string; next_seq?: number; error?: { message: string } };
 type Line = { seq: number; text: string };
@@ -270,5 +275,81 @@ describe('remote build through the API /mcp (inline project) and the flash hand-
   it('never logged the key', () => {
     expect(api.output.join('\n')).not.toContain(key);
     expect(machine.output.join('\n')).not.toContain(key);
+  });
+});
+
+describe('the espctl CLI against the same API and machine', () => {
+  const cli = async (args: string[], cwd = tmp) => {
+    try {
+      const r = await runFile(process.execPath, [espctlBin, ...args], {
+        cwd,
+        timeout: 120_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: tmp,
+          XDG_CONFIG_HOME: path.join(tmp, 'cli-cfg'),
+          ESPCTL_ALLOW_INSECURE: '1',
+          AEGIS_RTC_INTERFACE: '127.0.0.1',
+        },
+      });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  };
+
+  it('login → project create → build --follow → status → logs → artifacts → download → size → flash --job', async () => {
+    let r = await cli(['--json', 'login', '--token', key, '--server', api.url]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain(key);
+    r = await cli(['project', 'create', 'cli_app', '--target', 'esp32c3']);
+    expect(r.code, r.stderr).toBe(0);
+
+    r = await cli(['--json', 'build', '-C', 'cli_app', '--follow']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const out = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const result = out.pop() as { job_id: string; status: string };
+    expect(result.status).toBe('succeeded');
+    expect(out.map((l) => l.seq)).toEqual(out.map((_, i) => i));
+
+    r = await cli(['--json', 'status']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ id: result.job_id, state: 'succeeded' });
+    r = await cli(['--json', 'logs', result.job_id]);
+    const logLines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number });
+    expect(logLines.map((l) => l.seq)).toEqual(out.map((_, i) => i));
+    r = await cli(['--json', 'artifacts']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { artifacts: unknown[] }).artifacts.length).toBeGreaterThan(3);
+    r = await cli(['--json', 'download', '-o', 'cli_fw']);
+    expect(r.code, r.stderr).toBe(0);
+    const dl = JSON.parse(r.stdout) as { files: Array<{ path: string; sha256: string }> };
+    for (const f of dl.files)
+      expect(
+        createHash('sha256')
+          .update(await readFile(f.path))
+          .digest('hex'),
+      ).toBe(f.sha256);
+    r = await cli(['--json', 'size']);
+    expect((JSON.parse(r.stdout) as { summary: { flash: { used: number } } }).summary.flash.used).toBeGreaterThan(0);
+    r = await cli(['--json', 'cancel', '7d444840-9dc0-11d1-b245-5ffdce74fad2']);
+    expect(r.code).toBe(7);
+    expect(JSON.parse(r.stderr).error.code).toBe('job_not_found');
+
+    // Flash the job's bundle onto the simulated board: the signature is checked with the machine's key.
+    const sim = startPtySim();
+    try {
+      r = await cli(['--json', 'flash', '--job', result.job_id, '-p', sim.path, '-b', '115200']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ chip: 'esp32c3', verified: true, signature: 'verified' });
+    } finally {
+      sim.close();
+    }
   });
 });

@@ -23,7 +23,7 @@ export interface EspctlContext {
   /** Control API base URL (remote mode), for doctor. Never includes credentials. */
   controlBaseUrl?: string;
   /** The flash-bundle signing key of a build machine, from the control API (remote mode only). */
-  machineKey?: (machineId: string) => Promise<Jwk | undefined>;
+  bundleKey?: (ref: { machine_id?: string; job_id?: string }) => Promise<Jwk | undefined>;
   /** Checks reachability, key and clock of the control API (remote mode only). */
   probeControl?: () => Promise<ControlProbe>;
   install: { espctlPath?: string; httpUrl?: string };

@@ -49,7 +49,7 @@ export function createStdioContext(o: StdioContextOptions): EspctlContext {
     remote,
     controlBaseUrl: control?.baseUrl,
     probeControl: control ? () => control.probe() : undefined,
-    machineKey: control ? (id) => control.machineKey(id) : undefined,
+    bundleKey: control ? (ref) => control.bundleKey(ref) : undefined,
     install: { espctlPath: o.espctlPath },
     serial: o.serial,
     version: ESPCTL_VERSION,

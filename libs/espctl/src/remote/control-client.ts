@@ -1,5 +1,5 @@
 import type { Jwk } from '../flash/serial-tools.js';
-import { HealthResponse, MachineListResponse, MeResponse, type Target } from '@aegis/protocol';
+import { HealthResponse, JobView, MachineListResponse, MeResponse, type Target } from '@aegis/protocol';
 import { EspctlError } from '../errors.js';
 import type { ControlProbe } from '../mcp/context.js';
 import type { StoreCatalog } from '../store/store-catalog.js';
@@ -93,8 +93,17 @@ export class ControlClient {
     };
   }
 
-  /** The public key a machine signs flash bundles with (from GET /machines), if it announced one. */
-  async machineKey(machineId: string): Promise<Jwk | undefined> {
+  /**
+   * The public key the machine that built a bundle signs with (GET /machines), found from the manifest's
+   * machine_id or, failing that, its job's machine (GET /jobs/{id}).
+   */
+  async bundleKey(ref: { machine_id?: string; job_id?: string }): Promise<Jwk | undefined> {
+    let machineId = ref.machine_id;
+    if (!machineId && ref.job_id) {
+      const job = await this.json(`/jobs/${encodeURIComponent(ref.job_id)}`, JobView);
+      machineId = job.machine_id ?? undefined;
+    }
+    if (!machineId) return undefined;
     const { machines } = await this.json('/machines', MachineListResponse);
     return (machines.find((m) => m.id === machineId)?.bundle_public_jwk ?? undefined) as Jwk | undefined;
   }

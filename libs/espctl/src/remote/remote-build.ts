@@ -20,7 +20,7 @@ const STATUS_POLL_MS = 2000;
  * are fetched and the session is closed, which frees the machine (later reads reattach, see `withSession`).
  */
 export function adoptSession(tasks: TaskRegistry, task: BuildTask, session: RemoteSession): void {
-  tasks.update(task.id, { jobId: session.jobId, session });
+  tasks.update(task.id, { jobId: task.jobId ?? session.jobId, session });
   const offLog = session.onLog((line) => task.logs.push(line));
   const offStatus = session.onStatus((s) => tasks.applyStatus(task.id, s));
   const poll = setInterval(() => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EspctlError } from '../../errors.js';
 import { bundleFromDir, bundleFromJob } from '../../flash/bundle-images.js';
+import { signingKey } from '../../mcp/tools/flash-tools.js';
 import { onJob } from '../../mcp/tools/task-lookup.js';
 import { cliContext } from '../cli-context.js';
 import { jobIdOrLast } from '../last-job.js';
@@ -37,10 +38,8 @@ export function registerDeviceCommands(program: Command, env: CommandEnv): void 
             : await onJob(ctx, await jobIdOrLast(o.job, env.deps.env), async (s) =>
                 bundleFromJob((await s.call('artifacts.list', {})).artifacts, (f) => s.getFile(f)),
               );
-          const publicJwk =
-            manifest.machine_id && ctx.machineKey
-              ? await ctx.machineKey(manifest.machine_id).catch(() => undefined)
-              : undefined;
+          const jobId = bundleDir ? manifest.job_id : await jobIdOrLast(o.job, env.deps.env);
+          const publicJwk = await signingKey(ctx, { machine_id: manifest.machine_id, job_id: jobId });
           const r = await ctx.serial.flash({
             port: o.port,
             baud: o.baud,

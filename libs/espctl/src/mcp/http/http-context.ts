@@ -39,7 +39,7 @@ export function createHttpContext(o: HttpContextOptions): EspctlContext {
     remote,
     controlBaseUrl: o.publicUrl,
     probeControl: () => control.probe(),
-    machineKey: (id) => control.machineKey(id),
+    bundleKey: (ref) => control.bundleKey(ref),
     install: { httpUrl: `${o.publicUrl.replace(/\/+$/, '')}/mcp` },
     flashHandoff: o.flashHandoff,
     version: ESPCTL_VERSION,

@@ -11,9 +11,12 @@ import { onJob } from './task-lookup.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The machine's bundle key when the control API knows it; a key that cannot be fetched means "unchecked". */
-async function signingKey(ctx: EspctlContext, machineId: string | undefined): Promise<Jwk | undefined> {
-  if (!machineId || !ctx.machineKey) return undefined;
-  return ctx.machineKey(machineId).catch(() => undefined);
+export async function signingKey(
+  ctx: EspctlContext,
+  ref: { machine_id?: string; job_id?: string },
+): Promise<Jwk | undefined> {
+  if (!ctx.bundleKey || (!ref.machine_id && !ref.job_id)) return undefined;
+  return ctx.bundleKey(ref).catch(() => undefined);
 }
 
 export function registerFlashTools(server: McpServer, ctx: EspctlContext): void {
@@ -85,7 +88,8 @@ export function registerFlashTools(server: McpServer, ctx: EspctlContext): void 
         : await onJob(ctx, args.job_id!, async (session) =>
             bundleFromJob((await session.call('artifacts.list', {})).artifacts, (f) => session.getFile(f)),
           );
-      const publicJwk = await signingKey(ctx, manifest.machine_id);
+      const jobId = args.job_id ? (ctx.tasks.find(args.job_id)?.jobId ?? args.job_id) : manifest.job_id;
+      const publicJwk = await signingKey(ctx, { machine_id: manifest.machine_id, job_id: jobId });
       const r = await ctx.serial.flash({
         port: args.port,
         baud: args.baud,

@@ -17,7 +17,8 @@ export async function taskFor(ctx: EspctlContext, id: string): Promise<BuildTask
   const session = await remote.attach(id);
   const task = ctx.tasks.create();
   try {
-    ctx.tasks.update(task.id, { jobId: session.jobId });
+    // The attachment is a job of its own; the task keeps the id of the build it looks at.
+    ctx.tasks.update(task.id, { jobId: id });
     ctx.tasks.applyStatus(task.id, await session.call('build.status', {}));
     await backfillLogs(task, session);
   } catch (err) {
