@@ -13,7 +13,9 @@ export function parseAddr2line(stdout: string, addresses: string[]): DecodedFram
     const ln = m[4] === '?' ? 0 : Number(m[4]);
     byAddr.set(addr, { address: m[1], function: fn, file, line: file && ln > 0 ? ln : null });
   }
-  return addresses.map(
-    (a) => byAddr.get(BigInt(a).toString(16)) ?? { address: a, function: null, file: null, line: null },
-  );
+  // Answer with the address as it was asked for.
+  return addresses.map((a) => {
+    const f = byAddr.get(BigInt(a).toString(16));
+    return f ? { ...f, address: a } : { address: a, function: null, file: null, line: null };
+  });
 }
