@@ -135,6 +135,33 @@ describe('dashboard without a build machine', () => {
     expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
   });
 
+  it('ends the session when the key is revoked after sign-in', async () => {
+    const b = await launchChromium();
+    try {
+      const key = await createUser(api.url, api.adminKey, 'user', 'Bob');
+      const p = b.ctx.pages()[0] ?? (await b.ctx.newPage());
+      await p.goto(`${web.url}/signin`);
+      await p.getByLabel('API key').fill(key);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.waitForURL(`${web.url}/builds`);
+      const me = (await (await fetch(`${api.url}/me`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+        key_id: string;
+      };
+      const del = await fetch(`${api.url}/keys/${me.key_id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(del.status).toBeLessThan(300);
+      // The page's next poll through the proxy gets signed_out: the cookie is dropped and the page goes to sign-in.
+      await p.waitForURL(`${web.url}/signin`, { timeout: 20_000 });
+      expect((await b.ctx.cookies()).find((c) => c.name === 'aegis_session')).toBeUndefined();
+      const r = await p.evaluate(() => fetch('/api/aegis/jobs').then((x) => x.status));
+      expect(r).toBe(401);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('signs out: the cookie is gone and the proxy refuses', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${web.url}/signin`);

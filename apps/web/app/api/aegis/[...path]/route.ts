@@ -2,7 +2,7 @@ import { type NextRequest } from 'next/server';
 import { apiBaseUrl } from '@/server/api-url';
 import { isProxyable } from '@/server/proxy-paths';
 import { isCrossSite } from '@/server/same-origin';
-import { readSession } from '@/server/session';
+import { SESSION_COOKIE, readSession } from '@/server/session';
 
 export const dynamic = 'force-dynamic';
 
@@ -42,6 +42,13 @@ async function proxy(req: NextRequest, ctx: Ctx): Promise<Response> {
     });
   } catch {
     return error(502, 'api_unreachable', 'The control API cannot be reached right now; try again in a moment.');
+  }
+  if (upstream.status === 401) {
+    // The key was revoked or disabled since sign-in: end the session so the page asks for a new key.
+    await upstream.body?.cancel();
+    const res = error(401, 'signed_out', 'Your API key is no longer accepted (revoked or disabled); sign in again.');
+    res.headers.append('set-cookie', `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`);
+    return res;
   }
   const out = new Headers({ 'cache-control': 'no-store' });
   for (const h of ['content-type', 'retry-after', 'x-request-id']) {
