@@ -162,6 +162,29 @@ describe('dashboard without a build machine', () => {
     }
   });
 
+  it('refuses sign-in and API writes that another site makes the browser send', async () => {
+    const evil = { origin: 'http://evil.example', 'content-type': 'application/json' };
+    const signin = await fetch(`${web.url}/api/session`, {
+      method: 'POST',
+      headers: evil,
+      body: JSON.stringify({ apiKey: userKey }),
+    });
+    expect(signin.status).toBe(403);
+    expect(signin.headers.get('set-cookie')).toBeNull();
+    const cookie = (await browser.ctx.cookies()).find((c) => c.name === 'aegis_session')!;
+    const write = await fetch(`${web.url}/api/aegis/grant/request`, {
+      method: 'POST',
+      headers: { ...evil, cookie: `aegis_session=${cookie.value}` },
+      body: '{}',
+    });
+    expect(write.status).toBe(403);
+    // The machine endpoints are not reachable through the proxy at all.
+    const agents = await fetch(`${web.url}/api/aegis/agents/jobs`, {
+      headers: { cookie: `aegis_session=${cookie.value}` },
+    });
+    expect(agents.status).toBe(404);
+  });
+
   it('signs out: the cookie is gone and the proxy refuses', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${web.url}/signin`);
