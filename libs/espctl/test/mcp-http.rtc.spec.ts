@@ -171,6 +171,67 @@ describe('espctl MCP mounted by the API', () => {
     await c.close();
   });
 
+  it('resumable: a lost response stream is replayed from Last-Event-ID (event store)', async () => {
+    const H = {
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const init = await fetch(`${api.url}/mcp`, {
+      method: 'POST',
+      headers: H,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
+    });
+    await init.text();
+    const H2 = { ...H, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25' };
+    await fetch(`${api.url}/mcp`, {
+      method: 'POST',
+      headers: H2,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+    const res = await fetch(`${api.url}/mcp`, {
+      method: 'POST',
+      headers: H2,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'get_clean_plan', arguments: { files: {} } },
+      }),
+    });
+    const first = await res.text();
+    const ids = [...first.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+    expect(ids.length).toBe(2);
+    // Pretend the response was lost after the priming event: ask for everything after it.
+    const ac = new AbortController();
+    const replay = await fetch(`${api.url}/mcp`, {
+      headers: { ...H2, accept: 'text/event-stream', 'last-event-id': ids[0] },
+      signal: ac.signal,
+    });
+    expect(replay.status).toBe(200);
+    const reader = replay.body!.getReader();
+    let text = '';
+    const timer = setTimeout(() => ac.abort(), 3000);
+    try {
+      while (!text.includes('"id":2')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    } catch {
+      // aborted
+    }
+    clearTimeout(timer);
+    ac.abort();
+    expect(text).toContain(`id: ${ids[1]}`);
+    expect(text).toContain('"removes"');
+  });
+
   it('never logs the key', () => {
     expect(api.output.join('\n')).not.toContain(key);
   });

@@ -203,6 +203,28 @@ describe('remote build driven only through MCP tools (stdio, test store)', () =>
     expect((await readFile(elfFile.path)).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
   });
 
+  it('build.cancel stops a running build; set_target.run on a finished build is refused clearly', async () => {
+    // Many sources make the test toolchain take a few seconds, so the cancel lands mid-build.
+    const files = renderTemplate('empty', 'slow_app', 'esp32c3');
+    for (let i = 0; i < 60; i++) files[`main/part_${i}.c`] = `int part_${i}(int x) { return x * ${i + 1}; }\n`;
+    const r = await call(stdio, 'build', { files });
+    const t = r.structuredContent as Status;
+    for (let i = 0; i < 200; i++) {
+      const s = (await call(stdio, 'build.status', { task_id: t.task_id })).structuredContent as Status;
+      if (s.status === 'running') break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const c = await call(stdio, 'build.cancel', { task_id: t.task_id });
+    expect(c.isError, textOf(c)).toBeFalsy();
+    const done = await waitDone(stdio, t.task_id);
+    expect(done.status).toBe('canceled');
+    const again = await call(stdio, 'build.cancel', { task_id: t.task_id });
+    expect((again.structuredContent as Status).status).toBe('canceled');
+    const st = await call(stdio, 'set_target.run', { task_id: task.task_id, target: 'esp32c6' });
+    expect(st.isError).toBe(true);
+    expect(textOf(st)).toMatch(/^[a-z_]+: .+/);
+  });
+
   it('build with wait=true sends progress notifications and a failing build reports its error', async () => {
     const files = renderTemplate('hello_world', 'broken', 'esp32c3');
     files['main/broken.c'] = 'void app_main(void) { undefined_call(); }\n';
