@@ -364,6 +364,21 @@ describe('the espctl CLI against the same API and machine', () => {
     expect(r.code).toBe(7);
     expect(JSON.parse(r.stderr).error.code).toBe('job_not_found');
 
+    // Without --follow the build keeps running on the machine; logs --follow reattaches and prints it to the end.
+    r = await cli(['--json', 'build', '-C', 'cli_app']);
+    expect(r.code, r.stderr).toBe(0);
+    const started = JSON.parse(r.stdout) as { job_id: string };
+    r = await cli(['--json', 'logs', '--follow']);
+    expect(r.code, r.stderr).toBe(0);
+    const followed = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number });
+    expect(followed.map((l) => l.seq)).toEqual(followed.map((_, i) => i));
+    expect(followed.length).toBeGreaterThan(5);
+    r = await cli(['--json', 'status', started.job_id]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ id: started.job_id, state: 'succeeded' });
+
     // Flash the job's bundle onto the simulated board: the signature is checked with the machine's key.
     const sim = startPtySim();
     try {
