@@ -5,7 +5,7 @@ import { compactVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAppImage, isImageValid, verifyBundleFiles, verifyBundleManifest } from '@aegis/esp';
 import { EspWebToolsManifest, FlashBundleManifest } from '@aegis/protocol';
-import { harness, helloProject, request, workspace, type Harness } from './helpers.js';
+import { harness, helloProject, request, sandboxProcesses, workspace, type Harness } from './helpers.js';
 import { createBuildBackend } from '../../src/build/index.js';
 
 let h: Harness;
@@ -249,16 +249,22 @@ describe('clear errors', () => {
     expect(out.error?.code).toBe('project_missing');
   });
 
-  it('cancel stops the build', async () => {
+  it('cancel stops the build and every process it started', async () => {
     const ws = await workspace(
       h,
-      helloProject({ 'CMakeLists.txt': 'project(slow)\nexecute_process(COMMAND sleep 60)\n' }),
+      helloProject({ 'CMakeLists.txt': 'project(slow)\nexecute_process(COMMAND sleep 607)\n' }),
     );
     const { req, abort } = request(ws);
     const p = h.backend.build(req);
-    setTimeout(() => abort.abort(), 500);
+    // wait until the build really runs its `sleep 607` in the sandbox, then cancel
+    for (let i = 0; i < 400 && sandboxProcesses('sleep\u0000607') === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(sandboxProcesses('sleep\u0000607')).toBe(1);
+    abort.abort();
     const out = await p;
     expect(out.state).toBe('canceled');
+    expect(out.artifacts).toEqual([]);
+    expect(sandboxProcesses('sleep\u0000607')).toBe(0);
   });
 
   it('a profile uses sdkconfig.defaults.<profile> and its own cache entry', async () => {

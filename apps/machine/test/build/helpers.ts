@@ -1,4 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,4 +99,24 @@ export function request(
     ...over,
   };
   return { req, abort, log: { lines, text: () => lines.map((l) => l.text).join('\n') } };
+}
+
+/**
+ * Processes still running (zombies are dead already) under the dedicated sandbox uids (61000–61063) whose command
+ * line contains `marker` (other test files build in parallel, so a test only counts its own processes).
+ */
+export function sandboxProcesses(marker: string): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      if (uid < 61000 || uid >= 61064 || /^State:\s+Z/m.test(status)) continue;
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) n++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return n;
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { harness, helloProject, request, workspace, type Harness } from './helpers.js';
+import { harness, helloProject, request, sandboxProcesses, workspace, type Harness } from './helpers.js';
 import { detectCgroups } from '../../src/sandbox/index.js';
 
 /**
@@ -58,22 +58,6 @@ function project(cmake: string): Record<string, string> {
   return helloProject({ 'CMakeLists.txt': `project(hello_world)\n${cmake}\n`, 'attack.mjs': ATTACK });
 }
 const run = (args: string): string => `execute_process(COMMAND node \${CMAKE_CURRENT_SOURCE_DIR}/attack.mjs ${args})`;
-
-/** Processes still running (zombies are dead already) under the dedicated sandbox uids (61000–61063). */
-function sandboxProcesses(): number {
-  let n = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-      if (uid >= 61000 && uid < 61064 && !/^State:\s+Z/m.test(status)) n++;
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return n;
-}
 
 let h: Harness;
 const secret = `s3cret-${randomBytes(8).toString('hex')}`;
@@ -149,14 +133,14 @@ describe('sandbox escape attempts from a build', () => {
   });
 
   it('a fork bomb is bounded by the process limit and killed at the timeout', async () => {
-    const bomb = `execute_process(COMMAND sh -c "b() { b | b & }; b; sleep 60")`;
+    const bomb = `execute_process(COMMAND sh -c "b() { b | b & }; b; sleep 60 # bomb-marker")`;
     const { req, log } = request(await workspace(h, project(bomb)), { timeoutSecs: 6 });
     const out = await h.backend.build(req);
     expect(out.state).toBe('failed');
     expect(out.error?.code).toBe('build_timeout');
     // the shell hit RLIMIT_NPROC: fork failed instead of the host running out of processes
     expect(log.text()).toMatch(/Cannot fork|Resource temporarily unavailable/i);
-    expect(sandboxProcesses()).toBe(0);
+    expect(sandboxProcesses('bomb-marker')).toBe(0);
     await expectStillBuilds();
   });
 
@@ -172,12 +156,12 @@ describe('sandbox escape attempts from a build', () => {
   });
 
   it('a build running past its timeout is killed with all its processes', async () => {
-    const { req, log } = request(await workspace(h, project('execute_process(COMMAND sleep 600)')), { timeoutSecs: 3 });
+    const { req, log } = request(await workspace(h, project('execute_process(COMMAND sleep 601)')), { timeoutSecs: 3 });
     const out = await h.backend.build(req);
     expect(out.state).toBe('failed');
     expect(out.error?.code).toBe('build_timeout');
     expect(log.text()).toContain('time limit');
-    expect(sandboxProcesses()).toBe(0);
+    expect(sandboxProcesses('sleep\u0000601')).toBe(0);
     await expectStillBuilds();
   });
 
