@@ -1,11 +1,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shot } from './support/shots';
+import { makeZip } from './support/zip';
 import { signIn, startStack, type Stack } from './support/stack';
 
 let s: Stack;
@@ -30,20 +30,13 @@ function projectDir(name: string, files: Record<string, string>): string {
 }
 
 function brokenProjectZip(): Buffer {
-  const dir = mkdtempSync(join(tmpdir(), 'broken-'));
-  mkdirSync(join(dir, 'broken/main'), { recursive: true });
-  writeFileSync(
-    join(dir, 'broken/CMakeLists.txt'),
-    'cmake_minimum_required(VERSION 3.16)\ninclude($ENV{IDF_PATH}/tools/cmake/project.cmake)\nproject(broken)\n',
-  );
-  writeFileSync(join(dir, 'broken/main/CMakeLists.txt'), 'idf_component_register(SRCS "main.c" INCLUDE_DIRS ".")\n');
-  writeFileSync(
-    join(dir, 'broken/main/main.c'),
-    '#include <stdio.h>\n\nvoid app_main(void)\n{\n    printf("x\\n")\n}\n',
-  );
-  writeFileSync(join(dir, 'broken/.espctl.toml'), '[build]\ntarget = "esp32c3"\n');
-  expect(spawnSync('zip', ['-qr', 'p.zip', 'broken'], { cwd: dir }).status).toBe(0);
-  return readFileSync(join(dir, 'p.zip'));
+  return makeZip({
+    'broken/CMakeLists.txt':
+      'cmake_minimum_required(VERSION 3.16)\ninclude($ENV{IDF_PATH}/tools/cmake/project.cmake)\nproject(broken)\n',
+    'broken/main/CMakeLists.txt': 'idf_component_register(SRCS "main.c" INCLUDE_DIRS ".")\n',
+    'broken/main/main.c': '#include <stdio.h>\n\nvoid app_main(void)\n{\n    printf("x\\n")\n}\n',
+    'broken/.espctl.toml': '[build]\ntarget = "esp32c3"\n',
+  });
 }
 
 describe('a build from the browser, over WebRTC to a real build machine', () => {

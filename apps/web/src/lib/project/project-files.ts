@@ -8,7 +8,8 @@ const SKIP_DIRS = new Set(['build', '.git', 'node_modules', 'managed_components'
  * folder itself), skips build output, refuses paths that escape the project.
  */
 export function toProjectFiles(entries: TarEntry[]): TarEntry[] {
-  let files = entries.map((e) => ({ ...e, path: e.path.replace(/\\/g, '/').replace(/^\/+/, '') }));
+  // Validate before anything else: a '..' must be refused, never stripped away as a "top folder".
+  let files = entries.map((e) => ({ ...e, path: normalizeTarPath(e.path) }));
   const tops = new Set(files.map((f) => f.path.split('/')[0]));
   if (tops.size === 1 && files.every((f) => f.path.includes('/'))) {
     const top = [...tops][0] + '/';
