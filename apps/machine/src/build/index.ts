@@ -62,6 +62,8 @@ const quiet: BackendLog = { info: () => undefined, warn: () => undefined };
 export interface BuildBackendWithStore extends BuildBackend {
   /** Public half of the bundle-signing key (`bundle_public_jwk` in the heartbeat). */
   bundlePublicJwk(): Record<string, unknown>;
+  /** The id the API gave this machine (known after registering); written into every later bundle manifest. */
+  setMachineId(id: string): void;
   /** Re-reads and re-verifies the store (e.g. after provisioning). */
   reloadStore(): Promise<void>;
   readonly sandboxKind: 'bwrap' | 'none';
@@ -93,6 +95,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     });
     return storePromise;
   };
+  let machineId = config.machineId;
   await mkdir(cacheDir, { recursive: true });
   const cache = new BuildCache({
     dir: path.join(cacheDir, 'builds'),
@@ -134,6 +137,9 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
   return {
     sandboxKind: sandbox.kind,
     bundlePublicJwk: () => publicJwkOf(signingKey),
+    setMachineId: (id: string) => {
+      machineId = id;
+    },
     async reloadStore() {
       storePromise = undefined;
       await store();
@@ -154,7 +160,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
           target: p.target,
           idfVersion: p.version.version,
           jobId: req.jobId,
-          machineId: config.machineId,
+          machineId,
           signingKey,
           sizeJson: sized.exitCode === 0 ? sized.stdout : undefined,
           version: p.version,

@@ -304,6 +304,11 @@ describe('clear errors', () => {
     await expect(verifyBundleManifest(manifestBytes, jws, first.bundlePublicJwk())).resolves.toMatchObject({
       project: 'hello_world',
     });
+    first.setMachineId('0b7c6c1e-6f7e-4a57-9d43-9d1c1c7b9c11');
+    const again = request(await workspace(h, helloProject()), { target: 'esp32c3' });
+    const out2 = await first.build(again.req);
+    const m2 = JSON.parse(await readFile(path.join(out2.artifactsDir!, 'bundle/manifest.json'), 'utf8'));
+    expect(m2.machine_id).toBe('0b7c6c1e-6f7e-4a57-9d43-9d1c1c7b9c11');
     const second = await createBuildBackend({ storeRoot: h.storeRoot, sandbox: 'bwrap', workDir });
     expect(second.bundlePublicJwk()).toEqual(first.bundlePublicJwk());
     expect((await stat(path.join(workDir, 'bundle-signing-key.pem'))).mode & 0o777).toBe(0o600);
