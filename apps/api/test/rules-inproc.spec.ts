@@ -14,6 +14,7 @@ import { Sweeper } from '../src/jobs/sweeper.js';
 import { MachinesService } from '../src/machines/machines.service.js';
 import { SignalingService } from '../src/signaling/signaling.service.js';
 import { UsersService } from '../src/users/users.service.js';
+import { SigningKeysService } from '../src/grants/signing-keys.service.js';
 import { FINGERPRINT, heartbeat, OFFER } from './http.js';
 
 /** The job rules with the real services and database, and a clock the test moves. */
@@ -85,5 +86,19 @@ describe('job rules with a controlled clock (in process, SQLite)', () => {
     now += 6_000; // 31 s > 3 × 10 s
     await get(Sweeper).sweep();
     expect(await jobs.get(jobId)).toMatchObject({ state: 'failed', error: { code: 'agent_lost' } });
+  });
+
+  it('rotates the signing key when it is due and keeps the old one published', async () => {
+    const keys = get(SigningKeysService);
+    const before = (await keys.jwks()).keys.map((k) => k.kid);
+    expect(await keys.rotateIfDue()).toBe(false);
+    now += 25 * 3600_000; // SIGNING_KEY_ROTATE_HOURS defaults to 24
+    await get(Sweeper).sweep();
+    const after = (await keys.jwks()).keys.map((k) => k.kid);
+    expect(after).toHaveLength(before.length + 1);
+    expect(after.slice(1)).toEqual(before);
+    expect((await keys.signer()).kid).toBe(after[0]);
+    now += 120_000; // longer than any grant the old key signed can live
+    expect((await keys.jwks()).keys.map((k) => k.kid)).toEqual([after[0]]);
   });
 });

@@ -35,10 +35,15 @@ export class SigningKeysService {
   }
 
   async init(): Promise<void> {
+    if (!(await this.rotateIfDue())) await this.load();
+  }
+
+  /** Rotate when the newest key is older than SIGNING_KEY_ROTATE_HOURS (checked at start and by the sweeper). */
+  async rotateIfDue(): Promise<boolean> {
     const current = await this.newest();
-    if (!current || current.createdAt + this.cfg.signingKeyRotateHours * 3600_000 < this.clock.now())
-      await this.rotate();
-    else await this.load();
+    if (current && current.createdAt + this.cfg.signingKeyRotateHours * 3600_000 >= this.clock.now()) return false;
+    await this.rotate();
+    return true;
   }
 
   private newest(): Promise<SigningKeyRow | null> {

@@ -6,6 +6,7 @@ import { LOGGER, type Logger } from '../logger.js';
 import { MachinesService } from '../machines/machines.service.js';
 import { EventStore } from '../signaling/event-store.js';
 import { JobsService } from './jobs.service.js';
+import { SigningKeysService } from '../grants/signing-keys.service.js';
 
 /**
  * Periodic housekeeping, safe on several instances (every change is a conditional UPDATE):
@@ -14,7 +15,7 @@ import { JobsService } from './jobs.service.js';
 @Injectable()
 export class Sweeper implements OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
-  private ticks = 0;
+  private lastHousekeeping = -Infinity;
 
   constructor(
     private readonly ds: DataSource,
@@ -23,6 +24,7 @@ export class Sweeper implements OnModuleDestroy {
     private readonly jobs: JobsService,
     private readonly machines: MachinesService,
     private readonly events: EventStore,
+    private readonly keys: SigningKeysService,
   ) {}
 
   start(everyMs = 1000): void {
@@ -39,7 +41,12 @@ export class Sweeper implements OnModuleDestroy {
   async sweep(): Promise<void> {
     await this.jobs.expireOverdue();
     await this.failLost();
-    if (this.ticks++ % 60 === 0) await this.events.deleteExpired();
+    // Once a minute (by the injected clock): drop old signaling rows, rotate the signing key when due.
+    if (this.clock.now() - this.lastHousekeeping >= 60_000) {
+      this.lastHousekeeping = this.clock.now();
+      await this.events.deleteExpired();
+      await this.keys.rotateIfDue();
+    }
   }
 
   /** Jobs assigned to or running on a machine that stopped heartbeating (or was removed). */
