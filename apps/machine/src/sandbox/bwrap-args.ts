@@ -61,8 +61,11 @@ export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout, opts: { intera
   return a;
 }
 
-/** prlimit arguments applying the limits to the sandbox and everything it starts. */
-export function prlimitArgs(spec: SandboxSpec, opts: { nproc: boolean; addressSpaceMb?: number }): string[] {
+/**
+ * prlimit arguments applying the limits to the sandbox and everything it starts. `nprocBase` is how many
+ * processes the real uid already runs (0 for a dedicated uid): RLIMIT_NPROC counts them all.
+ */
+export function prlimitArgs(spec: SandboxSpec, opts: { nprocBase: number; addressSpaceMb?: number }): string[] {
   const mib = 1024 * 1024;
   const l = spec.limits;
   const a = [
@@ -71,6 +74,6 @@ export function prlimitArgs(spec: SandboxSpec, opts: { nproc: boolean; addressSp
     `--fsize=${l.fileSizeMb * mib}`,
     '--core=0',
   ];
-  if (opts.nproc) a.push(`--nproc=${l.maxProcs}`);
+  a.push(`--nproc=${opts.nprocBase + l.maxProcs}`);
   return a;
 }

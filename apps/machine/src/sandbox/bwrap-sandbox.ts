@@ -8,7 +8,7 @@ import type { PreparedCommand, RunIo, RunResult, Sandbox, SandboxSpec } from './
 import type { CgroupDriver, CgroupJail } from './cgroup-jail.js';
 import { UidLocks } from './uid-lock.js';
 import { UidPool } from './uid-pool.js';
-import { sweepUid } from './uid-sweep.js';
+import { sweepUid, taskCount } from './uid-sweep.js';
 import { prepareWorkspace } from './workspace-owner.js';
 import { BackendError } from '../build/errors.js';
 
@@ -85,14 +85,16 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
     spec: SandboxSpec,
     interactive: boolean,
   ): Promise<{ file: string; args: string[]; uid?: number; key?: string }> {
+    // Unprivileged, the build shares our uid, so its process limit sits on top of what we already run.
+    const nprocBase = isRoot ? 0 : (await taskCount(process.getuid?.() ?? 0)) + 64;
     const inner = (addressSpaceMb?: number): string[] => [
-      ...prlimitArgs(spec, { nproc: isRoot, addressSpaceMb }),
+      ...prlimitArgs(spec, { nprocBase, addressSpaceMb }),
       '--',
       bwrap,
       ...bwrapArgs(spec, opts.layout, { interactive }),
     ];
     if (!isRoot) {
-      // Unprivileged machine: the workspace is already ours; there is no dedicated uid, so no NPROC limit.
+      // Unprivileged machine: the workspace is already ours and there is no dedicated uid.
       await mkdir(path.join(spec.workspaceDir, '.home'), { recursive: true });
       return { file: prlimit, args: inner() };
     }

@@ -34,3 +34,14 @@ export async function sweepUid(uid: number, timeoutMs = 5000): Promise<number> {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Tasks (threads included, as RLIMIT_NPROC counts them) that `uid` runs right now. */
+export async function taskCount(uid: number): Promise<number> {
+  let n = 0;
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const status = await readFile(`/proc/${name}/status`, 'utf8').catch(() => '');
+    if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) n += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+  }
+  return n;
+}

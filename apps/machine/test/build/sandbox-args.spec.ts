@@ -69,14 +69,14 @@ describe('bwrap arguments', () => {
     expect(bwrapArgs(spec, layout, { interactive: true })).not.toContain('--new-session');
   });
 
-  it('limits become prlimit arguments; NPROC only with a dedicated uid', () => {
-    expect(prlimitArgs(spec, { nproc: true })).toEqual([
+  it('limits become prlimit arguments; NPROC on top of what a shared uid already runs', () => {
+    expect(prlimitArgs(spec, { nprocBase: 0 })).toEqual([
       `--as=${2048 * 1024 * 1024}`,
       '--cpu=600',
       `--fsize=${1024 * 1024 * 1024}`,
       '--core=0',
       '--nproc=512',
     ]);
-    expect(prlimitArgs(spec, { nproc: false }).some((x) => x.startsWith('--nproc'))).toBe(false);
+    expect(prlimitArgs(spec, { nprocBase: 100 })).toContain('--nproc=612');
   });
 });
