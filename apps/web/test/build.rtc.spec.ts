@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,11 +14,49 @@ let s: Stack;
 beforeAll(async () => {
   // Two slots: a reattachment needs a free one while the first connection still holds its own.
   s = await startStack({ machine: true, slots: 2 });
+  // A USB "board" for the monitor test: headless Chromium has no port chooser, so a page-level Web Serial shim
+  // stands in. Opened, it prints whatever panic text the test put into window.__panicText.
+  await s.browser.ctx.addInitScript(() => {
+    const w = window as unknown as { __panicText?: string };
+    const port = {
+      readable: null as ReadableStream<Uint8Array> | null,
+      writable: null as WritableStream<Uint8Array> | null,
+      getInfo: () => ({ usbVendorId: 0x10c4, usbProductId: 0xea60 }),
+      async open() {
+        port.readable = new ReadableStream<Uint8Array>({
+          start: (c) => {
+            setTimeout(() => c.enqueue(new TextEncoder().encode(w.__panicText ?? '')), 50);
+          },
+        });
+        port.writable = new WritableStream<Uint8Array>();
+      },
+      async close() {
+        port.readable = null;
+        port.writable = null;
+      },
+      async setSignals() {},
+    };
+    const serial = { requestPort: async () => port, getPorts: async () => [port] };
+    Object.defineProperty(Navigator.prototype, 'serial', { get: () => serial, configurable: true });
+  });
   await signIn(s);
 });
 afterAll(async () => {
   await s?.stop();
 });
+
+function findFile(dir: string, name: string): string {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isFile() && e.name === name) return p;
+    if (e.isDirectory()) {
+      try {
+        return findFile(p, name);
+      } catch {}
+    }
+  }
+  throw new Error(`${name} not found under ${dir}`);
+}
 
 /** Writes a project folder and returns its path. */
 function projectDir(name: string, files: Record<string, string>): string {
@@ -93,6 +132,27 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     const monitor = page.getByTestId('monitor').locator('.xterm-rows');
     await expect.poll(() => monitor.textContent(), { timeout: 20_000 }).toContain('hello_world');
     await shot(page, '13-flashed-monitor');
+  });
+
+  it('decodes a panic printed on the monitor into function, file and line with the build machine', async () => {
+    const { page, machine } = s;
+    // Where app_main really is in this build's ELF, so the panic points into our code.
+    const elf = findFile(join(machine!.workDir, 'jobs', jobId), 'hello_world.elf');
+    const nm = spawnSync('riscv64-unknown-elf-nm', [elf], { encoding: 'utf8' }).stdout;
+    const appMain = /^([0-9a-f]{8}) T app_main$/m.exec(nm)![1];
+    await page.evaluate((pc) => {
+      (window as unknown as { __panicText: string }).__panicText =
+        `Guru Meditation Error: Core  0 panic'ed (Load access fault). Exception was unhandled.\r\n` +
+        `MEPC    : 0x${pc}  RA      : 0x${pc}  SP      : 0x3fc8f000  GP      : 0x3fc8c800\r\n`;
+    }, appMain);
+    await page.getByLabel(/USB board/).check();
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.getByRole('button', { name: "Decode with the build's ELF" }).click();
+    const frames = page.getByTestId('decoded-frames');
+    await expect.poll(() => frames.textContent(), { timeout: 20_000 }).toMatch(/app_main at .*hello_world_main\.c:\d+/);
+    await shot(page, '13c-panic-decoded');
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await page.getByLabel(/Virtual board/).check();
   });
 
   it("flashes only after the user confirms an agent's hand-off request, onto the board that holds the image", async () => {
