@@ -289,6 +289,31 @@ describe('remote build through the API /mcp (inline project) and the flash hand-
       ).toBe('done');
       const done = await flash;
       expect(done.structuredContent).toMatchObject({ method: 'dashboard', status: 'done', request_id: id });
+
+      // The user declines the next one; another user never sees it and cannot act on it.
+      const other = await createUser(api.url, api.adminKey);
+      const declined = call(c, 'flash.run', { job_id: s.job_id!, timeout_sec: 30 });
+      let id2: string | undefined;
+      for (let i = 0; i < 100 && !id2; i++) {
+        const list = (await (await fetch(`${api.url}/flash-requests?status=pending`, { headers: h })).json()) as {
+          requests: Array<{ id: string }>;
+        };
+        id2 = list.requests[0]?.id;
+        if (!id2) await new Promise((res) => setTimeout(res, 100));
+      }
+      const theirs = await fetch(`${api.url}/flash-requests?status=pending`, {
+        headers: { authorization: `Bearer ${other}` },
+      });
+      expect(await theirs.json()).toEqual({ requests: [] });
+      const steal = await fetch(`${api.url}/flash-requests/${id2}/confirm`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${other}` },
+      });
+      expect(steal.status).toBe(404);
+      expect((await fetch(`${api.url}/flash-requests/${id2}/reject`, { method: 'POST', headers: h })).status).toBe(200);
+      const r2 = await declined;
+      expect(r2.structuredContent).toMatchObject({ method: 'dashboard', status: 'rejected' });
+      expect(textOf(r2)).toContain('declined');
     } finally {
       await c.close();
     }

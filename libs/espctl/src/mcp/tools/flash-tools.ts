@@ -77,7 +77,9 @@ export function registerFlashTools(server: McpServer, ctx: EspctlContext): void 
               ? 'The user declined the flash in the dashboard.'
               : cur.status === 'expired'
                 ? 'Nobody confirmed the flash in time.'
-                : 'The dashboard has the request; confirm it there. Call flash.run again to check.';
+                : cur.status === 'confirmed'
+                  ? 'The user confirmed and the dashboard is flashing, but it did not report completion in time; check the dashboard.'
+                  : 'The dashboard has the request but nobody confirmed it yet; confirm it in the dashboard tab.';
         return { method: 'dashboard' as const, status: cur.status, request_id: req.id, message };
       }
       if (!ctx.serial) throw new EspctlError('serial_unavailable', 'Serial flashing is not available in this espctl.');
