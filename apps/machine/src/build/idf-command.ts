@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { StoreIdfVersion } from '@aegis/protocol';
 import type { Store } from '../store/store.js';
@@ -8,7 +9,14 @@ import { storePath } from '../store/store.js';
  * install.sh has run), then idf.py. The test toolchain ships an export.sh with the same contract.
  */
 export function idfCommand(args: string[]): string[] {
-  return ['/bin/sh', '-c', '. "$IDF_PATH/export.sh" >/dev/null 2>&1 || exit 3; exec idf.py "$@"', 'idf.py', ...args];
+  // export.sh is quiet on success; when it fails, its own output says why (missing tools, python env…).
+  const script =
+    'log=$(mktemp) && . "$IDF_PATH/export.sh" >"$log" 2>&1 || ' +
+    '{ cat "$log" >&2; echo "ESP-IDF export.sh failed; the IDF in the store is incomplete." >&2; exit 3; }; ' +
+    'rm -f "$log"; exec idf.py "$@"';
+  // ESP-IDF's export.sh is written for bash (it also supports dash when IDF_PATH is set).
+  const shell = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+  return [shell, '-c', script, 'idf.py', ...args];
 }
 
 export function idfEnv(store: Store, v: StoreIdfVersion, workspacePath: string): Record<string, string> {

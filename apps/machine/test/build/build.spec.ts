@@ -313,4 +313,33 @@ describe('clear errors', () => {
     expect(second.bundlePublicJwk()).toEqual(first.bundlePublicJwk());
     expect((await stat(path.join(workDir, 'bundle-signing-key.pem'))).mode & 0o777).toBe(0o600);
   });
+
+  it('an IDF whose export.sh fails says so, with its output', async () => {
+    const { cp, writeFile: write } = await import('node:fs/promises');
+    const broken = path.join(h.root, 'broken-store');
+    await cp(h.storeRoot, broken, { recursive: true, verbatimSymlinks: true });
+    // a store that passes its checksums but whose export.sh fails (e.g. a half-finished install.sh)
+    const exportSh = path.join(broken, 'idf/test-1.0/export.sh');
+    await write(exportSh, 'echo "ERROR: tool xtensa-esp-elf has no installed versions" >&2\nfalse\n');
+    const manifestFile = path.join(broken, 'manifest.json');
+    const m = JSON.parse(await readFile(manifestFile, 'utf8'));
+    const { createHash } = await import('node:crypto');
+    for (const t of m.versions[0].tools) {
+      if (t.name === 'export.sh')
+        t.sha256 = createHash('sha256')
+          .update(await readFile(exportSh))
+          .digest('hex');
+    }
+    await write(manifestFile, JSON.stringify(m));
+    const backend = await createBuildBackend({
+      storeRoot: broken,
+      sandbox: 'bwrap',
+      workDir: path.join(h.root, 'broken-work'),
+    });
+    const { req, log } = request(await workspace(h, helloProject()), { target: 'esp32c3' });
+    const out = await backend.build(req);
+    expect(out.state).toBe('failed');
+    expect(log.text()).toContain('tool xtensa-esp-elf has no installed versions');
+    expect(log.text()).toContain('export.sh failed');
+  });
 });
