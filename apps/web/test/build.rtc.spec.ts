@@ -149,7 +149,9 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     await page.getByRole('button', { name: 'Connect', exact: true }).click();
     await page.getByRole('button', { name: "Decode with the build's ELF" }).click();
     const frames = page.getByTestId('decoded-frames');
-    await expect.poll(() => frames.textContent(), { timeout: 20_000 }).toMatch(/app_main at .*hello_world_main\.c:\d+/);
+    await expect
+      .poll(() => frames.textContent(), { timeout: 20_000 })
+      .toMatch(/app_main at main\/hello_world_main\.c:\d+/);
     await shot(page, '13c-panic-decoded');
     await page.getByRole('button', { name: 'Disconnect' }).click();
     await page.getByLabel(/Virtual board/).check();

@@ -125,7 +125,9 @@ export function MonitorPanel({ build }: { build: LiveBuild | null }) {
       <div ref={host} className="term" data-testid="monitor" aria-label="Serial monitor output" />
       {addresses.length > 0 && (
         <div className="alert warn" style={{ marginTop: '0.75rem' }}>
-          <strong>The board printed a backtrace ({addresses.length} addresses).</strong>
+          <strong>
+            The board printed a backtrace ({addresses.length} {addresses.length === 1 ? 'address' : 'addresses'}).
+          </strong>
           <button type="button" onClick={() => void decode()} style={{ marginTop: '0.4rem' }}>
             Decode with the build&apos;s ELF
           </button>
@@ -134,7 +136,8 @@ export function MonitorPanel({ build }: { build: LiveBuild | null }) {
             <ol className="mono small" data-testid="decoded-frames">
               {frames.map((f, i) => (
                 <li key={i}>
-                  {f.address} {f.function ?? '??'} {f.file ? `at ${f.file}:${f.line ?? '?'}` : ''}
+                  {f.address} {f.function ?? '??'}{' '}
+                  {f.file ? `at ${f.file.replace(/^.*?\/(main|components)\//, '$1/')}:${f.line ?? '?'}` : ''}
                 </li>
               ))}
             </ol>
