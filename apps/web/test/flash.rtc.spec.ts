@@ -57,6 +57,11 @@ describe('flashing the virtual board from a bundle file', () => {
     for (const part of ['bootloader', 'partition-table', 'app']) expect(text).toContain(part);
     expect(text).toContain('MD5 verified');
     expect(await page.getByTestId('virtual-where').textContent()).toBe('runs in a Web Worker');
+    // One progress bar per part, each at 100 % with its transfer rate.
+    const bars = page.getByRole('progressbar');
+    expect(await bars.count()).toBe(3);
+    for (const b of await bars.all()) expect(await b.getAttribute('aria-valuenow')).toBe('100');
+    expect(await page.getByLabel('Progress per part').textContent()).toMatch(/KiB\/s/);
     // The monitor opened after the reset and shows the ROM's boot log of the new image.
     await expect
       .poll(() => page.getByTestId('monitor').locator('.xterm-rows').textContent(), { timeout: 20_000 })
@@ -75,6 +80,17 @@ describe('flashing the virtual board from a bundle file', () => {
     const result = page.getByTestId('flash-result');
     await expect.poll(() => result.textContent(), { timeout: 60_000 }).toContain('0 changed sectors written');
     await shot(page, '21-reflash-sector-diff');
+  });
+
+  it('rewrites every sector when asked to skip the sector-diff', async () => {
+    const { page } = s;
+    await page.getByLabel(/Rewrite every sector/).check();
+    await page.getByRole('button', { name: 'Flash the virtual board' }).click();
+    const result = page.getByTestId('flash-result');
+    await expect
+      .poll(() => result.textContent(), { timeout: 60_000 })
+      .toMatch(/bootloader[^,]*, written in full[\s\S]*app[^,]*, written in full/);
+    await page.getByLabel(/Rewrite every sector/).uncheck();
   });
 
   it('refuses a bundle whose file does not match the signed manifest, writing nothing', async () => {
@@ -124,13 +140,20 @@ describe('a real board over Web Serial', () => {
       // Headless Chromium has no port chooser: a page-level shim stands in for a port another program holds.
       await b.ctx.addInitScript(() => {
         const port = {
-          readable: null,
-          writable: null,
+          readable: null as ReadableStream<Uint8Array> | null,
+          writable: null as WritableStream<Uint8Array> | null,
           getInfo: () => ({ usbVendorId: 0x10c4, usbProductId: 0xea60 }),
+          // Held by another program, until the test sets __silent: then it opens and never answers.
           open: async () => {
-            throw new DOMException('Failed to open serial port.', 'NetworkError');
+            if (!(window as unknown as { __silent?: boolean }).__silent)
+              throw new DOMException('Failed to open serial port.', 'NetworkError');
+            port.readable = new ReadableStream<Uint8Array>();
+            port.writable = new WritableStream<Uint8Array>();
           },
-          close: async () => {},
+          close: async () => {
+            port.readable = null;
+            port.writable = null;
+          },
           setSignals: async () => {},
         };
         const serial = { requestPort: async () => port, getPorts: async () => [port] };
@@ -153,6 +176,17 @@ describe('a real board over Web Serial', () => {
       await expect.poll(() => err.textContent(), { timeout: 30_000 }).toContain('in use by another program');
       expect(await err.textContent()).toContain('port_busy');
       await shot(page, '24-port-busy');
+      // The same port, now opening but silent: a board that is not in download mode.
+      await page.evaluate(() => {
+        const w = window as unknown as { __silent: boolean };
+        w.__silent = true;
+      });
+      await page.getByRole('button', { name: 'Connect and flash' }).click();
+      await expect.poll(() => err.textContent(), { timeout: 90_000 }).toContain('did not answer in download mode');
+      expect(await page.locator('.alert[role=alert] strong').first().textContent()).toBe(
+        'The board is not in download mode',
+      );
+      await shot(page, '25-no-sync');
     } finally {
       await b.close();
     }
