@@ -184,7 +184,15 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     async size(workspaceDir: string) {
       const { readFile } = await import('node:fs/promises');
       const text = await readFile(path.join(artifactsDirOf(workspaceDir), 'size.json'), 'utf8').catch(() => undefined);
-      if (!text) throw new BackendError('no_build', 'There is no successful build in this job yet; run a build first.');
+      if (!text) {
+        if (await readBuildInfo(workspaceDir)) {
+          throw new BackendError(
+            'no_size_report',
+            'The last build has no size report; `idf.py size` failed (see its log).',
+          );
+        }
+        throw new BackendError('no_build', 'There is no successful build in this job yet; run a build first.');
+      }
       return JSON.parse(text) as Record<string, unknown>;
     },
 
