@@ -6,14 +6,13 @@ import { JobView, isTerminalJobState } from '@aegis/protocol';
 import { parseSizeReport } from '../../analysis/esp-parsers.js';
 import { checkRelPath } from '../../config/project-files.js';
 import { EspctlError } from '../../errors.js';
-import { taskFor } from '../../mcp/tools/task-lookup.js';
-import { withSession } from '../../remote/remote-build.js';
+import { onJob, taskFor } from '../../mcp/tools/task-lookup.js';
+import type { RemoteSession } from '../../remote/remote-connector.js';
 import { checkBaseUrl, ControlClient } from '../../remote/control-client.js';
 import { cliContext, requireRemoteCli } from '../cli-context.js';
 import { resolveCredentials } from '../credentials.js';
 import { jobIdOrLast } from '../last-job.js';
 import type { CommandEnv } from '../program.js';
-import type { EspctlContext } from '../../mcp/context.js';
 import type { BuildTask } from '../../tasks/task-registry.js';
 
 const FIRMWARE_KINDS = new Set(['bundle-manifest', 'bundle-signature', 'image', 'merged', 'web-manifest']);
@@ -24,17 +23,28 @@ async function control(env: CommandEnv): Promise<ControlClient> {
   return new ControlClient(checkBaseUrl(c.server, env.deps.env).href.replace(/\/$/, ''), c.token);
 }
 
-/** Attach to a job over WebRTC, run `fn`, and always close the session. */
+/** Attach to a job over WebRTC (once), run `fn`, and always close the session. */
 async function withJob<T>(
   env: CommandEnv,
   id: string | undefined,
-  fn: (task: BuildTask, ctx: EspctlContext) => Promise<T>,
+  fn: (task: BuildTask, session: RemoteSession) => Promise<T>,
 ): Promise<T> {
   const ctx = await cliContext(env.deps);
   requireRemoteCli(ctx);
   const jobId = await jobIdOrLast(id, env.deps.env);
   try {
-    return await fn(await taskFor(ctx, jobId), ctx);
+    return await onJob(ctx, jobId, (s, task) => fn(task, s));
+  } finally {
+    await ctx.tasks.closeAll();
+  }
+}
+
+/** The job's task with its whole log (and, while it runs, a live session that follows it). */
+async function jobTask(env: CommandEnv, id: string | undefined, fn: (task: BuildTask) => Promise<void>): Promise<void> {
+  const ctx = await cliContext(env.deps);
+  requireRemoteCli(ctx);
+  try {
+    await fn(await taskFor(ctx, await jobIdOrLast(id, env.deps.env)));
   } finally {
     await ctx.tasks.closeAll();
   }
@@ -70,7 +80,7 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
     .argument('[job]', 'job id')
     .option('-f, --follow', 'keep printing until the build ends')
     .action(async (job: string | undefined, o: { follow?: boolean }) => {
-      await withJob(env, job, async (task) => {
+      await jobTask(env, job, async (task) => {
         const out = env.out();
         let next = 0;
         const flush = (): void => {
@@ -106,8 +116,8 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
     .description('list the files a job produced')
     .argument('[job]', 'job id')
     .action(async (job?: string) => {
-      await withJob(env, job, async (task, ctx) => {
-        const r = await withSession(ctx.remote, task, (s) => s.call('artifacts.list', {}));
+      await withJob(env, job, async (_task, session) => {
+        const r = await session.call('artifacts.list', {});
         env
           .out()
           .result(r, () =>
@@ -123,12 +133,12 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
     .option('-o, --out <dir>', 'output directory (default: firmware-<job>)')
     .option('--elf', 'also download the ELF')
     .action(async (job: string | undefined, o: { out?: string; elf?: boolean }) => {
-      await withJob(env, job, async (task, ctx) => {
+      await withJob(env, job, async (task, session) => {
         const out = env.out();
         if (task.state !== 'succeeded')
           throw new EspctlError('build_not_succeeded', `The build is ${task.state}; nothing to download.`);
         const dir = env.dir(o.out ?? `firmware-${(task.jobId ?? 'job').slice(0, 8)}`);
-        const { files, total } = await withSession(ctx.remote, task, async (session) => {
+        const { files, total } = await (async () => {
           const { artifacts } = await session.call('artifacts.list', {});
           const chosen = artifacts.filter((a) => FIRMWARE_KINDS.has(a.kind) || (o.elf && a.kind === 'elf'));
           const total = chosen.reduce((n, a) => n + a.size, 0);
@@ -146,7 +156,7 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
             files.push({ name: a.name, size: a.size, sha256: a.sha256, path: dest });
           }
           return { files, total };
-        });
+        })();
         out.result(
           { job_id: task.jobId, output_dir: dir, files },
           () => `Downloaded ${files.length} files (${total} bytes) to ${dir}.`,
@@ -160,11 +170,11 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
     .argument('[job]', 'job id')
     .option('--target <chip>', 'only if the job built this target')
     .action(async (job: string | undefined, o: { target?: string }) => {
-      await withJob(env, job, async (task, ctx) => {
+      await withJob(env, job, async (task, session) => {
         if (o.target && task.target && task.target !== o.target) {
           throw new EspctlError('task_not_found', `Job ${task.jobId} built ${task.target}, not ${o.target}.`);
         }
-        const report = await withSession(ctx.remote, task, (s) => s.call('size', {}));
+        const report = await session.call('size', {});
         let summary: unknown;
         try {
           summary = parseSizeReport(report);

@@ -5,15 +5,15 @@ import type { BuildTask } from '../../tasks/task-registry.js';
 import type { EspctlContext } from '../context.js';
 import { requireRemote } from './remote-guard.js';
 
+const JOB_ID = /^[0-9a-f-]{36}$/i;
+
 /**
- * The task for a task id or job id. A job id this session has not seen is attached to (the API lets a user
- * reattach to their own earlier job): its status and log are read, and the session stays only while it runs.
+ * Attach to a job this session has not seen (the API lets a user reattach to their own earlier job): a task
+ * with its status and whole log. A running job keeps the session (closed when it ends); a finished one hands
+ * the open session back to the caller, who closes it.
  */
-export async function taskFor(ctx: EspctlContext, id: string): Promise<BuildTask> {
+async function attachTask(ctx: EspctlContext, id: string): Promise<{ task: BuildTask; session?: RemoteSession }> {
   const remote = requireRemote(ctx);
-  const known = ctx.tasks.find(id);
-  if (known) return known;
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return ctx.tasks.get(id);
   const session = await remote.attach(id);
   const task = ctx.tasks.create();
   try {
@@ -25,17 +25,36 @@ export async function taskFor(ctx: EspctlContext, id: string): Promise<BuildTask
     await session.close().catch(() => undefined);
     throw err;
   }
-  if (isTerminalJobState(task.state)) await session.close().catch(() => undefined);
-  else adoptSession(ctx.tasks, task, session);
+  if (isTerminalJobState(task.state)) return { task, session };
+  adoptSession(ctx.tasks, task, session);
+  return { task };
+}
+
+/** The task for a task id or job id (attaching to an unseen job id). */
+export async function taskFor(ctx: EspctlContext, id: string): Promise<BuildTask> {
+  requireRemote(ctx);
+  const known = ctx.tasks.find(id);
+  if (known) return known;
+  if (!JOB_ID.test(id)) return ctx.tasks.get(id);
+  const { task, session } = await attachTask(ctx, id);
+  await session?.close().catch(() => undefined);
   return task;
 }
 
-/** `fn` with a session to the job of task/job `id` (see withSession). */
+/** `fn` with a session to the job of task/job `id`: one attachment at most (see withSession). */
 export async function onJob<T>(
   ctx: EspctlContext,
   id: string,
   fn: (s: RemoteSession, task: BuildTask) => Promise<T>,
 ): Promise<T> {
-  const task = await taskFor(ctx, id);
-  return withSession(ctx.remote, task, (s) => fn(s, task));
+  requireRemote(ctx);
+  const known = ctx.tasks.find(id) ?? (JOB_ID.test(id) ? undefined : ctx.tasks.get(id));
+  if (known) return withSession(ctx.remote, known, (s) => fn(s, known));
+  const { task, session } = await attachTask(ctx, id);
+  if (!session) return withSession(ctx.remote, task, (s) => fn(s, task));
+  try {
+    return await fn(session, task);
+  } finally {
+    await session.close().catch(() => undefined);
+  }
 }
