@@ -65,8 +65,10 @@ export class GrantsService {
       pinned = parent.machineId;
     }
 
-    const usage = await this.usage(user.userId, now);
-    checkLimits(usage, { maxConcurrent: this.cfg.userMaxConcurrentJobs, daily: this.cfg.userDailyJobs }, now);
+    const limits = { maxConcurrent: this.cfg.userMaxConcurrentJobs, daily: this.cfg.userDailyJobs };
+    // PostgreSQL checks the limits inside the insert (one round trip, see storeChecked); SQLite checks here.
+    const pg = this.ds.options.type === 'postgres';
+    if (!pg) checkLimits(await this.usage(user.userId, now), limits, now);
 
     const params: JobParams = {
       cpu_cores: req.cpu_cores,
@@ -130,7 +132,15 @@ export class GrantsService {
       startedAt: null,
       finishedAt: null,
     } satisfies JobRow);
-    await this.store(job);
+    if (pg) {
+      const r = await this.storeChecked(job, limits);
+      if (!r.inserted) {
+        checkLimits(r, limits, now);
+        throw new AppError(429, 'too_many_running', 'Your limits were reached meanwhile; retry shortly.', {
+          'Retry-After': '1',
+        });
+      }
+    } else await this.store(job);
     this.metrics.grantsIssued.inc();
     return {
       v: PROTOCOL_VERSION,
@@ -156,48 +166,68 @@ export class GrantsService {
     return { active: Number(row?.active ?? 0), today: Number(row?.today ?? 0), nextDayAt: nextUtcDay(now) };
   }
 
+  /** The job row's columns, values and PostgreSQL casts, in one order (omitted columns start NULL). */
+  private row(j: JobRow) {
+    return [
+      ['id', j.id, ''],
+      ['user_id', j.userId, ''],
+      ['kind', j.kind, ''],
+      ['parent_job_id', j.parentJobId, ''],
+      ['pinned_machine_id', j.pinnedMachineId, ''],
+      ['state', j.state, ''],
+      ['priority', j.priority, '::integer'],
+      ['params', JSON.stringify(j.params), ''],
+      ['channels', JSON.stringify(j.channels), ''],
+      ['grant_jws', j.grantJws, ''],
+      ['expires_at', j.expiresAt, '::bigint'],
+      ['cancel_requested', 0, '::integer'],
+      ['created_at', j.createdAt, '::bigint'],
+    ] as const;
+  }
+
   /**
-   * Insert the pending job and count it for today. PostgreSQL: one statement (a data-modifying CTE), so one
-   * round trip and one commit; SQLite (in-process, synchronous): two statements.
+   * PostgreSQL: check the limits, insert the job and count it for today in ONE statement (data-modifying CTEs),
+   * so one round trip. Returns the usage it saw and whether the job was inserted.
    */
-  private async store(j: JobRow): Promise<void> {
-    const p = this.p;
-    const cols =
-      'id, user_id, kind, parent_job_id, pinned_machine_id, machine_id, state, priority, params, channels, grant_jws, ' +
-      'offer, offered_at, expires_at, error, exit_code, sizes, cancel_requested, created_at';
-    const values = [
-      j.id,
-      j.userId,
-      j.kind,
-      j.parentJobId,
-      j.pinnedMachineId,
-      null,
-      j.state,
-      j.priority,
-      JSON.stringify(j.params),
-      JSON.stringify(j.channels),
-      j.grantJws,
-      null,
-      null,
-      j.expiresAt,
-      null,
-      null,
-      null,
-      0,
-      j.createdAt,
-    ];
-    const insertJob = `INSERT INTO jobs (${cols}) VALUES (${values.map((_, i) => p(i + 1)).join(', ')})`;
-    const n = values.length;
-    const upsert = (a: string, b: string) =>
-      `INSERT INTO user_daily_usage (user_id, day, jobs) VALUES (${a}, ${b}, 1)
-       ON CONFLICT (user_id, day) DO UPDATE SET jobs = user_daily_usage.jobs + 1`;
+  private async storeChecked(j: JobRow, limits: { maxConcurrent: number; daily: number }) {
+    const cols = this.row(j);
+    const base = 5; // $1 user, $2 max concurrent, $3 day, $4 daily quota
+    const sql = `WITH u AS (
+        SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = $1 AND state IN ('pending','assigned','running') LIMIT $2::integer) t) AS active,
+               COALESCE((SELECT jobs FROM user_daily_usage WHERE user_id = $1 AND day = $3), 0) AS today
+      ), j AS (
+        INSERT INTO jobs (${cols.map((c) => c[0]).join(', ')})
+        SELECT ${cols.map((c, i) => `$${base + i}${c[2] || '::text'}`).join(', ')} FROM u
+        WHERE u.active < $2::integer AND u.today < $4::integer
+        RETURNING 1
+      ), c AS (
+        INSERT INTO user_daily_usage (user_id, day, jobs) SELECT $1, $3, 1 FROM j
+        ON CONFLICT (user_id, day) DO UPDATE SET jobs = user_daily_usage.jobs + 1
+        RETURNING 1
+      )
+      SELECT u.active, u.today, (SELECT COUNT(*) FROM j) AS inserted FROM u`;
     const day = utcDay(j.createdAt);
-    if (this.ds.options.type === 'postgres') {
-      await this.ds.query(`WITH j AS (${insertJob}) ${upsert(p(n + 1), p(n + 2))}`, [...values, j.userId, day]);
-    } else {
-      await this.ds.query(insertJob, values);
-      await this.ds.query(upsert('?', '?'), [j.userId, day]);
-    }
+    const [r] = await this.ds.query(sql, [j.userId, limits.maxConcurrent, day, limits.daily, ...cols.map((c) => c[1])]);
+    return {
+      active: Number(r.active),
+      today: Number(r.today),
+      nextDayAt: nextUtcDay(j.createdAt),
+      inserted: Number(r.inserted) === 1,
+    };
+  }
+
+  /** SQLite (in process, synchronous): insert the job, then count it for today. */
+  private async store(j: JobRow): Promise<void> {
+    const cols = this.row(j);
+    await this.ds.query(
+      `INSERT INTO jobs (${cols.map((c) => c[0]).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+      cols.map((c) => c[1]),
+    );
+    await this.ds.query(
+      `INSERT INTO user_daily_usage (user_id, day, jobs) VALUES (?, ?, 1)
+       ON CONFLICT (user_id, day) DO UPDATE SET jobs = user_daily_usage.jobs + 1`,
+      [j.userId, utcDay(j.createdAt)],
+    );
   }
 
   /** Positional parameter in the driver's syntax. */
