@@ -228,6 +228,17 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     const link = diag.getByRole('link', { name: /main\/main\.c:\d+/ }).first();
     expect(await link.textContent()).toMatch(/main\/main\.c:[56]/);
     await link.click();
+    // The link scrolled the log to the compiler's line and stopped following.
+    await expect.poll(() => page.getByLabel('Follow').isChecked()).toBe(false);
+    const inView = () =>
+      page.getByTestId('log').evaluate((box) => {
+        const line = [...box.querySelectorAll('[data-seq]')].find((e) => /error: expected/.test(e.textContent ?? ''));
+        if (!line) return false;
+        const a = box.getBoundingClientRect();
+        const b = line.getBoundingClientRect();
+        return b.top >= a.top && b.bottom <= a.bottom;
+      });
+    await expect.poll(inView).toBe(true);
     // The failed build's sandbox still has the project: menuconfig runs there.
     await page.getByRole('button', { name: 'idf.py menuconfig' }).click();
     await expect

@@ -27,7 +27,8 @@ export function LivePanels({
   autoFlash?: boolean;
   onFlashed?: (ok: boolean, message: string) => void;
 }) {
-  const [jump, setJump] = useState<number | null>(null);
+  // A fresh object per click, so jumping to the same line twice scrolls again.
+  const [jump, setJump] = useState<{ seq: number } | null>(null);
   const diags = useMemo(() => diagnosticsOf(live.logs), [live.logs]);
   const size = useMemo(() => toSizeModel(live.size, live.appPartitionSize), [live.size, live.appPartitionSize]);
   const failed = live.phase === 'failed' || live.phase === 'error';
@@ -56,7 +57,7 @@ export function LivePanels({
         </p>
       </div>
       <ErrorBox error={live.error} title={live.phase === 'failed' ? 'The build failed' : 'Something went wrong'} />
-      <DiagnosticsList items={diags} onJump={(s) => setJump(s)} />
+      <DiagnosticsList items={diags} onJump={(seq) => setJump({ seq })} />
       <div className="panel">
         <LogView lines={live.logs} jumpTo={jump} />
       </div>

@@ -21,7 +21,7 @@ const LineView = memo(function LineView({ line, hit, id }: { line: LogLine; hit:
 });
 
 /** The live build log: ANSI colours, search with next/previous, and follow (auto-scroll) that pauses on scroll-up. */
-export function LogView({ lines, jumpTo }: { lines: LogLine[]; jumpTo?: number | null }) {
+export function LogView({ lines, jumpTo }: { lines: LogLine[]; jumpTo?: { seq: number } | null }) {
   const box = useRef<HTMLDivElement>(null);
   const [follow, setFollow] = useState(true);
   const [query, setQuery] = useState('');
@@ -49,8 +49,8 @@ export function LogView({ lines, jumpTo }: { lines: LogLine[]; jumpTo?: number |
     if (hits.length) scrollToIndex(hits[Math.min(hitIdx, hits.length - 1)]);
   }, [hitIdx, query]);
   useEffect(() => {
-    if (jumpTo == null) return;
-    const i = lines.findIndex((l) => l.seq === jumpTo);
+    if (!jumpTo) return;
+    const i = lines.findIndex((l) => l.seq === jumpTo.seq);
     if (i >= 0) scrollToIndex(i);
   }, [jumpTo]);
 
