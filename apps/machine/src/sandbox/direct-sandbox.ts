@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { spawnTree } from './spawn-tree.js';
 import type { PreparedCommand, RunIo, RunResult, Sandbox, SandboxSpec } from './types.js';
 
@@ -11,11 +13,13 @@ export function createDirectSandbox(): Sandbox {
     kind: 'none',
     isIdle: () => true,
     workspacePath: (workspaceDir) => workspaceDir,
-    run(spec: SandboxSpec, io: RunIo): Promise<RunResult> {
+    async run(spec: SandboxSpec, io: RunIo): Promise<RunResult> {
+      await mkdir(path.join(spec.workspaceDir, '.home'), { recursive: true });
       const [file, ...args] = spec.command;
       return spawnTree({ file, args, env: env(spec), cwd: spec.cwd, timeoutSecs: spec.limits.timeoutSecs }, io);
     },
     async prepare(spec: SandboxSpec): Promise<PreparedCommand> {
+      await mkdir(path.join(spec.workspaceDir, '.home'), { recursive: true });
       const [file, ...args] = spec.command;
       return { file, args, env: env(spec), cwd: spec.cwd, release: () => undefined };
     },
