@@ -179,7 +179,7 @@ for (const r of results) {
   );
 }
 console.log(
-  `(load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores while measuring; the CPU columns do not depend on it)`,
+  `(load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores while measuring; the CPU-per-request columns depend on it far less than req/s and latency)`,
 );
 
 const lp = await longPollBench();
