@@ -100,6 +100,19 @@ describe('espctl MCP mounted by the API', () => {
     expect(r.isError, textOf(r)).toBeFalsy();
   });
 
+  it('accepts inline projects beyond the API-wide 256 kB body limit (MCP routes only)', async () => {
+    const big = { ...files, 'main/table.c': `const char table[] = "${'x'.repeat(600 * 1024)}";\n` };
+    const r = await call(client, 'validate_config', { files: big });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ valid: true });
+    const other = await fetch(`${api.url}/flash-requests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ job_id: 'x'.repeat(300 * 1024) }),
+    });
+    expect(other.status).toBe(413);
+  });
+
   it('store_versions asks the API (no machine online: empty)', async () => {
     const r = await call(client, 'store_versions', {});
     expect(r.structuredContent).toMatchObject({ source: 'control-api', versions: [] });
