@@ -53,6 +53,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!parsed.success) throw new Error('ICE_SERVERS must be a JSON array of {urls, username?, credential?}');
     iceServers = parsed.data;
   }
+  const bootstrap = env.AEGIS_BOOTSTRAP_ADMIN_KEY || undefined;
+  if (bootstrap && !/^aegis_u_[A-Za-z0-9_-]{16,}$/.test(bootstrap))
+    throw new Error('AEGIS_BOOTSTRAP_ADMIN_KEY must look like aegis_u_ followed by at least 16 URL-safe characters');
   const schema = env.DATABASE_SCHEMA || undefined;
   if (schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('DATABASE_SCHEMA must match [a-z_][a-z0-9_]*');
   return {
@@ -66,7 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((s) => s.trim())
       .filter(Boolean),
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
-    bootstrapAdminKey: env.AEGIS_BOOTSTRAP_ADMIN_KEY || undefined,
+    bootstrapAdminKey: bootstrap,
     keyEncryptionSecret: env.AEGIS_KEY_ENCRYPTION_SECRET || undefined,
     iceServers,
     grantMaxBandwidthKbps: int(env, 'GRANT_MAX_BANDWIDTH_KBPS', 100_000, 1),
