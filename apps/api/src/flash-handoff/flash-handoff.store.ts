@@ -88,10 +88,16 @@ export class FlashHandoffStore {
   ): Promise<boolean> {
     const marks = from.map(() => '?').join(', ');
     const sql = `UPDATE flash_requests SET status = ?, updated_at = ? WHERE id = ? AND user_id = ? AND status IN (${marks})`;
-    await this.q(sql, [to, now, id, userId, ...from]);
-    // Drivers report affected rows differently; reading the row back works on both.
-    const after = await this.get(userId, id);
-    return after?.status === to && after.updated_at === now;
+    let n = 0;
+    const numbered = this.pg ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+    const runner = this.ds.createQueryRunner();
+    try {
+      // The structured result reports the affected rows the same way on SQLite and PostgreSQL.
+      const r = await runner.query(numbered, [to, now, id, userId, ...from], true);
+      return (r.affected ?? 0) > 0;
+    } finally {
+      await runner.release();
+    }
   }
 
   async expirePending(userId: string, olderThan: number, now: number): Promise<void> {

@@ -1,0 +1,119 @@
+import 'reflect-metadata';
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLASH_REQUEST_TTL_SECS, DASHBOARD_POLL_WINDOW_SECS } from '@aegis/protocol';
+import { DEFAULT_TEST_DATABASE_URL } from '@aegis/testkit';
+import type { UserPrincipal } from '../src/auth/principal.js';
+import type { JobsService } from '../src/jobs/jobs.service.js';
+import { AppError } from '../src/errors.js';
+import { FlashHandoffService } from '../src/flash-handoff/flash-handoff.service.js';
+
+const user = (id = randomUUID()): UserPrincipal => ({
+  kind: 'user',
+  userId: id,
+  name: 'u',
+  role: 'user',
+  keyId: randomUUID(),
+});
+
+/** Jobs as the service sees them: owned by one user, in a given state. */
+function fakeJobs(jobs: Map<string, { owner: string; state: string }>): JobsService {
+  return {
+    getOwned: async (id: string, u: UserPrincipal) => {
+      const j = jobs.get(id);
+      if (!j || j.owner !== u.userId) throw new AppError(404, 'not_found', `Job ${id} does not exist or is not yours.`);
+      return { id, state: j.state };
+    },
+  } as unknown as JobsService;
+}
+
+async function openDb(kind: 'sqlite' | 'postgres'): Promise<{ ds: DataSource; drop: () => Promise<void> }> {
+  if (kind === 'sqlite') {
+    const ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:' }).initialize();
+    return { ds, drop: () => ds.destroy() };
+  }
+  const url = process.env.TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
+  const schema = `fh_${randomBytes(4).toString('hex')}`;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(`CREATE SCHEMA "${schema}"`);
+  const ds = await new DataSource({
+    type: 'postgres',
+    url,
+    schema,
+    extra: { options: `-c search_path=${schema}` },
+  }).initialize();
+  return {
+    ds,
+    drop: async () => {
+      await ds.destroy();
+      await c.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`flash hand-off service (${kind})`, () => {
+    let db: Awaited<ReturnType<typeof openDb>>;
+    let now = Date.parse('2026-11-25T10:00:00Z');
+    const jobs = new Map<string, { owner: string; state: string }>();
+    let svc: FlashHandoffService;
+    const alice = user();
+    const bob = user();
+    const done = randomUUID();
+    const running = randomUUID();
+
+    beforeAll(async () => {
+      db = await openDb(kind);
+      jobs.set(done, { owner: alice.userId, state: 'succeeded' });
+      jobs.set(running, { owner: alice.userId, state: 'running' });
+      svc = new FlashHandoffService(db.ds, { now: () => now }, fakeJobs(jobs));
+      await svc.onModuleInit();
+      await svc.onModuleInit(); // idempotent: a second instance starting on the same database
+    });
+    afterAll(async () => db?.drop());
+
+    it('creates pending requests only for the user’s own successful jobs', async () => {
+      const r = await svc.create(alice, done);
+      expect(r).toMatchObject({ job_id: done, status: 'pending', created_at: '2026-11-25T10:00:00.000Z' });
+      await expect(svc.create(alice, running)).rejects.toMatchObject({ status: 409, code: 'job_not_succeeded' });
+      await expect(svc.create(bob, done)).rejects.toMatchObject({ status: 404 });
+    });
+
+    it('a dashboard counts as connected for a while after it polled', async () => {
+      expect(await svc.dashboardConnected(alice.userId)).toBe(false);
+      const list = await svc.list(alice, 'pending');
+      expect(list.map((r) => r.status)).toEqual(['pending']);
+      expect(await svc.dashboardConnected(alice.userId)).toBe(true);
+      expect(await svc.list(bob, 'pending')).toEqual([]);
+      now += (DASHBOARD_POLL_WINDOW_SECS + 1) * 1000;
+      expect(await svc.dashboardConnected(alice.userId)).toBe(false);
+    });
+
+    it('moves pending → confirmed → done and refuses other moves and other users', async () => {
+      const r = await svc.create(alice, done);
+      await expect(svc.act(alice, r.id, 'complete')).rejects.toMatchObject({
+        status: 409,
+        code: 'flash_request_state',
+      });
+      await expect(svc.act(bob, r.id, 'confirm')).rejects.toMatchObject({ status: 404 });
+      expect((await svc.act(alice, r.id, 'confirm')).status).toBe('confirmed');
+      await expect(svc.act(alice, r.id, 'confirm')).rejects.toMatchObject({ status: 409 });
+      expect((await svc.act(alice, r.id, 'complete')).status).toBe('done');
+      await expect(svc.act(alice, r.id, 'reject')).rejects.toMatchObject({ status: 409 });
+      const port = svc.forUser(alice);
+      expect((await port.get(r.id))?.status).toBe('done');
+      expect(await svc.forUser(bob).get(r.id)).toBeUndefined();
+    });
+
+    it('a pending request nobody confirms expires', async () => {
+      const r = await svc.create(alice, done);
+      now += (FLASH_REQUEST_TTL_SECS + 1) * 1000;
+      expect((await svc.get(alice, r.id)).status).toBe('expired');
+      await expect(svc.act(alice, r.id, 'confirm')).rejects.toMatchObject({ status: 409 });
+    });
+  });
+}
