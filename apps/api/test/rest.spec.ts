@@ -102,6 +102,36 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect((await fetch(`${w.url}/api/docs`)).status).toBe(200);
     });
 
+    it('releases long-polls and SSE streams when the client goes away', async () => {
+      const gauge = async (name: string) => {
+        const m = await fetch(`${w.url}/metrics`).then((r) => r.text());
+        return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(m)?.[1]);
+      };
+      const g = GrantResponse.parse((await req(w.url, 'POST', '/grant/request', w.user, grantBody())).body);
+      const ac = new AbortController();
+      const poll = fetch(`${w.url}/agents/jobs?wait=25`, {
+        headers: { authorization: `Bearer ${w.machine.token}` },
+        signal: ac.signal,
+      }).catch(() => null);
+      const stream = fetch(`${w.url}/signaling/${g.job_id}/events`, {
+        headers: { authorization: `Bearer ${w.user}` },
+        signal: ac.signal,
+      }).catch(() => null);
+      let open = [0, 0];
+      for (let i = 0; i < 50 && (open[0] !== 1 || open[1] !== 1); i++) {
+        await sleep(100);
+        open = [await gauge('aegis_long_polls_open'), await gauge('aegis_sse_streams_open')];
+      }
+      expect(open).toEqual([1, 1]);
+      ac.abort();
+      await Promise.all([poll, stream]);
+      for (let i = 0; i < 50 && (open[0] !== 0 || open[1] !== 0); i++) {
+        await sleep(100);
+        open = [await gauge('aegis_long_polls_open'), await gauge('aegis_sse_streams_open')];
+      }
+      expect(open).toEqual([0, 0]);
+    });
+
     it('allows browser calls only from ALLOWED_ORIGINS', async () => {
       const ok = await fetch(`${w.url}/me`, {
         headers: { origin: 'http://dash.test', authorization: `Bearer ${w.user}` },

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import type { Request } from 'express';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { AgentStateReport, AnswerBody, CandidateBody, MachineHeartbeat, PROTOCOL_VERSION } from '@aegis/protocol';
 import { Auth, CurrentMachine } from '../auth/guards.js';
@@ -43,17 +43,18 @@ export class AgentsController {
   async poll(
     @CurrentMachine() m: MachinePrincipal,
     @Query(query(PollQuery)) q: z.output<typeof PollQuery>,
-    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
   ) {
     const ac = new AbortController();
     const onClose = () => ac.abort();
-    req.on('close', onClose);
+    // The response closes early only when the machine went away (a normal answer removes the listener first).
+    res.on('close', onClose);
     this.metrics.longPollsOpen.inc();
     try {
       return { v: PROTOCOL_VERSION, jobs: await this.agents.poll(m, q.wait, ac.signal) };
     } finally {
       this.metrics.longPollsOpen.dec();
-      req.off('close', onClose);
+      res.off('close', onClose);
     }
   }
 

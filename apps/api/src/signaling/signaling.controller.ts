@@ -68,7 +68,7 @@ export class SignalingController {
     const unsubscribe = this.bus.subscribe({ jobId: id, cursor: Number.isInteger(last) && last > 0 ? last : 0, push });
     const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
     this.metrics.sseOpen.inc();
-    req.on('close', () => {
+    res.on('close', () => {
       clearInterval(ping);
       unsubscribe();
       this.metrics.sseOpen.dec();
