@@ -87,17 +87,16 @@ mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 let storeRoot = process.env.ESPCTL_STORE_ROOT;
 if (!storeRoot) {
   storeRoot = join(dataDir, 'store');
-  if (!existsSync(join(storeRoot, 'manifest.json'))) {
-    if (has('riscv64-unknown-elf-gcc')) {
-      step('no ESP-IDF store configured: creating the TEST toolchain store (esp32c3 only)…', process.execPath, [
-        join(root, 'scripts/make-test-store.mjs'),
-        storeRoot,
-      ]);
-    } else {
-      say('No ESP-IDF store found. Builds need one:');
-      say('  real ESP-IDF:   scripts/provision-store.sh 5.3.1   then   ESPCTL_STORE_ROOT=<store> npm start');
-      say('  test toolchain: apt-get install gcc-riscv64-unknown-elf   then   npm start');
-    }
+  if (has('riscv64-unknown-elf-gcc')) {
+    // Cheap when up to date; refreshes the store after the toolchain or libs/esp changed.
+    step('preparing the TEST toolchain store (esp32c3, c2, c6, h2; not real ESP-IDF)…', process.execPath, [
+      join(root, 'scripts/make-test-store.mjs'),
+      storeRoot,
+    ]);
+  } else if (!existsSync(join(storeRoot, 'manifest.json'))) {
+    say('No ESP-IDF store found. Builds need one:');
+    say('  real ESP-IDF:   scripts/provision-store.sh 5.3.1   then   ESPCTL_STORE_ROOT=<store> npm start');
+    say('  test toolchain: apt-get install gcc-riscv64-unknown-elf   then   npm start');
   }
 }
 
@@ -136,7 +135,8 @@ await launch(
     AEGIS_MACHINE_TOKEN: readFileSync(tokenFile, 'utf8').trim(),
     AEGIS_TRUSTED_JWKS: join(dataDir, 'jwks.json'),
     ESPCTL_STORE_ROOT: storeRoot,
-    AEGIS_MACHINE_WORK_DIR: join(dataDir, 'machine'),
+    // Outside .aegis (0700): the sandbox's unprivileged uids must be able to reach job workspaces.
+    AEGIS_MACHINE_WORK_DIR: join(root, '.aegis-machine'),
     ESPCTL_ALLOW_INSECURE: '1',
   },
   null,
