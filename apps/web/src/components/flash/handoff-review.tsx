@@ -2,10 +2,10 @@
 import type { FlashRequest, FlashRequestList } from '@aegis/protocol';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, listOf } from '@/lib/api';
 import { LiveBuild } from '@/lib/build/live-build';
-import { liveBuild, registerLive } from '@/lib/build/registry';
+import { liveBuild, registerLive, releaseWhenIdle } from '@/lib/build/registry';
 import { useLive } from '@/lib/build/use-live';
 import { shortId } from '@/lib/format';
 import { ErrorBox } from '../error-box';
@@ -29,6 +29,9 @@ export function HandoffReview({ requestId }: { requestId: string }) {
   });
   const [req, setReq] = useState<FlashRequest | null>(null);
   const current = req ?? q.data?.find((r) => r.id === requestId) ?? null;
+  const jobOfBuild = req?.job_id;
+  // Leaving the page lets the finished build's connection go after a while, as the build page does.
+  useEffect(() => () => (jobOfBuild ? releaseWhenIdle(jobOfBuild) : undefined), [jobOfBuild]);
 
   async function confirm() {
     setError(null);

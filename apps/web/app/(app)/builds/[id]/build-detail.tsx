@@ -5,7 +5,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from '@/lib/api';
 import { LiveBuild } from '@/lib/build/live-build';
-import { liveBuild, registerLive } from '@/lib/build/registry';
+import { liveBuild, registerLive, releaseWhenIdle } from '@/lib/build/registry';
 import { useLive } from '@/lib/build/use-live';
 import { formatBytes, formatDuration, formatTime, shortId } from '@/lib/format';
 import { ErrorBox } from '@/components/error-box';
@@ -14,7 +14,10 @@ import { LivePanels } from '@/components/build/live-panels';
 export function BuildDetail({ jobId }: { jobId: string }) {
   const qc = useQueryClient();
   const [build, setBuild] = useState<LiveBuild | null>(null);
-  useEffect(() => setBuild(liveBuild(jobId) ?? null), [jobId]);
+  useEffect(() => {
+    setBuild(liveBuild(jobId) ?? null);
+    return () => releaseWhenIdle(jobId);
+  }, [jobId]);
   const live = useLive(build);
 
   const job = useQuery({
