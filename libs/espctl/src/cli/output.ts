@@ -8,6 +8,8 @@ export interface OutputOptions {
 
 /** Where the CLI writes: results to stdout (JSON with --json), progress and errors to stderr. */
 export class Output {
+  private bar?: { label: string; done: number; total: number };
+
   constructor(
     readonly opts: OutputOptions,
     private readonly stdout: NodeJS.WritableStream = process.stdout,
@@ -25,8 +27,11 @@ export class Output {
 
   /** A line of streamed output (build log, monitor). Printed even with --quiet; JSON lines with --json. */
   line(text: string, json?: unknown): void {
-    if (this.opts.json) this.stdout.write(JSON.stringify(json ?? { text }) + '\n');
-    else this.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    if (this.opts.json) return void this.stdout.write(JSON.stringify(json ?? { text }) + '\n');
+    // Keep a progress bar at the bottom: clear it, print the line, draw it again.
+    if (this.bar) this.stderr.write('\r\x1b[K');
+    this.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    if (this.bar) this.drawBar();
   }
 
   info(text: string): void {
@@ -36,10 +41,21 @@ export class Output {
   /** A progress bar on a terminal only; never with --json or --quiet. */
   progress(label: string, done: number, total: number): void {
     if (this.opts.json || this.opts.quiet || !this.stderr.isTTY) return;
+    this.bar = { label, done, total };
+    this.drawBar();
+    if (total > 0 && done >= total) {
+      this.stderr.write('\n');
+      this.bar = undefined;
+    }
+  }
+
+  private drawBar(): void {
+    if (!this.bar) return;
+    const { label, done, total } = this.bar;
     const width = 30;
     const frac = total > 0 ? Math.min(1, done / total) : 0;
     const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '-');
-    this.stderr.write(`\r${label} [${bar}] ${Math.round(frac * 100)}%${frac >= 1 ? '\n' : ''}`);
+    this.stderr.write(`\r${label} [${bar}] ${Math.round(frac * 100)}%`);
   }
 
   /** Print an error and return the exit code to use. */

@@ -1,5 +1,6 @@
 import type { RemoteSession as PeerSession, RtcConfig } from '@aegis/peer';
-import { RpcErrorCode, type BuildStatus, type LogLine } from '@aegis/protocol';
+import { createHash } from 'node:crypto';
+import { MAX_FRAME_BYTES, RpcErrorCode, type BuildStatus, type LogLine } from '@aegis/protocol';
 import { EspctlError } from '../errors.js';
 import type { RemoteBuildRequest, RemoteConnector, RemoteSession } from './remote-connector.js';
 
@@ -67,8 +68,18 @@ function adapt(s: PeerSession, peer: Peer): RemoteSession {
       espctl.call(method, params, { timeoutMs: 120_000 }).catch((err: unknown) => {
         throw rpcToEspctl(err);
       }),
-    uploadProject: async (tar) => {
-      await espctl.uploadProject(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
+    uploadProject: async (tar, onProgress) => {
+      const buf = Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength);
+      if (!onProgress) return void (await espctl.uploadProject(buf));
+      // The same begin / chunks / end as EspctlClient.uploadProject, reporting each chunk for a progress bar.
+      const sha256 = createHash('sha256').update(buf).digest('hex');
+      const { max_chunk } = await espctl.call('upload.begin', { size: buf.length, sha256, format: 'tar' });
+      const chunk = Math.max(1, Math.min(max_chunk, MAX_FRAME_BYTES));
+      for (let off = 0; off < buf.length; off += chunk) {
+        await espctl.sender.send(buf.subarray(off, off + chunk));
+        onProgress(Math.min(off + chunk, buf.length), buf.length);
+      }
+      await espctl.call('upload.end', {});
     },
     getFile: async (name) => {
       if (!firmware) throw new EspctlError('channel_missing', 'The machine did not open the firmware channel.');

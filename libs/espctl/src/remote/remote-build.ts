@@ -10,6 +10,8 @@ export interface RemoteBuildOptions {
   idf_version?: string;
   profile?: 'debug' | 'release';
   clean?: boolean;
+  /** Upload progress (for a terminal progress bar). */
+  onUploadProgress?: (sent: number, total: number) => void;
 }
 
 /** How often a live build's status is polled in case a status notification was lost. */
@@ -61,7 +63,7 @@ export async function runRemoteBuild(
     const session = await remote.start({ target: opts.target, idf_version: opts.idf_version });
     tasks.update(task.id, { state: 'assigned', target: opts.target });
     adoptSession(tasks, task, session);
-    await session.uploadProject(packed.tar);
+    await session.uploadProject(packed.tar, opts.onUploadProgress);
     const params: Record<string, unknown> = {};
     if (opts.target) params.target = opts.target;
     if (opts.idf_version) params.idf_version = opts.idf_version;

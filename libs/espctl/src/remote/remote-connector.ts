@@ -11,7 +11,7 @@ export interface RemoteSession {
   readonly jobId: string;
   readonly machineId?: string;
   call<M extends EspctlMethod>(method: M, params: EspctlParams<M>): Promise<EspctlResult<M>>;
-  uploadProject(tar: Uint8Array): Promise<void>;
+  uploadProject(tar: Uint8Array, onProgress?: (sent: number, total: number) => void): Promise<void>;
   /** Bytes of one artifact over the firmware channel, sha256-checked against the header. */
   getFile(name: string): Promise<Uint8Array>;
   onLog(fn: (line: LogLine) => void): () => void;

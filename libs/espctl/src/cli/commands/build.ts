@@ -89,6 +89,7 @@ export function registerBuildCommands(program: Command, env: CommandEnv): void {
         idf_version: o.idfVersion ?? config.idfVersion,
         profile: o.profile ?? config.profile,
         clean: o.clean,
+        onUploadProgress: (sent, total) => out.progress('upload', sent, total),
       });
       if (task.state === 'failed' && !task.jobId)
         throw new EspctlError(task.error?.code ?? 'build_failed', task.error?.message ?? 'The build could not start.');
@@ -98,7 +99,11 @@ export function registerBuildCommands(program: Command, env: CommandEnv): void {
           let printed = 0;
           const print = (): void => {
             const page = task.logs.read(printed, 100_000);
-            for (const l of page.lines) out.line(l.text, l);
+            for (const l of page.lines) {
+              out.line(l.text, l);
+              const step = /^\[(\d+)\/(\d+)\]/.exec(l.text);
+              if (step) out.progress('build', Number(step[1]), Number(step[2]));
+            }
             printed = page.next_seq;
           };
           const off = task.logs.onLine(print);
