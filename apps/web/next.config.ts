@@ -32,6 +32,8 @@ const config: NextConfig = {
   poweredByHeader: false,
   reactStrictMode: true,
   turbopack: { root },
+  // `next build` checks the app only; the tests are type-checked by `tsc -p apps/web/tsconfig.json` (npm test).
+  typescript: { tsconfigPath: 'tsconfig.next.json' },
   outputFileTracingRoot: root,
   async headers() {
     return [{ source: '/:path*', headers: securityHeaders }];
