@@ -1,4 +1,3 @@
-import { ascii } from './bytes.js';
 import { CHIPS, type ChipName, type ChipProfile } from './chip-profiles.js';
 import { realClock, type Clock } from './clock.js';
 import { FlashMemory } from './flash-memory.js';
@@ -6,6 +5,8 @@ import { LoaderSession, type LoaderHost } from './loader-session.js';
 import { SerialLine } from './serial-line.js';
 import { SlipDecoder } from './slip.js';
 import { bootFromFlash } from './boot.js';
+
+const utf8 = new TextEncoder();
 
 export const ROM_BAUD = 115200;
 
@@ -171,14 +172,14 @@ export class SimDevice {
     if (kind === 'download') {
       this.mode = 'rom';
       this.session = new LoaderSession(this.loaderHost());
-      this.transmit(ascii(this.chip.romBanner + this.chip.downloadBoot));
+      this.transmit(utf8.encode(this.chip.romBanner + this.chip.downloadBoot));
       return;
     }
     this.mode = 'app';
     this.session = undefined;
     const log = this.chip.romBanner + this.chip.flashBoot + bootFromFlash(this.chip, this.flash).log;
     this.lastBootLog = log;
-    this.transmit(ascii(log));
+    this.transmit(utf8.encode(log));
   }
 
   private loaderHost(): LoaderHost {

@@ -1,7 +1,7 @@
 // pako is CommonJS: a default import works in Node ESM and in bundlers alike.
 import pako from 'pako';
 import { md5 } from '@noble/hashes/legacy.js';
-import { ascii, le32, toHex, u32 } from './bytes.js';
+import { le32, toHex, u32 } from '@aegis/esp';
 import type { ChipProfile } from './chip-profiles.js';
 import { jedecId } from './chip-profiles.js';
 import { SECTOR_SIZE, type FlashMemory } from './flash-memory.js';
@@ -16,6 +16,8 @@ import {
   SYNC_PAYLOAD,
 } from './rom-protocol.js';
 import { slipEncode } from './slip.js';
+
+const utf8 = new TextEncoder();
 
 /** What the loader needs from the device around it. */
 export interface LoaderHost {
@@ -133,7 +135,7 @@ export class LoaderSession {
         if (execute && entry !== 0) {
           this.stub = true;
           this.mem = undefined;
-          this.host.transmit(slipEncode(ascii('OHAI')));
+          this.host.transmit(slipEncode(utf8.encode('OHAI')));
         }
         return;
       }
@@ -164,7 +166,7 @@ export class LoaderSession {
         const size = u32(d, 4);
         if (!flash.inRange(addr, size)) return this.fail(op, this.stub ? MD5_FAIL : RomError.FLASH_READ_ERR);
         const digest = md5(flash.data.subarray(addr, addr + size));
-        return this.ok(op, 0, this.stub ? digest : ascii(toHex(digest)));
+        return this.ok(op, 0, this.stub ? digest : utf8.encode(toHex(digest)));
       }
       case Op.ERASE_FLASH:
         if (!this.stub) return this.unsupported(op);

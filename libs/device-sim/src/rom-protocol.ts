@@ -1,4 +1,4 @@
-import { le32, u32 } from './bytes.js';
+import { le32, u32 } from '@aegis/esp';
 
 /** Command opcodes of the serial ROM loader and the flasher stub (esptool's names). */
 export const Op = {

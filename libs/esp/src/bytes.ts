@@ -58,3 +58,13 @@ export function padTo(bytes: Uint8Array, alignment: number, fill: number): Uint8
   out.set(bytes);
   return out;
 }
+
+/** Little-endian u32 at `offset`. */
+export function u32(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0;
+}
+
+/** `v` as 4 little-endian bytes. */
+export function le32(v: number): number[] {
+  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+}

@@ -1,7 +1,12 @@
 import { describeZodError, FlashBundleManifest } from '@aegis/protocol';
-import { EspFormatError, verifyBundleFiles, verifyBundleManifest, type EspFormatErrorCode } from '@aegis/esp';
+import {
+  EspFormatError,
+  SECTOR_SIZE,
+  verifyBundleFiles,
+  verifyBundleManifest,
+  type EspFormatErrorCode,
+} from '@aegis/esp';
 import { FlashError, type FlashErrorCode } from './errors.js';
-import { SECTOR_SIZE } from './sector-diff.js';
 
 /** A flash bundle as it arrives over the firmware channel or from disk. */
 export interface FlashBundleInput {

@@ -1,9 +1,9 @@
 import { ESPError, ESPLoader } from 'esptool-js';
 import type { Target } from '@aegis/protocol';
+import { fullWritePlan, md5Hex, planSectorDiff, type DiffPlan } from '@aegis/esp';
 import { checkBundle, checkFits, type BundleTrust, type FlashBundleInput } from './bundle.js';
 import { ESPTOOL_CHIP_NAMES, targetOfChipName } from './chip-names.js';
 import { FlashError, isPortBusyError, portBusy } from './errors.js';
-import { md5Hex } from './md5.js';
 import { PartProgress, type ProgressListener } from './progress.js';
 import { QuietTransport } from './quiet-transport.js';
 import { Compressor } from './compressor.js';
@@ -11,7 +11,6 @@ import { writeCompressedRange } from './write-range.js';
 import { changeBaudFast } from './baud-change.js';
 import { deviceMd5Batch } from './md5-batch.js';
 import { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
-import { planSectorDiff, type DiffPlan } from './sector-diff.js';
 import type { SerialPortLike } from './serial-port.js';
 
 export interface FlashOptions {
@@ -143,13 +142,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
       const data = padded.get(part)!;
       const diffPlan: DiffPlan =
         options.diff === false
-          ? {
-              ranges: [{ start: 0, end: data.length }],
-              changedSectors: Math.ceil(data.length / 4096),
-              totalSectors: Math.ceil(data.length / 4096),
-              md5Requests: 0,
-              kind: 'full',
-            }
+          ? fullWritePlan(data.length)
           : await planSectorDiff(data, part.offset, (ranges) => deviceMd5Batch(loader, transport, ranges));
       md5Requests += diffPlan.md5Requests;
       if (diffPlan.kind !== 'full') compressor.drop(data);

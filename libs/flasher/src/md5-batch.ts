@@ -1,5 +1,5 @@
 import type { ESPLoader } from 'esptool-js';
-import type { FlashRange } from './sector-diff.js';
+import { le32, toHex, type FlashRange } from '@aegis/esp';
 import type { QuietTransport } from './quiet-transport.js';
 
 const SPI_FLASH_MD5 = 0x13;
@@ -8,9 +8,6 @@ const SPI_FLASH_MD5 = 0x13;
  * the current one, so two overlap the round trip without overrunning it.
  */
 const DEPTH = 2;
-
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /**
  * SPI_FLASH_MD5 for several ranges, pipelined with the stub. The ROM (hex-text replies, which esptool-js
@@ -42,7 +39,7 @@ export async function deviceMd5Batch(
         `SPI_FLASH_MD5 of 0x${ranges[out.length].offset.toString(16)} failed (status ${data[16]}, ${data[17]}).`,
       );
     }
-    out.push(hex(data.subarray(0, 16)));
+    out.push(toHex(data.subarray(0, 16)));
   }
   return out;
 }
