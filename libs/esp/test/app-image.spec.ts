@@ -10,16 +10,7 @@ import {
   type AppImageSpec,
 } from '../src/index.js';
 import { realFile } from './real-data.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof EspFormatError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { codeOf } from './error-code.js';
 
 describe('readAppImage on real ESP-IDF output', () => {
   it('reads the ESP-IDF v4.0.1 esp32 app: header, segments, checksum, sha256, app desc', () => {

@@ -2,7 +2,6 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { EspWebToolsManifest } from '@aegis/protocol';
 import {
-  EspFormatError,
   buildBundleManifest,
   encodeManifest,
   mergeParts,
@@ -13,25 +12,7 @@ import {
   verifyBundleManifest,
 } from '../src/index.js';
 import { buildDirFiles, realText } from './real-data.js';
-
-async function codeOfAsync(fn: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof EspFormatError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof EspFormatError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { codeOf, codeOfAsync } from './error-code.js';
 
 const BUILD = '203Null__esp32-microlight';
 const bundle = () =>

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
-  EspFormatError,
   elfToAppImage,
   isFlashMapped,
   CHIPS,
@@ -27,18 +26,9 @@ import {
   esp32s2Elf,
   esp32s3Elf,
 } from './synthetic-elfs.js';
+import { codeOf } from './error-code.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'riscv-app');
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof EspFormatError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** Every loadable ELF section's bytes must appear at its address in the image's segments. */
 function expectSectionsLoaded(elfBytes: Uint8Array, image: AppImage): void {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlashBundleManifest } from '@aegis/protocol';
 import {
-  EspFormatError,
   buildBundleManifest,
   encodeManifest,
   flasherArgsToParts,
@@ -10,16 +9,7 @@ import {
   sha256Hex,
 } from '../src/index.js';
 import { buildDirFiles, realText } from './real-data.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof EspFormatError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { codeOf } from './error-code.js';
 
 const BMP = '136446529__ESP32-BMP180';
 const MICRO = '203Null__esp32-microlight';

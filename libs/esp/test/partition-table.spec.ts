@@ -1,7 +1,6 @@
 import { md5 } from '@noble/hashes/legacy.js';
 import { describe, expect, it } from 'vitest';
 import {
-  EspFormatError,
   bootAppPartition,
   parsePartitionBinary,
   parsePartitionCsv,
@@ -10,16 +9,7 @@ import {
   type Partition,
 } from '../src/index.js';
 import { realFile } from './real-data.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof EspFormatError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { codeOf } from './error-code.js';
 
 // ESP-IDF's components/partition_table/partitions_singleapp.csv
 const SINGLE_APP = `# Name,   Type, SubType, Offset,  Size, Flags
