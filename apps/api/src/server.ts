@@ -51,6 +51,8 @@ export async function startServer(cfg: Config, log: Logger, opts: ServerOptions 
     maxAge: 600,
   });
   app.disable('x-powered-by');
+  // API answers are fresh per request; hashing every body for an ETag costs CPU and helps no client here.
+  app.set('etag', false);
   const metrics = app.get(Metrics);
   app.use((req: Request, res: Response, next: NextFunction) => {
     const t0 = process.hrtime.bigint();
