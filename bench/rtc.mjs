@@ -14,45 +14,14 @@ import { create as tarCreate } from 'tar';
 import { loopbackRtcConfig, startRemoteSession } from '../libs/peer/dist/index.js';
 import { createMachineToken, createUser, startApi } from '../libs/testkit/dist/api.js';
 import { startMachine } from '../libs/testkit/dist/machine.js';
+import { CHROMIUM_PATH, launchChromium } from '../libs/testkit/dist/chromium.js';
 import { PAGE } from './rtc-browser-page.mjs';
 
 const MiB = 1024 * 1024;
 const SIZES = [2 * MiB, 16 * MiB];
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const withChromium = process.env.BENCH_CHROMIUM !== '0' && existsSync(CHROMIUM);
-process.env.SCARF_ANALYTICS = 'false';
-
-// Flags from notes/webrtc-and-flashing.md (Q2): loopback WebRTC works and nothing leaves the machine.
-const DISABLED_FEATURES = [
-  'WebRtcHideLocalIpsWithMdns',
-  'AvoidUnnecessaryBeforeUnloadCheckSync',
-  'DestroyProfileOnBrowserClose',
-  'HttpsUpgrades',
-  'HttpsFirstBalancedModeAutoEnable',
-  'LensOverlay',
-  'MediaRouter',
-  'PaintHolding',
-  'ThirdPartyStoragePartitioning',
-  'AvoidCorsURLLoaderRestartOnRedirect',
-  'OptimizationHints',
-  'NetworkTimeServiceQuerying',
-  'AimEnabled',
-  'PreconnectToSearch',
-];
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-  `--disable-features=${DISABLED_FEATURES.join(',')}`,
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
+const withChromium = process.env.BENCH_CHROMIUM !== '0' && existsSync(CHROMIUM_PATH);
 
 function projectTar(firmwareBytes) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-proj-'));
@@ -135,13 +104,8 @@ try {
   }
 
   if (withChromium) {
-    const { chromium } = await import('playwright-core');
-    const dir = mkdtempSync(join(tmpdir(), 'bench-chromium-'));
-    const ctx = await chromium.launchPersistentContext(dir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
+    const browser = await launchChromium();
+    const ctx = browser.ctx;
     try {
       const page = ctx.pages()[0] ?? (await ctx.newPage());
       await page.goto(pageOrigin + '/');
@@ -164,8 +128,7 @@ try {
         browserRows.push({ size: `${size / MiB} MiB`, MiBs: size / MiB / (median(times) / 1000) });
       }
     } finally {
-      await ctx.close();
-      rmSync(dir, { recursive: true, force: true });
+      await browser.close();
     }
   }
 

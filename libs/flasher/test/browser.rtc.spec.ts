@@ -5,27 +5,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'rolldown';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium, type LaunchedChromium } from '@aegis/testkit/chromium';
 
 // Both libraries must run in a browser (the dashboard flashes with them, and its virtual board runs the
 // simulator in a Web Worker): bundle the sources for the browser platform and drive them in headless Chromium.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const lib = (name: string) => join(root, 'libs', name, 'src', 'index.ts');
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,AimEnabled,PreconnectToSearch',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
 
 let dir: string;
 let server: Server;
-let ctx: BrowserContext;
+let browser: LaunchedChromium;
 let page: Page;
 
 beforeAll(async () => {
@@ -62,18 +52,14 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ARGS,
-  });
-  page = ctx.pages()[0] ?? (await ctx.newPage());
+  browser = await launchChromium();
+  page = browser.ctx.pages()[0] ?? (await browser.ctx.newPage());
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.waitForFunction(() => 'flasherTest' in globalThis);
 }, 120_000);
 
 afterAll(async () => {
-  await ctx?.close().catch(() => {});
+  await browser?.close();
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

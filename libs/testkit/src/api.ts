@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { jsonLogField, spawnService } from './spawn-service.js';
 
 /** The built API entry point (`npx tsc -b apps/api/tsconfig.build.json` first). Override with AEGIS_API_MAIN. */
 export const API_MAIN =
@@ -54,63 +55,33 @@ export async function startApi(opts: StartApiOptions = {}): Promise<StartedApi> 
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-api-'));
   const adminKey = opts.adminKey ?? `aegis_u_${randomBytes(32).toString('base64url')}`;
   const schema = opts.databaseUrl ? (opts.schema ?? freshSchema()) : undefined;
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? os.tmpdir(),
-    PORT: '0',
-    HOST: '127.0.0.1',
-    AEGIS_DATA_DIR: dataDir,
-    AEGIS_BOOTSTRAP_ADMIN_KEY: adminKey,
-    LOG_LEVEL: 'info',
-    ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl, DATABASE_SCHEMA: schema! } : {}),
-    ...opts.env,
-  };
-  const child = spawn(process.execPath, [API_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`API did not start within ${opts.timeoutMs ?? 30_000} ms:\n${output.join('\n')}`));
-    }, opts.timeoutMs ?? 30_000);
-    const onLine = (line: string) => {
-      output.push(line);
-      if (!line.includes('"msg":"listening"')) return;
-      try {
-        const u = (JSON.parse(line) as { url?: string }).url;
-        if (u) {
-          clearTimeout(timer);
-          resolve(u);
-        }
-      } catch {
-        /* not our JSON line */
-      }
-    };
-    lines(child.stdout!, onLine);
-    lines(child.stderr!, (l) => output.push(l));
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`API exited (${code ?? sig}) before listening:\n${output.join('\n')}`));
-    });
+  const service = await spawnService({
+    name: 'API',
+    readyVerb: 'start',
+    entry: API_MAIN,
+    env: {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      AEGIS_DATA_DIR: dataDir,
+      AEGIS_BOOTSTRAP_ADMIN_KEY: adminKey,
+      LOG_LEVEL: 'info',
+      ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl, DATABASE_SCHEMA: schema! } : {}),
+      ...opts.env,
+    },
+    readyOn: (line) => jsonLogField(line, '"msg":"listening"', 'url'),
+    timeoutMs: opts.timeoutMs,
   });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
-    url,
+    url: service.ready,
     adminKey,
     dataDir,
     jwksPath: path.join(dataDir, 'jwks.json'),
     schema,
-    process: child,
-    output,
-    kill: (signal = 'SIGKILL') => {
-      child.kill(signal);
-    },
+    process: service.process,
+    output: service.output,
+    kill: service.kill,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
+      await service.stop();
       if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
       // A schema this call made is dropped with the instance (one shared by the caller stays).
       if (opts.databaseUrl && !opts.schema && schema) await dropSchema(opts.databaseUrl, schema);
@@ -128,19 +99,6 @@ export async function dropSchema(databaseUrl: string, schema: string): Promise<v
   } finally {
     await client.end();
   }
-}
-
-function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): void {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  });
 }
 
 async function call<T>(url: string, key: string, method: string, route: string, body?: unknown): Promise<T> {

@@ -1,2 +1,3 @@
 export * from './api.js';
 export * from './machine.js';
+export * from './spawn-service.js';

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jsonLogField, spawnService } from './spawn-service.js';
 
 /** The built agent entry point (`npx tsc -b apps/machine/tsconfig.build.json` first). Override with AEGIS_MACHINE_MAIN_JS. */
 export const MACHINE_MAIN =
@@ -45,78 +46,34 @@ export interface StartedMachine {
 export async function startMachine(opts: StartMachineOptions): Promise<StartedMachine> {
   const ownDir = !opts.workDir;
   const workDir = opts.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-machine-'));
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? os.tmpdir(),
-    CONTROL_BASE_URL: opts.apiUrl,
-    AEGIS_MACHINE_TOKEN: opts.token,
-    AEGIS_TRUSTED_JWKS: opts.jwksPath,
-    AEGIS_WORK_DIR: workDir,
-    AEGIS_SANDBOX: opts.sandbox ?? 'none',
-    AEGIS_RTC_INTERFACE: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    ...(opts.storeRoot ? { ESPCTL_STORE_ROOT: opts.storeRoot } : {}),
-    ...opts.env,
-  };
-  const child = spawn(process.execPath, [opts.entry ?? MACHINE_MAIN, ...(opts.args ?? [])], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const service = await spawnService({
+    name: 'machine',
+    readyVerb: 'register',
+    entry: opts.entry ?? MACHINE_MAIN,
+    args: opts.args,
+    env: {
+      CONTROL_BASE_URL: opts.apiUrl,
+      AEGIS_MACHINE_TOKEN: opts.token,
+      AEGIS_TRUSTED_JWKS: opts.jwksPath,
+      AEGIS_WORK_DIR: workDir,
+      AEGIS_SANDBOX: opts.sandbox ?? 'none',
+      AEGIS_RTC_INTERFACE: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...(opts.storeRoot ? { ESPCTL_STORE_ROOT: opts.storeRoot } : {}),
+      ...opts.env,
+    },
+    readyOn: (line) => jsonLogField(line, 'registered with the control API', 'machineId'),
+    timeoutMs: opts.timeoutMs,
   });
-  const output: string[] = [];
-  const machineId = await new Promise<string>((resolve, reject) => {
-    const timeoutMs = opts.timeoutMs ?? 30_000;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`machine did not register within ${timeoutMs} ms:\n${output.join('\n')}`));
-    }, timeoutMs);
-    const onLine = (line: string) => {
-      output.push(line);
-      if (!line.includes('registered with the control API')) return;
-      try {
-        const id = (JSON.parse(line) as { machineId?: string }).machineId;
-        if (id) {
-          clearTimeout(timer);
-          resolve(id);
-        }
-      } catch {
-        /* not a JSON line */
-      }
-    };
-    lines(child.stdout!, onLine);
-    lines(child.stderr!, onLine);
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`machine exited (${code ?? sig}) before registering:\n${output.join('\n')}`));
-    });
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
-    process: child,
+    process: service.process,
     workDir,
-    output,
-    machineId,
-    kill: (signal = 'SIGKILL') => void child.kill(signal),
+    output: service.output,
+    machineId: service.ready,
+    kill: service.kill,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
+      await service.stop();
       if (ownDir) fs.rmSync(workDir, { recursive: true, force: true });
     },
   };
-}
-
-function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): void {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  });
 }
