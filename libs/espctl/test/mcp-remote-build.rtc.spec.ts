@@ -364,6 +364,7 @@ describe('the espctl CLI against the same API and machine', () => {
     expect(out.map((l) => l.seq)).toEqual(out.map((_, i) => i));
 
     r = await cli(['--json', 'status']);
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ id: result.job_id, state: 'succeeded' });
     r = await cli(['--json', 'logs', result.job_id]);
     const logLines = r.stdout
@@ -384,6 +385,7 @@ describe('the espctl CLI against the same API and machine', () => {
           .digest('hex'),
       ).toBe(f.sha256);
     r = await cli(['--json', 'size']);
+    expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { summary: { flash: { used: number } } }).summary.flash.used).toBeGreaterThan(0);
     r = await cli(['--json', 'cancel', '7d444840-9dc0-11d1-b245-5ffdce74fad2']);
     expect(r.code).toBe(7);
@@ -402,6 +404,7 @@ describe('the espctl CLI against the same API and machine', () => {
     expect(followed.map((l) => l.seq)).toEqual(followed.map((_, i) => i));
     expect(followed.length).toBeGreaterThan(5);
     r = await cli(['--json', 'status', started.job_id]);
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ id: started.job_id, state: 'succeeded' });
 
     // Flash the job's bundle onto the simulated board: the signature is checked with the machine's key.

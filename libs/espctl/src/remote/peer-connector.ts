@@ -102,26 +102,47 @@ function adapt(s: PeerSession, peer: Peer): RemoteSession {
   };
 }
 
+const BUSY_RETRY_MS = [300, 700, 1500];
+
+/**
+ * Retry while every fitting machine is busy: usually this user's own previous session is still being released
+ * (closing a session frees the machine a moment later). Other refusals are final.
+ */
+async function whileBusy<T>(fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const busy = code === 'no_machine' && /busy/i.test((err as Error).message);
+      if (!busy || i >= BUSY_RETRY_MS.length) throw err;
+      await new Promise((r) => setTimeout(r, BUSY_RETRY_MS[i]));
+    }
+  }
+}
+
 /** Remote sessions over WebRTC (libs/peer) for one user against one control API. */
 export function createPeerConnector(o: PeerConnectorOptions): RemoteConnector {
   const base = { baseUrl: o.baseUrl, apiKey: o.apiKey, rtcConfig: o.rtcConfig, fetch: o.fetch };
   return {
     async start(req: RemoteBuildRequest) {
       const peer = await import('@aegis/peer');
-      const s = await peer.startRemoteSession({
-        ...base,
-        request: {
-          required_channels: ['espctl', 'firmware'],
-          ...(req.target ? { target: req.target } : {}),
-          ...(req.idf_version ? { idf_version: req.idf_version } : {}),
-          ...(req.timeout_secs ? { timeout_secs: req.timeout_secs } : {}),
-        },
-      });
+      const s = await whileBusy(() =>
+        peer.startRemoteSession({
+          ...base,
+          request: {
+            required_channels: ['espctl', 'firmware'],
+            ...(req.target ? { target: req.target } : {}),
+            ...(req.idf_version ? { idf_version: req.idf_version } : {}),
+            ...(req.timeout_secs ? { timeout_secs: req.timeout_secs } : {}),
+          },
+        }),
+      );
       return adapt(s, peer);
     },
     async attach(jobId: string) {
       const peer = await import('@aegis/peer');
-      return adapt(await peer.attachToJob({ ...base, jobId, channels: ['espctl', 'firmware'] }), peer);
+      return adapt(await whileBusy(() => peer.attachToJob({ ...base, jobId, channels: ['espctl', 'firmware'] })), peer);
     },
   };
 }
