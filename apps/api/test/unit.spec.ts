@@ -103,6 +103,12 @@ describe('placement', () => {
       reason: expect.stringMatching(/parent job/),
     });
   });
+  it('lets an attach reach a busy machine: it reads results and takes no build slot', () => {
+    const busy = machine({ id: 'm2', capacity: { total_slots: 1, free_slots: 0, cpu_cores: 4, memory_mb: 4096 } });
+    expect(fits(busy, { params, pinnedMachineId: 'm2' })).toBe(true);
+    expect(place([busy], { params, pinnedMachineId: 'm2' })).toMatchObject({ ok: true, candidates: [busy] });
+    expect(fits({ ...busy, online: false }, { params, pinnedMachineId: 'm2' })).toBe(false);
+  });
 });
 
 describe('fairness', () => {

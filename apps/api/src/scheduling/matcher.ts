@@ -31,9 +31,12 @@ export function hasFreeSlot(m: MachineInfo): boolean {
   return !!m.capacity && m.capacity.free_slots > 0;
 }
 
-/** Can this machine run this job right now? */
+/**
+ * Can this machine run this job right now? A pinned job (an attach to an earlier job's results) needs only its
+ * machine online: it reads what is already there, so it takes no build slot and no toolchain.
+ */
 export function fits(m: MachineInfo, j: JobNeeds): boolean {
-  if (j.pinnedMachineId !== null && j.pinnedMachineId !== m.id) return false;
+  if (j.pinnedMachineId !== null) return j.pinnedMachineId === m.id && m.online;
   return (
     m.online &&
     hasIdf(m, j.params.idf_version) &&
@@ -52,6 +55,7 @@ export function place(machines: MachineInfo[], j: JobNeeds): Placement {
     pool = pool.filter((m) => m.id === j.pinnedMachineId);
     if (!pool.length)
       return { ok: false, reason: 'The machine that ran the parent job is offline; try again when it is back.' };
+    return { ok: true, candidates: pool };
   }
   if (!pool.length) return { ok: false, reason: 'No build machine is online; start one or ask an administrator.' };
   const v = j.params.idf_version;
