@@ -5,12 +5,13 @@
 //  - sector-diff reflash after a small code change vs that full flash (whole sessions, and the compare+write
 //    phase alone, i.e. without the fixed connect / stub upload / reset costs both sessions share).
 // The simulated flash writes instantly; real flash chips add erase/program time that this does not model.
-// Needs built dists: `npx tsc -b libs/device-sim/tsconfig.build.json libs/flasher/tsconfig.build.json`.
+// Needs built dists: `npx tsc -b libs/device-sim/tsconfig.build.json libs/flasher/tsconfig.build.json libs/testkit/tsconfig.build.json`.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import pako from 'pako';
 import { buildDemoFirmware, flashImageOf, SimDevice, SimSerialPort } from '../libs/device-sim/dist/index.js';
 import { flash } from '../libs/flasher/dist/index.js';
-import { encodeManifest, readAppImage, signBundleManifest, sha256Hex } from '../libs/esp/dist/index.js';
+import { concatBytes, readAppImage } from '../libs/esp/dist/index.js';
+import { buildTestBundle, makeBundleSigner } from '../libs/testkit/dist/flash-bundle.js';
 
 const BAUDS = (process.env.BENCH_BAUDS || '460800,921600').split(',').map(Number);
 const CHIPS_RUN = (process.env.BENCH_CHIPS || 'esp32s3,esp32').split(',');
@@ -26,45 +27,11 @@ const REAL_APP = {
 function realCode(chip) {
   const path = new URL(`../../shared/testdata/real-esp/${REAL_APP[chip]}`, import.meta.url);
   if (!existsSync(path)) return undefined;
-  const img = readAppImage(new Uint8Array(readFileSync(path)));
-  const parts = img.segments.map((s) => s.data);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(readAppImage(new Uint8Array(readFileSync(path))).segments.map((s) => s.data));
 }
 
-async function keys() {
-  const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']);
-  return { privateKey: pair.privateKey, publicJwk: await crypto.subtle.exportKey('jwk', pair.publicKey) };
-}
-
-async function bundleOf(chip, parts, k) {
-  const manifest = {
-    v: 1,
-    project: 'bench',
-    chip,
-    idf_version: 'v5.3.1',
-    flash: { mode: 'dio', freq: '40m', size: '4MB' },
-    parts: parts.map((p) => ({
-      name: p.name,
-      offset: p.offset,
-      size: p.data.length,
-      sha256: sha256Hex(p.data),
-      file: `files/${p.name}.bin`,
-    })),
-    created_at: new Date().toISOString(),
-  };
-  const manifestBytes = encodeManifest(manifest);
-  return {
-    manifestBytes,
-    jws: await signBundleManifest(manifestBytes, k.privateKey, 'bench'),
-    files: new Map(parts.map((p) => [`files/${p.name}.bin`, p.data])),
-  };
-}
+const bundleOf = (chip, parts, signer) =>
+  buildTestBundle(parts, { chip, project: 'bench', flash: { mode: 'dio', freq: '40m', size: '4MB' }, signer });
 
 async function run({ chip, baud, parts, initial, diff, k }) {
   const device = new SimDevice({ chip, lineRate: true, flashImage: initial });
@@ -94,7 +61,7 @@ async function median(n, once) {
   return { ...all[0], ms: mid(all.map((r) => r.ms)), writeMs: mid(all.map((r) => r.writeMs)) };
 }
 
-const k = await keys();
+const k = await makeBundleSigner('bench');
 const rows = [];
 for (const chip of CHIPS_RUN) {
   const code = realCode(chip);

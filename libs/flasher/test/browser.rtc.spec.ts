@@ -33,6 +33,7 @@ beforeAll(async () => {
         '@aegis/flasher': lib('flasher'),
         '@aegis/esp': lib('esp'),
         '@aegis/protocol': lib('protocol'),
+        '@aegis/testkit/flash-bundle': join(root, 'libs', 'testkit', 'src', 'flash-bundle.ts'),
       },
       extensionAlias: { '.js': ['.ts', '.js'] },
     },

@@ -1,35 +1,18 @@
 // Bundled for Chromium by browser.rtc.spec.ts: flash a demo bundle onto a SimDevice in the page, and onto one
 // served from a Web Worker (the dashboard's virtual board), with the real esptool-js.
 import { buildDemoFirmware, remoteDevice, SimDevice, SimSerialPort, type ChipName } from '@aegis/device-sim';
-import { encodeManifest, sha256Hex } from '@aegis/esp';
+import { buildTestBundle } from '@aegis/testkit/flash-bundle';
 import { flash, type FlashBundleInput } from '@aegis/flasher';
 
-function bundleFor(chip: ChipName, name: string): FlashBundleInput {
-  const parts = buildDemoFirmware({ chip, projectName: name, appSize: 96 * 1024 });
-  const manifest = {
-    v: 1 as const,
-    project: name,
-    chip,
-    idf_version: 'v5.3.1',
-    flash: { mode: 'dio' as const, freq: '80m' as const, size: '4MB' as const },
-    parts: parts.map((p) => ({
-      name: p.name,
-      offset: p.offset,
-      size: p.data.length,
-      sha256: sha256Hex(p.data),
-      file: `files/${p.name}.bin`,
-    })),
-    created_at: new Date().toISOString(),
-  };
-  return { manifestBytes: encodeManifest(manifest), files: new Map(parts.map((p) => [`files/${p.name}.bin`, p.data])) };
-}
+const bundleFor = (chip: ChipName, name: string): Promise<FlashBundleInput> =>
+  buildTestBundle(buildDemoFirmware({ chip, projectName: name, appSize: 96 * 1024 }), { chip, project: name });
 
 const api = {
   async inPage() {
     const device = new SimDevice({ chip: 'esp32c3' });
     const r = await flash({
       port: new SimSerialPort(device),
-      bundle: bundleFor('esp32c3', 'in_page'),
+      bundle: await bundleFor('esp32c3', 'in_page'),
       trust: { allowUnsigned: true },
     });
     await new Promise((res) => setTimeout(res, 50));
@@ -40,7 +23,7 @@ const api = {
     const port = new SimSerialPort(remoteDevice(worker));
     const r = await flash({
       port,
-      bundle: bundleFor('esp32s3', 'in_worker'),
+      bundle: await bundleFor('esp32s3', 'in_worker'),
       trust: { allowUnsigned: true },
       baud: 460800,
     });
