@@ -83,6 +83,15 @@ describe('espctl CLI', () => {
     expect(r.stdout + r.stderr).not.toContain('aegis_u_secret123');
   });
 
+  it('a plain-http CONTROL_BASE_URL is refused (plan-only, no network) unless ESPCTL_ALLOW_INSECURE=1', () => {
+    expect(run(['project', 'create', 'plain', '--template', 'empty']).status).toBe(0);
+    const env = { CONTROL_BASE_URL: 'http://127.0.0.1:9', MCP_AUTH_SECRET: 'aegis_u_x' };
+    const r = run(['--json', 'build'], env, path.join(tmp, 'plain'));
+    expect(r.status, r.stderr).toBe(8);
+    expect(JSON.parse(r.stdout).reason).toMatch(/CONTROL_BASE_URL was refused: Refusing plain http/);
+    expect(r.stderr).not.toContain('NETWORK_CALL');
+  });
+
   it('doctor in plan-only mode skips the network checks', () => {
     const r = run(['--json', 'doctor', '-C', path.join(tmp, 'blinky')], {
       XDG_CONFIG_HOME: path.join(tmp, 'empty-cfg'),
