@@ -12,7 +12,7 @@ import {
 import type { Artifact, StoreIdfVersion, Target } from '@aegis/protocol';
 import { BackendError } from './errors.js';
 import { isRealDirInside, readInside } from './safe-read.js';
-import { makeBuildSbom } from './sbom.js';
+import { makeSbom } from './sbom.js';
 import type { SigningKey } from './signing-key.js';
 
 export interface BundleInput {
@@ -133,7 +133,7 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
     const components = Array.isArray(desc.build_components)
       ? desc.build_components.filter((c): c is string => typeof c === 'string')
       : [];
-    const sbom = makeBuildSbom({
+    const sbom = makeSbom({
       jobId: input.jobId,
       manifest: built.manifest,
       version: input.version,

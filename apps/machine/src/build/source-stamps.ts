@@ -1,22 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { sha256File } from '../store/sha256-file.js';
 
 /** path (relative to the project) → content hash and the mtime it had when the cached build used it. */
 export type SourceStamps = Record<string, { sha256: string; mtimeMs: number }>;
 
 const SKIP = new Set(['build', '.git']);
-
-function hashFile(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(file)
-      .on('data', (c) => h.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}
 
 async function walk(root: string, dir: string, out: string[]): Promise<void> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -35,7 +24,7 @@ export async function stampSources(projectDir: string): Promise<SourceStamps> {
   for (const rel of files) {
     const p = path.join(projectDir, rel);
     const st = await lstat(p);
-    stamps[rel] = { sha256: await hashFile(p), mtimeMs: st.mtimeMs };
+    stamps[rel] = { sha256: await sha256File(p), mtimeMs: st.mtimeMs };
   }
   return stamps;
 }
@@ -52,7 +41,7 @@ export async function applySourceStamps(projectDir: string, stamps: SourceStamps
   for (const rel of files) {
     const p = path.join(projectDir, rel);
     const known = stamps[rel];
-    if (known && (await hashFile(p)) === known.sha256) {
+    if (known && (await sha256File(p)) === known.sha256) {
       const t = new Date(known.mtimeMs);
       await utimes(p, t, t);
     } else {

@@ -14,7 +14,7 @@ import {
 import type { Logger } from 'pino';
 import type { BuildBackend } from '../build/backend.js';
 import type { BuildJob } from '../jobs/build-job.js';
-import { makeSbom } from './sbom.js';
+import { makeSbom } from '../build/sbom.js';
 import { UploadError, UploadReceiver } from './upload-receiver.js';
 import { UnsafeArchiveError, safeUntar } from './safe-untar.js';
 
