@@ -291,6 +291,8 @@ describe('espctl MCP over stdio, plan-only', () => {
     });
     r = await call(client, 'get_clean_plan', { full: true });
     expect((r.structuredContent as { removes: string[] }).removes).toContain('sdkconfig');
+    expect(JSON.parse(await readText(client, 'store://manifest')).versions[0].version).toBe('test-1.0');
+    expect(JSON.parse(await readText(client, 'store://versions'))).toMatchObject({ source: 'local-store' });
     r = await call(client, 'store_versions', {});
     expect(r.structuredContent).toMatchObject({
       source: 'local-store',

@@ -16,6 +16,8 @@ export interface EspctlContext {
   transport: 'stdio' | 'http';
   /** Base directory for relative project paths (stdio). */
   cwd: string;
+  /** A local toolchain store ($ESPCTL_STORE_ROOT, stdio only). */
+  storeRoot?: string;
   /** Lists IDF versions: the local store in plan-only, the control API (or local store) in remote mode. */
   catalog(): Promise<StoreCatalog>;
   tasks: TaskRegistry;

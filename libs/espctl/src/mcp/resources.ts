@@ -1,4 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ESPCTL_TOML } from '../config/espctl-toml.js';
@@ -72,15 +74,15 @@ export function registerResources(server: McpServer, ctx: EspctlContext): void {
     'store://manifest',
     { title: 'Store manifest.json', mimeType: 'application/json' },
     async (uri) => {
-      const root = process.env.ESPCTL_STORE_ROOT;
+      const root = ctx.storeRoot;
       const cat = await readLocalStore(root);
-      if (cat.source === 'none')
+      if (!root || cat.source === 'none') {
         throw new EspctlError(
           'store_not_found',
-          'No local store (set ESPCTL_STORE_ROOT); store://versions lists remote versions.',
+          'No local store here (ESPCTL_STORE_ROOT); store://versions lists the versions the build machines have.',
         );
-      const { readFile } = await import('node:fs/promises');
-      return text(uri, await readFile(`${root}/manifest.json`, 'utf8'), 'application/json');
+      }
+      return text(uri, await readFile(path.join(root, 'manifest.json'), 'utf8'), 'application/json');
     },
   );
 

@@ -40,6 +40,7 @@ export function createStdioContext(o: StdioContextOptions): EspctlContext {
     modeReason: reason,
     transport: 'stdio',
     cwd: o.cwd,
+    storeRoot,
     catalog: async () => {
       const local = await readLocalStore(storeRoot);
       if (!control || local.source === 'local-store') return local;
