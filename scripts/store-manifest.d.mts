@@ -1,4 +1,4 @@
-export const KNOWN_TARGETS: string[];
+export const KNOWN_TARGETS: readonly string[];
 export interface AddVersionOptions {
   store: string;
   version: string;

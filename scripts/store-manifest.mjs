@@ -7,24 +7,16 @@
  *
  * Checksums idf.py, export.sh and the toolchain binaries (gcc, addr2line, size, objdump…) found in the tool
  * directories, then replaces this version's entry in `<root>/manifest.json`, written atomically (temp + rename).
+ * Needs the built libs/protocol (`npx tsc -b libs/protocol/tsconfig.build.json`): the target list is its `Target`.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Target } from '../libs/protocol/dist/index.js';
 
-export const KNOWN_TARGETS = [
-  'esp32',
-  'esp32s2',
-  'esp32s3',
-  'esp32c2',
-  'esp32c3',
-  'esp32c5',
-  'esp32c6',
-  'esp32h2',
-  'esp32p4',
-];
+export const KNOWN_TARGETS = Target.options;
 const TOOL_NAME = /(-(gcc|g\+\+|addr2line|size|objdump|readelf|nm|ld|as|gdb)|^cmake|^ninja|^esptool\.py)$/;
 
 async function sha256(file) {

@@ -1,4 +1,6 @@
 import type { FlashFreq, Target } from '@aegis/protocol';
+// The type-only chip table (no zod): this file is bundled into the self-contained test store.
+import { CHIPS } from '@aegis/esp/chips';
 
 /**
  * Memory layout of the RISC-V chips the test toolchain can compile for with Debian's riscv64-unknown-elf-gcc.
@@ -59,17 +61,7 @@ export const TEST_CHIPS: Partial<Record<Target, TestChip>> = {
 
 export const SUPPORTED_TARGETS = Object.keys(TEST_CHIPS) as Target[];
 /** Every target real ESP-IDF knows (for the "needs real ESP-IDF" message). */
-export const ALL_TARGETS: Target[] = [
-  'esp32',
-  'esp32s2',
-  'esp32s3',
-  'esp32c2',
-  'esp32c3',
-  'esp32c5',
-  'esp32c6',
-  'esp32h2',
-  'esp32p4',
-];
+export const ALL_TARGETS = Object.keys(CHIPS) as Target[];
 
 /** Linker script for an app (with a DROM segment that starts with esp_app_desc_t) or for the bootloader. */
 export function linkerScript(chip: TestChip, kind: 'app' | 'bootloader'): string {
