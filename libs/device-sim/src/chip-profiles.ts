@@ -44,6 +44,29 @@ const macWords = (mac: Uint8Array): [number, number] => [
   (mac[0] << 8) | mac[1],
 ];
 
+/** The S3 and C3 SPI0 block: same address, same register offsets. */
+const SPI0_S3_C3: SpiRegs = {
+  base: 0x60002000,
+  usr: 0x18,
+  usr1: 0x1c,
+  usr2: 0x20,
+  w0: 0x58,
+  mosiDlen: 0x24,
+  misoDlen: 0x28,
+};
+
+/** eFuse of the later chips: MAC in BLOCK1 words 0–1, minor chip revision in word 3 from bit 18. */
+const block1Registers =
+  (block1: number, minorRevision: number) =>
+  (mac: Uint8Array): Map<number, number> => {
+    const [mac0, mac1] = macWords(mac);
+    return new Map([
+      [block1, mac0],
+      [block1 + 4, mac1],
+      [block1 + 4 * 3, minorRevision << 18],
+    ]);
+  };
+
 export const CHIPS: Record<ChipName, ChipProfile> = {
   esp32: {
     name: 'esp32',
@@ -83,17 +106,9 @@ export const CHIPS: Record<ChipName, ChipProfile> = {
     imageChipId: 9,
     romStatusLen: 2,
     bootloaderOffset: 0x0,
-    spi: { base: 0x60002000, usr: 0x18, usr1: 0x1c, usr2: 0x20, w0: 0x58, mosiDlen: 0x24, misoDlen: 0x28 },
+    spi: SPI0_S3_C3,
     xtalHz: 40_000_000,
-    registers(mac) {
-      const [mac0, mac1] = macWords(mac);
-      const block1 = 0x60007000 + 0x44;
-      return new Map([
-        [block1, mac0],
-        [block1 + 4, mac1],
-        [block1 + 4 * 3, 2 << 18], // minor revision 2 → v0.2
-      ]);
-    },
+    registers: block1Registers(0x60007000 + 0x44, 2), // minor revision 2 → v0.2
     romBanner: 'ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n',
     downloadBoot: 'rst:0x1 (POWERON),boot:0x0 (DOWNLOAD(USB/UART0))\r\nwaiting for download\r\n',
     flashBoot: 'rst:0x1 (POWERON),boot:0x8 (SPI_FAST_FLASH_BOOT)\r\nSPIWP:0xee\r\nmode:DIO, clock div:1\r\n',
@@ -106,17 +121,9 @@ export const CHIPS: Record<ChipName, ChipProfile> = {
     imageChipId: 5,
     romStatusLen: 2,
     bootloaderOffset: 0x0,
-    spi: { base: 0x60002000, usr: 0x18, usr1: 0x1c, usr2: 0x20, w0: 0x58, mosiDlen: 0x24, misoDlen: 0x28 },
+    spi: SPI0_S3_C3,
     xtalHz: 40_000_000,
-    registers(mac) {
-      const [mac0, mac1] = macWords(mac);
-      const block1 = 0x60008800 + 0x44;
-      return new Map([
-        [block1, mac0],
-        [block1 + 4, mac1],
-        [block1 + 4 * 3, 4 << 18], // minor revision 4 → v0.4
-      ]);
-    },
+    registers: block1Registers(0x60008800 + 0x44, 4), // minor revision 4 → v0.4
     romBanner: 'ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n',
     downloadBoot: 'rst:0x1 (POWERON),boot:0x5 (DOWNLOAD(USB/UART0/1))\r\nwaiting for download\r\n',
     flashBoot: 'rst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\r\nSPIWP:0xee\r\nmode:DIO, clock div:1\r\n',
