@@ -248,10 +248,6 @@ export function isFlashMapped(chip: ChipInfo, addr: number): boolean {
   return (addr >= chip.iromMap[0] && addr < chip.iromMap[1]) || (addr >= chip.dromMap[0] && addr < chip.dromMap[1]);
 }
 
-export function isDromAddress(chip: ChipInfo, addr: number): boolean {
-  return addr >= chip.dromMap[0] && addr < chip.dromMap[1];
-}
-
 /** Names of every memory region the address falls in (esptool's `get_memory_type`). */
 export function memoryTypes(chip: ChipInfo, addr: number): string[] {
   return chip.memoryMap.filter(([start, end]) => addr >= start && addr < end).map(([, , name]) => name);

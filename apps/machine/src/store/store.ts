@@ -88,9 +88,3 @@ export function inventory(store: Store): { idfVersions: string[]; targets: Targe
   for (const v of store.manifest.versions) for (const t of v.targets) targets.add(t);
   return { idfVersions: store.manifest.versions.map((v) => v.version), targets: [...targets] };
 }
-
-/** The tool of `v` whose name is `name`, as an absolute path (or undefined). */
-export function toolPath(store: Store, v: StoreIdfVersion, name: string): string | undefined {
-  const t = v.tools.find((x) => x.name === name);
-  return t ? storePath(store.root, t.path) : undefined;
-}
