@@ -1,7 +1,7 @@
 // pako is CommonJS: a default import works in Node ESM and in bundlers alike.
 import pako from 'pako';
 import { md5 } from '@noble/hashes/legacy.js';
-import { le32, toHex, u32 } from '@aegis/esp';
+import { bytesEqual, le32, toHex, u32 } from '@aegis/esp';
 import type { ChipProfile } from './chip-profiles.js';
 import { jedecId } from './chip-profiles.js';
 import { SECTOR_SIZE, type FlashMemory } from './flash-memory.js';
@@ -85,7 +85,7 @@ export class LoaderSession {
     const { chip, flash } = this.host;
     switch (op) {
       case Op.SYNC: {
-        if (!sameBytes(d, SYNC_PAYLOAD)) return this.fail(op, RomError.INVALID_MESSAGE);
+        if (!bytesEqual(d, SYNC_PAYLOAD)) return this.fail(op, RomError.INVALID_MESSAGE);
         if (this.stub) return this.ok(op);
         for (let i = 0; i < 8; i++) this.ok(op, 0x20120707);
         return;
@@ -332,10 +332,4 @@ export class LoaderSession {
     if (this.stub) return this.fail(op, StubError.CMD_NOT_IMPLEMENTED);
     this.host.transmit(slipEncode(encodeResponse(0x00, 0, [], 1, RomError.INVALID_MESSAGE, this.statusLen())));
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,6 +1,6 @@
 import { ESPError, ESPLoader } from 'esptool-js';
 import type { Target } from '@aegis/protocol';
-import { fullWritePlan, md5Hex, planSectorDiff, type DiffPlan } from '@aegis/esp';
+import { fullWritePlan, md5Hex, padTo, planSectorDiff, type DiffPlan } from '@aegis/esp';
 import { checkBundle, checkFits, type BundleTrust, type FlashBundleInput } from './bundle.js';
 import { ESPTOOL_CHIP_NAMES, targetOfChipName } from './chip-names.js';
 import { FlashError, isPortBusyError, portBusy } from './errors.js';
@@ -89,7 +89,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     resetConstructors: plan.constructors as never,
   });
   // A full write compresses whole parts: start now, so it overlaps the connect handshake's waiting.
-  const padded = new Map(bundle.parts.map((p) => [p, padTo4(p.data)] as const));
+  const padded = new Map(bundle.parts.map((p) => [p, padTo(p.data, 4, 0xff)] as const));
   const compressor = new Compressor();
   if (options.precompress ?? options.diff === false) for (const data of padded.values()) compressor.start(data);
   let wrote = false;
@@ -247,13 +247,6 @@ function writeFailure(e: unknown, part: string): FlashError {
     return new FlashError('verify_failed', `Part ${part} did not verify after writing (${why}); flash again.`, false);
   }
   return new FlashError('flash_failed', `Writing part ${part} failed: ${why}`, false);
-}
-
-function padTo4(data: Uint8Array): Uint8Array {
-  if (data.length % 4 === 0) return data;
-  const out = new Uint8Array(data.length + (4 - (data.length % 4))).fill(0xff);
-  out.set(data);
-  return out;
 }
 
 function checkAbort(signal: AbortSignal | undefined, wrote = false): void {
