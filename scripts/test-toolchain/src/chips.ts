@@ -20,6 +20,15 @@ export interface TestChip {
 
 const K = 1024;
 
+/** The H2 has the C6's memory map and ROM (esptool's targets share it); only its flash clock differs. */
+const C6_H2_LAYOUT = {
+  march: 'rv32imc_zicsr',
+  drom: 0x42800020,
+  app: { iram: 0x40800000, iramLen: 64 * K, dram: 0x40810000, dramLen: 64 * K },
+  bootloader: { iram: 0x40840000, iramLen: 32 * K, dram: 0x40848000, dramLen: 32 * K },
+  etsPrintf: 0x40000028,
+};
+
 export const TEST_CHIPS: Partial<Record<Target, TestChip>> = {
   esp32c3: {
     target: 'esp32c3',
@@ -39,24 +48,8 @@ export const TEST_CHIPS: Partial<Record<Target, TestChip>> = {
     etsPrintf: 0x40000028,
     flashFreq: '60m',
   },
-  esp32c6: {
-    target: 'esp32c6',
-    march: 'rv32imc_zicsr',
-    drom: 0x42800020,
-    app: { iram: 0x40800000, iramLen: 64 * K, dram: 0x40810000, dramLen: 64 * K },
-    bootloader: { iram: 0x40840000, iramLen: 32 * K, dram: 0x40848000, dramLen: 32 * K },
-    etsPrintf: 0x40000028,
-    flashFreq: '80m',
-  },
-  esp32h2: {
-    target: 'esp32h2',
-    march: 'rv32imc_zicsr',
-    drom: 0x42800020,
-    app: { iram: 0x40800000, iramLen: 64 * K, dram: 0x40810000, dramLen: 64 * K },
-    bootloader: { iram: 0x40840000, iramLen: 32 * K, dram: 0x40848000, dramLen: 32 * K },
-    etsPrintf: 0x40000028,
-    flashFreq: '48m',
-  },
+  esp32c6: { target: 'esp32c6', ...C6_H2_LAYOUT, flashFreq: '80m' },
+  esp32h2: { target: 'esp32h2', ...C6_H2_LAYOUT, flashFreq: '48m' },
 };
 
 export const SUPPORTED_TARGETS = Object.keys(TEST_CHIPS) as Target[];
