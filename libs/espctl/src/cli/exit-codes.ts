@@ -27,7 +27,13 @@ export function exitCodeFor(code: string): ExitCode {
   )
     return ExitCode.Config;
   if (code === 'not_logged_in' || code === 'key_rejected' || code === 'insecure_url') return ExitCode.Auth;
-  if (code === 'control_unreachable' || code === 'control_error' || code.startsWith('network')) return ExitCode.Network;
+  if (
+    code === 'control_unreachable' ||
+    code === 'api_unreachable' ||
+    code === 'control_error' ||
+    code.startsWith('network')
+  )
+    return ExitCode.Network;
   if (code === 'build_failed' || code === 'build_not_succeeded') return ExitCode.BuildFailed;
   if (code.endsWith('_not_found')) return ExitCode.NotFound;
   if (code === 'plan_only') return ExitCode.PlanOnly;

@@ -27,6 +27,16 @@ export function checkBaseUrl(raw: string, env: NodeJS.ProcessEnv = process.env):
   return u;
 }
 
+/** A failed fetch as a sentence: which API, and why (the cause's code, e.g. ECONNREFUSED). */
+export function unreachable(baseUrl: string, err: unknown): EspctlError {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const why = cause?.code ?? cause?.message ?? (err as Error).message ?? String(err);
+  return new EspctlError(
+    'control_unreachable',
+    `The control API at ${baseUrl} is not reachable (${why}); check CONTROL_BASE_URL / espctl login and the network.`,
+  );
+}
+
 /** The few REST calls espctl makes itself (grants and signaling are libs/peer's). */
 export class ControlClient {
   constructor(
@@ -45,6 +55,8 @@ export class ControlClient {
         ? { authorization: `Bearer ${this.key}`, accept: 'application/json' }
         : { accept: 'application/json' },
       signal: AbortSignal.timeout(10_000),
+    }).catch((err: unknown) => {
+      throw unreachable(this.baseUrl, err);
     });
   }
 
@@ -54,6 +66,8 @@ export class ControlClient {
       headers: { authorization: `Bearer ${this.key}`, accept: 'application/json', 'content-type': 'application/json' },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
+    }).catch((err: unknown) => {
+      throw unreachable(this.baseUrl, err);
     });
   }
 

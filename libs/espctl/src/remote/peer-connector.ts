@@ -2,6 +2,7 @@ import type { RemoteSession as PeerSession, RtcConfig } from '@aegis/peer';
 import { createHash } from 'node:crypto';
 import { MAX_FRAME_BYTES, RpcErrorCode, type BuildStatus, type LogLine } from '@aegis/protocol';
 import { EspctlError } from '../errors.js';
+import { unreachable } from './control-client.js';
 import type { RemoteBuildRequest, RemoteConnector, RemoteSession } from './remote-connector.js';
 
 export interface PeerConnectorOptions {
@@ -108,11 +109,12 @@ const BUSY_RETRY_MS = [300, 700, 1500];
  * Retry while every fitting machine is busy: usually this user's own previous session is still being released
  * (closing a session frees the machine a moment later). Other refusals are final.
  */
-async function whileBusy<T>(fn: () => Promise<T>): Promise<T> {
+async function whileBusy<T>(baseUrl: string, fn: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof TypeError && /fetch failed/i.test(err.message)) throw unreachable(baseUrl, err);
       const code = (err as { code?: unknown }).code;
       const busy = code === 'no_machine' && /busy/i.test((err as Error).message);
       if (!busy || i >= BUSY_RETRY_MS.length) throw err;
@@ -127,7 +129,7 @@ export function createPeerConnector(o: PeerConnectorOptions): RemoteConnector {
   return {
     async start(req: RemoteBuildRequest) {
       const peer = await import('@aegis/peer');
-      const s = await whileBusy(() =>
+      const s = await whileBusy(o.baseUrl, () =>
         peer.startRemoteSession({
           ...base,
           request: {
@@ -142,7 +144,10 @@ export function createPeerConnector(o: PeerConnectorOptions): RemoteConnector {
     },
     async attach(jobId: string) {
       const peer = await import('@aegis/peer');
-      return adapt(await whileBusy(() => peer.attachToJob({ ...base, jobId, channels: ['espctl', 'firmware'] })), peer);
+      return adapt(
+        await whileBusy(o.baseUrl, () => peer.attachToJob({ ...base, jobId, channels: ['espctl', 'firmware'] })),
+        peer,
+      );
     },
   };
 }

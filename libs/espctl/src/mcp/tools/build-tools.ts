@@ -63,7 +63,8 @@ async function planFor(
   const project = openProject(ctx, args);
   const config = await loadProjectConfig(project);
   const files = await project.list();
-  const catalog = await ctx.catalog();
+  // The store default only fills in the plan's text; an unreachable API must not stop the build from reporting.
+  const catalog = await ctx.catalog().catch(() => ({ source: 'none' as const, versions: [] }));
   return generateBuildPlan({
     config,
     files,

@@ -45,36 +45,41 @@ export async function runDoctor(
         p.reachable ? undefined : { code: 'control_unreachable', message: p.detail },
       );
       const keyOk = p.keyAccepted === true;
-      add(
-        {
-          name: 'key_accepted',
-          status: keyOk ? 'ok' : 'error',
-          detail: keyOk ? 'The API accepted the key.' : 'The API refused the key (or could not be asked).',
-        },
-        keyOk
-          ? undefined
-          : {
-              code: 'key_rejected',
-              message: 'The control API did not accept the key; run espctl login with a valid key.',
-            },
-      );
-      if (p.clockSkewMs === undefined)
-        add({ name: 'clock_skew', status: 'warn', detail: 'The API sent no Date header.' });
-      else {
-        const ok = Math.abs(p.clockSkewMs) <= MAX_CLOCK_SKEW_MS;
+      if (!p.reachable) {
+        add({ name: 'key_accepted', status: 'skipped', detail: 'The control API is not reachable.' });
+        add({ name: 'clock_skew', status: 'skipped', detail: 'The control API is not reachable.' });
+      } else {
         add(
           {
-            name: 'clock_skew',
-            status: ok ? 'ok' : 'error',
-            detail: `This clock differs from the API by ${Math.round(p.clockSkewMs)} ms.`,
+            name: 'key_accepted',
+            status: keyOk ? 'ok' : 'error',
+            detail: keyOk ? 'The API accepted the key.' : 'The API refused the key (or could not be asked).',
           },
-          ok
+          keyOk
             ? undefined
             : {
-                code: 'clock_skew',
-                message: `The clock is off by ${Math.round(p.clockSkewMs / 1000)} s; grants live 5–30 s, so sync the clock (NTP).`,
+                code: 'key_rejected',
+                message: 'The control API did not accept the key; run espctl login with a valid key.',
               },
         );
+        if (p.clockSkewMs === undefined)
+          add({ name: 'clock_skew', status: 'warn', detail: 'The API sent no Date header.' });
+        else {
+          const ok = Math.abs(p.clockSkewMs) <= MAX_CLOCK_SKEW_MS;
+          add(
+            {
+              name: 'clock_skew',
+              status: ok ? 'ok' : 'error',
+              detail: `This clock differs from the API by ${Math.round(p.clockSkewMs)} ms.`,
+            },
+            ok
+              ? undefined
+              : {
+                  code: 'clock_skew',
+                  message: `The clock is off by ${Math.round(p.clockSkewMs / 1000)} s; grants live 5–30 s, so sync the clock (NTP).`,
+                },
+          );
+        }
       }
     } catch (err) {
       const b = toErrorBody(err);
