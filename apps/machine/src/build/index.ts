@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DecodedFrame } from '@aegis/protocol';
@@ -182,7 +182,6 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     },
 
     async size(workspaceDir: string) {
-      const { readFile } = await import('node:fs/promises');
       const text = await readFile(path.join(artifactsDirOf(workspaceDir), 'size.json'), 'utf8').catch(() => undefined);
       if (!text) {
         if (await readBuildInfo(workspaceDir)) {
