@@ -1,7 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const REAL_ESP = '/work/shared/testdata/real-esp';
+/** shared/ sits beside the repository (in CI a copy does); on the development machines it is /work/shared. */
+export const REAL_ESP = [
+  fileURLToPath(new URL('../../../../shared/testdata/real-esp', import.meta.url)),
+  '/work/shared/testdata/real-esp',
+].find((p) => existsSync(p))!;
 export const REAL_BUILDS = ['136446529__ESP32-BMP180', '203Null__esp32-microlight'] as const;
 
 export function realFile(...parts: string[]): Uint8Array {
