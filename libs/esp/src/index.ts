@@ -14,3 +14,5 @@ export * from './sector-diff.js';
 export * from './size-report.js';
 export * from './build-diagnostics.js';
 export * from './image-flash-params.js';
+export * from './project-components.js';
+export * from './spdx-sbom.js';

@@ -14,3 +14,4 @@ export * from './rest.js';
 export * from './flash-handoff.js';
 export * from './size-report.js';
 export * from './build-diagnostic.js';
+export * from './sbom.js';
