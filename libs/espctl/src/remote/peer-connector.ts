@@ -1,4 +1,6 @@
-import type { RemoteSession as PeerSession, RtcConfig } from '@aegis/peer';
+import type { RemoteSession as PeerSession } from '@aegis/peer';
+// rtc-base, not the package index: loads no werift (that waits for the first remote session).
+import { interfaceRtcConfig, loopbackRtcConfig, type RtcConfig } from '@aegis/peer/rtc-base';
 import { createHash } from 'node:crypto';
 import { MAX_FRAME_BYTES, RpcErrorCode, type BuildStatus, type LogLine } from '@aegis/protocol';
 import { EspctlError } from '../errors.js';
@@ -20,22 +22,7 @@ export interface PeerConnectorOptions {
 export function rtcConfigFromEnv(env: NodeJS.ProcessEnv): RtcConfig | undefined {
   const ip = env.AEGIS_RTC_INTERFACE?.trim();
   if (!ip) return undefined;
-  // The same values as libs/peer's loopbackRtcConfig (not imported here so werift loads only when needed).
-  if (ip === '127.0.0.1')
-    return {
-      iceServers: [{ urls: 'stun:127.0.0.1:3478' }],
-      iceStunGatherTimeout: 0.05,
-      iceUseIpv4: false,
-      iceUseIpv6: false,
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    } as RtcConfig;
-  return {
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: [ip],
-    iceInterfaceAddresses: { udp4: ip },
-  } as RtcConfig;
+  return ip === '127.0.0.1' ? { ...loopbackRtcConfig } : interfaceRtcConfig(ip);
 }
 
 type Peer = typeof import('@aegis/peer');
