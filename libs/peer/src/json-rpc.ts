@@ -13,6 +13,14 @@ import {
 } from '@aegis/protocol';
 import type { z } from 'zod';
 
+// Browser-safe (web-platform globals only, no werift): the dashboard imports this file as `@aegis/peer/json-rpc`.
+
+const utf8 = new TextEncoder();
+
+/** Whether a frame's UTF-8 size is over the limit; a UTF-16 unit is at most 3 bytes, so short frames skip encoding. */
+const tooLarge = (text: string): boolean =>
+  text.length * 3 > MAX_FRAME_BYTES && utf8.encode(text).length > MAX_FRAME_BYTES;
+
 /** A JSON-RPC error as a value: `code` from RpcErrorCode and a sentence a person can act on. */
 export class RpcError extends Error {
   constructor(
@@ -38,7 +46,7 @@ export type IncomingFrame =
 
 /** Classifies one text frame. Never throws. */
 export function parseFrame(text: string): IncomingFrame {
-  if (Buffer.byteLength(text) > MAX_FRAME_BYTES)
+  if (tooLarge(text))
     return {
       kind: 'invalid',
       id: null,
@@ -123,7 +131,7 @@ interface Pending {
   method: EspctlMethod;
   resolve(v: unknown): void;
   reject(e: Error): void;
-  timer?: NodeJS.Timeout;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** Client side of `espctl`: typed calls, results validated against the method's result schema. */

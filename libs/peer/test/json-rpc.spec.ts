@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RpcErrorCode } from '@aegis/protocol';
+import { MAX_FRAME_BYTES, RpcErrorCode } from '@aegis/protocol';
 import { JsonRpcClient, RpcError, dispatchRequest, parseFrame, type EspctlHandlers } from '../src/json-rpc.js';
 
 describe('JSON-RPC framing', () => {
@@ -11,6 +11,15 @@ describe('JSON-RPC framing', () => {
     expect(parseFrame('{"jsonrpc":"2.0","method":"log","params":{}}').kind).toBe('notification');
     expect(parseFrame('{"jsonrpc":"2.0","id":1,"result":5}').kind).toBe('response');
     expect(parseFrame('"' + 'a'.repeat(70_000) + '"')).toMatchObject({ error: { code: RpcErrorCode.FrameTooLarge } });
+  });
+
+  it('measures the frame limit in UTF-8 bytes, not characters', () => {
+    // 30,000 characters of 3 bytes each: under the limit counted in characters, over it in bytes.
+    const wide = '"' + '€'.repeat(30_000) + '"';
+    expect(wide.length).toBeLessThan(MAX_FRAME_BYTES);
+    expect(parseFrame(wide)).toMatchObject({ error: { code: RpcErrorCode.FrameTooLarge } });
+    const fits = '"' + '€'.repeat(20_000) + '"';
+    expect(parseFrame(fits)).toMatchObject({ kind: 'invalid', error: { code: RpcErrorCode.InvalidRequest } });
   });
 
   const handlers: EspctlHandlers = {
