@@ -6,9 +6,7 @@ import path from 'node:path';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { buildDemoFirmware } from '@aegis/device-sim';
-import { encodeManifest } from '@aegis/esp';
-import type { FlashBundleManifest } from '@aegis/protocol';
-import { createHash } from 'node:crypto';
+import { buildTestBundle } from '@aegis/testkit/flash-bundle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, espctlBin, newClient, textOf } from './mcp-helpers.js';
 import { startPtySim, type PtySim } from './support/pty-sim.js';
@@ -20,29 +18,14 @@ let client: Client;
 let parts: ReturnType<typeof buildDemoFirmware>;
 
 const run = promisify(execFile);
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** A flash bundle directory as `firmware.download` writes it (unsigned: no machine key in plan-only mode). */
 async function writeBundle(dir: string): Promise<void> {
   parts = buildDemoFirmware({ chip: 'esp32c3', projectName: 'pty_demo', appSize: 64 * 1024 });
-  const manifest: FlashBundleManifest = {
-    v: 1,
-    project: 'pty_demo',
-    chip: 'esp32c3',
-    idf_version: 'test-1.0',
-    flash: { mode: 'dio', freq: '80m', size: '4MB' },
-    parts: parts.map((p) => ({
-      name: p.name,
-      offset: p.offset,
-      size: p.data.length,
-      sha256: sha(p.data),
-      file: `files/${p.name}.bin`,
-    })),
-    created_at: '2026-11-25T09:00:00.000Z',
-  };
+  const bundle = await buildTestBundle(parts, { chip: 'esp32c3', project: 'pty_demo', idfVersion: 'test-1.0' });
   await mkdir(path.join(dir, 'files'), { recursive: true });
-  await writeFile(path.join(dir, 'manifest.json'), encodeManifest(manifest));
-  for (const p of parts) await writeFile(path.join(dir, `files/${p.name}.bin`), p.data);
+  await writeFile(path.join(dir, 'manifest.json'), bundle.manifestBytes);
+  for (const [file, data] of bundle.files) await writeFile(path.join(dir, file), data);
 }
 
 beforeAll(async () => {
