@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorBody, IdfVersion, Sha256Hex, Target } from './common.js';
 import { JobState } from './jobs.js';
 import { FlashBundleManifest } from './manifest.js';
+import { SpdxDocument } from './sbom.js';
 
 /**
  * The `espctl` channel: JSON-RPC 2.0, one message per text frame. Binary frames carry the chunks of the
@@ -130,7 +131,7 @@ export const EspctlMethods = {
   'artifacts.list': { params: Empty, result: z.object({ artifacts: z.array(Artifact) }) },
   'artifacts.manifest': { params: Empty, result: z.object({ manifest: FlashBundleManifest, jws: z.string() }) },
   size: { params: Empty, result: z.record(z.string(), z.unknown()) },
-  sbom: { params: Empty, result: z.record(z.string(), z.unknown()) },
+  sbom: { params: Empty, result: SpdxDocument },
   diag: {
     params: Empty,
     result: z.object({ checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })) }),

@@ -130,14 +130,11 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   const sizes: Record<string, number> = {};
   for (const p of built.manifest.parts) sizes[p.name] = p.size;
   if (input.version) {
-    const components = Array.isArray(desc.build_components)
-      ? desc.build_components.filter((c): c is string => typeof c === 'string')
-      : [];
     const sbom = makeSbom({
       jobId: input.jobId,
+      projectDir: input.projectDir,
       manifest: built.manifest,
       version: input.version,
-      components,
       artifacts: [...artifacts],
       now: input.now,
     });

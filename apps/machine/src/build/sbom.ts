@@ -1,8 +1,22 @@
-import type { Artifact, FlashBundleManifest, StoreIdfVersion } from '@aegis/protocol';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CHIPS,
+  componentManifestPaths,
+  lockedIdfVersion,
+  makeSpdxSbom,
+  projectComponents,
+  toolchainName,
+} from '@aegis/esp';
+import type { Artifact, FlashBundleManifest, SpdxDocument, StoreIdfVersion, Target } from '@aegis/protocol';
+import { AGENT_VERSION } from '../agent.js';
+import { isRealDirInside, readInside } from './safe-read.js';
 
 export interface SbomInput {
   jobId: string;
-  /** The bundle manifest: names the firmware, its version and target. */
+  /** The uploaded project (the job's workspace), read for its components and their versions. */
+  projectDir: string;
+  /** The bundle manifest: names the firmware, its app version (esp_app_desc) and target. */
   manifest?: FlashBundleManifest;
   /** The store's ESP-IDF entry that built it (commit, tools by sha256), when known. */
   version?: StoreIdfVersion;
@@ -10,75 +24,75 @@ export interface SbomInput {
   idfVersion?: string;
   /** The target, when there is no manifest. */
   target?: string;
-  /** ESP-IDF components the build used. */
-  components?: string[];
-  artifacts: Artifact[];
+  artifacts: readonly Artifact[];
   now?: Date;
 }
 
+/** What the SBOM lists as built images: the flash parts, the merged image and the ELF. */
+const IMAGE_KINDS: ReadonlySet<Artifact['kind']> = new Set(['image', 'merged', 'elf']);
+
 /**
- * CycloneDX 1.5 SBOM of a build, from what the machine knows for certain: the firmware, the ESP-IDF release (or
- * the test toolchain) with its commit, every store tool that built it (by sha256), the ESP-IDF components the
- * build used, and every artifact with its sha256.
+ * The paths of the project that tell its components apart: one entry inside `main/` and each `components/<name>/`
+ * (real directories only, never through a link), and the component manifests and lock.
  */
-export function makeSbom(o: SbomInput): Record<string, unknown> {
-  const target = o.manifest?.chip ?? o.target;
-  return {
-    bomFormat: 'CycloneDX',
-    specVersion: '1.5',
-    version: 1,
-    metadata: {
-      timestamp: (o.now ?? new Date()).toISOString(),
-      component: {
-        type: 'firmware',
-        name: o.manifest?.project ?? `job-${o.jobId}`,
-        ...(o.manifest?.app_version ? { version: o.manifest.app_version } : {}),
-        properties: [
-          { name: 'aegis:job_id', value: o.jobId },
-          ...(target ? [{ name: 'aegis:target', value: target }] : []),
-        ],
-      },
-    },
-    components: [
-      ...framework(o),
-      ...(o.version?.tools ?? []).map((t) => ({
-        type: 'application',
-        name: t.name,
-        hashes: [{ alg: 'SHA-256', content: t.sha256 }],
-        properties: [{ name: 'aegis:role', value: 'toolchain' }],
-      })),
-      ...(o.components ?? []).map((c) => ({
-        type: 'library',
-        name: c,
-        version: o.version?.version ?? o.idfVersion,
-        properties: [{ name: 'aegis:role', value: 'idf-component' }],
-      })),
-      ...o.artifacts.map((a) => ({
-        type: 'file',
-        name: a.name,
-        hashes: [{ alg: 'SHA-256', content: a.sha256 }],
-        properties: [
-          { name: 'aegis:kind', value: a.kind },
-          { name: 'aegis:size', value: String(a.size) },
-        ],
-      })),
-    ],
+function projectPaths(projectDir: string): string[] {
+  const out: string[] = [];
+  const firstEntry = (rel: string): string | undefined => {
+    const dir = path.join(projectDir, rel);
+    if (!isRealDirInside(dir, projectDir)) return undefined;
+    const e = readdirSync(dir)[0];
+    return e ? `${rel}/${e}` : undefined;
   };
+  const main = firstEntry('main');
+  if (main) out.push(main);
+  if (isRealDirInside(path.join(projectDir, 'components'), projectDir)) {
+    for (const c of readdirSync(path.join(projectDir, 'components')).sort()) {
+      const e = firstEntry(`components/${c}`);
+      if (e) out.push(e);
+    }
+  }
+  const candidates = [
+    'dependencies.lock',
+    'idf_component.yml',
+    'main/idf_component.yml',
+    ...out
+      .filter((p) => p.startsWith('components/'))
+      .map((p) => `${p.split('/').slice(0, 2).join('/')}/idf_component.yml`),
+  ];
+  return [...out, ...componentManifestPaths(candidates)];
 }
 
-function framework(o: SbomInput): Record<string, unknown>[] {
-  const v = o.version;
-  if (v?.test_toolchain) return [{ type: 'framework', name: 'aegis-test-toolchain', version: v.version }];
-  if (v) {
-    return [
-      {
-        type: 'framework',
-        name: 'esp-idf',
-        version: v.version,
-        purl: `pkg:github/espressif/esp-idf@v${v.version}`,
-        ...(v.commit ? { properties: [{ name: 'git:commit', value: v.commit }] } : {}),
-      },
-    ];
-  }
-  return o.idfVersion ? [{ type: 'framework', name: 'esp-idf', version: o.idfVersion }] : [];
+/**
+ * SPDX 2.3 SBOM of a build (the one generator in libs/esp), from what the machine knows for certain: the firmware
+ * and its app version, the ESP-IDF release (or the test toolchain) with its commit, the store tools that built it
+ * (by sha256), the project's components with their versions, and the built images by sha256.
+ */
+export function makeSbom(o: SbomInput): SpdxDocument {
+  const text = (rel: string): string | undefined => {
+    const b = readInside(o.projectDir, rel, 1024 * 1024);
+    return b ? new TextDecoder().decode(b) : undefined;
+  };
+  const paths = projectPaths(o.projectDir);
+  const lock = text('dependencies.lock');
+  const target = o.manifest?.chip ?? o.target;
+  const chip = target && target in CHIPS ? CHIPS[target as Target] : undefined;
+  const idfVersion = o.version?.version ?? o.idfVersion ?? (lock ? lockedIdfVersion(lock) : undefined);
+  const tools = o.version?.tools.length
+    ? o.version.tools.map((t) => ({ name: t.name, sha256: t.sha256 }))
+    : chip
+      ? [{ name: toolchainName(chip.architecture) }]
+      : [];
+  return makeSpdxSbom({
+    project: { name: o.manifest?.project ?? `job-${o.jobId}`, version: o.manifest?.app_version },
+    idf: idfVersion
+      ? { version: idfVersion, commit: o.version?.commit, testToolchain: o.version?.test_toolchain }
+      : undefined,
+    target,
+    components: projectComponents(paths, text),
+    toolchain: tools,
+    files: o.artifacts.filter((a) => IMAGE_KINDS.has(a.kind)).map((a) => ({ name: a.name, sha256: a.sha256 })),
+    creator: `aegis-machine-${AGENT_VERSION}`,
+    created: o.now ?? new Date(),
+    uniqueId: globalThis.crypto.randomUUID(),
+  });
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FlashBundleManifest, MAX_FRAME_BYTES, RpcErrorCode, type EspctlMethod } from '@aegis/protocol';
+import { FlashBundleManifest, MAX_FRAME_BYTES, RpcErrorCode, SpdxDocument, type EspctlMethod } from '@aegis/protocol';
 import {
   RpcError,
   dispatchRequest,
@@ -127,13 +127,15 @@ export function serveEspctl(o: EspctlHandlerOptions): () => void {
     sbom: async () => {
       const dir = requireBuilt();
       const a = job.artifacts.find((x) => x.kind === 'report' && /sbom/i.test(x.name));
-      if (a) return JSON.parse(await readFile(join(dir, a.name), 'utf8')) as Record<string, unknown>;
+      const made = a ? SpdxDocument.safeParse(JSON.parse(await readFile(join(dir, a.name), 'utf8'))) : undefined;
+      if (made?.success) return made.data;
       const m = job.artifacts.find((x) => x.kind === 'bundle-manifest');
       const manifest = m
         ? FlashBundleManifest.safeParse(JSON.parse(await readFile(join(dir, m.name), 'utf8'))).data
         : undefined;
       return makeSbom({
         jobId: job.id,
+        projectDir: job.workspaceDir,
         target: job.target,
         idfVersion: job.idfVersion,
         manifest,

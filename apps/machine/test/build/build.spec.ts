@@ -4,7 +4,7 @@ import path from 'node:path';
 import { compactVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAppImage, isImageValid, verifyBundleFiles, verifyBundleManifest } from '@aegis/esp';
-import { EspWebToolsManifest, FlashBundleManifest } from '@aegis/protocol';
+import { EspWebToolsManifest, FlashBundleManifest, SpdxDocument } from '@aegis/protocol';
 import { harness, helloProject, request, sandboxProcesses, workspace, type Harness } from './helpers.js';
 import { createBuildBackend } from '../../src/build/index.js';
 
@@ -26,7 +26,11 @@ describe('build in the bwrap sandbox with the test toolchain', () => {
   });
 
   it('builds hello world, streams the log and signs a bundle that verifies', async () => {
-    const ws = await workspace(h, helloProject());
+    // A lock as the IDF Component Manager writes it: the SBOM lists its components with their exact versions.
+    const lock =
+      'dependencies:\n  espressif/led_strip:\n    source:\n      type: service\n    version: 2.5.5\n' +
+      '  idf:\n    source:\n      type: idf\n    version: 5.3.1\n';
+    const ws = await workspace(h, helloProject({ 'dependencies.lock': lock }));
     const { req, log } = request(ws, { target: 'esp32c3' });
     const out = await h.backend.build(req);
     expect(out.error).toBeUndefined();
@@ -116,12 +120,20 @@ describe('build in the bwrap sandbox with the test toolchain', () => {
     expect(image.appDesc?.elfSha256).toBe(createHash('sha256').update(elf).digest('hex'));
     expect(out.sizes?.app).toBe(app!.size);
 
-    const sbom = JSON.parse(await readFile(path.join(dir, 'sbom.json'), 'utf8'));
-    expect(sbom).toMatchObject({ bomFormat: 'CycloneDX', metadata: { component: { name: 'hello_world' } } });
-    const names = sbom.components.map((c: { name: string }) => c.name);
-    expect(names).toEqual(
-      expect.arrayContaining(['aegis-test-toolchain', 'riscv64-unknown-elf-gcc', 'main', 'bundle/manifest.json']),
-    );
+    const sbom = SpdxDocument.parse(JSON.parse(await readFile(path.join(dir, 'sbom.json'), 'utf8')));
+    expect(sbom.creationInfo.creators).toEqual([expect.stringMatching(/^Tool: aegis-machine-\d/)]);
+    const pk = Object.fromEntries(sbom.packages.map((p) => [p.name, p]));
+    expect(pk.hello_world.versionInfo).toBe(image.appDesc?.version);
+    // The test toolchain is never presented as ESP-IDF; its store tools are listed by sha256.
+    expect(pk['aegis-test-toolchain'].versionInfo).toBe('test-1.0');
+    expect(pk['esp-idf']).toBeUndefined();
+    expect(pk['riscv64-unknown-elf-gcc'].checksums?.[0].algorithm).toBe('SHA256');
+    expect(pk.main.versionInfo).toBe('NOASSERTION');
+    expect(pk['espressif/led_strip'].versionInfo).toBe('2.5.5');
+    const files = Object.fromEntries(sbom.files.map((f) => [f.fileName, f.checksums[0].checksumValue]));
+    for (const a of out.artifacts.filter((x) => ['image', 'merged', 'elf'].includes(x.kind)))
+      expect(files[`./${a.name}`]).toBe(a.sha256);
+    expect(files['./bundle/manifest.json']).toBeUndefined();
 
     const size = await h.backend.size(ws);
     expect(size.total_size).toBeGreaterThan(0);
