@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
+import type { OnModuleInit } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLASH_REQUEST_TTL_SECS, DASHBOARD_POLL_WINDOW_SECS } from '@aegis/protocol';
 import { DEFAULT_TEST_DATABASE_URL } from '@aegis/testkit';
@@ -9,6 +10,7 @@ import type { UserPrincipal } from '../src/auth/principal.js';
 import type { JobsService } from '../src/jobs/jobs.service.js';
 import { AppError } from '../src/errors.js';
 import { FlashHandoffService } from '../src/flash-handoff/flash-handoff.service.js';
+import { MIGRATIONS } from '../src/db/data-source.js';
 
 const user = (id = randomUUID()): UserPrincipal => ({
   kind: 'user',
@@ -31,7 +33,11 @@ function fakeJobs(jobs: Map<string, { owner: string; state: string }>): JobsServ
 
 async function openDb(kind: 'sqlite' | 'postgres'): Promise<{ ds: DataSource; drop: () => Promise<void> }> {
   if (kind === 'sqlite') {
-    const ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:' }).initialize();
+    const ds = await new DataSource({
+      type: 'better-sqlite3',
+      database: ':memory:',
+      migrations: MIGRATIONS,
+    }).initialize();
     return { ds, drop: () => ds.destroy() };
   }
   const url = process.env.TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
@@ -43,6 +49,7 @@ async function openDb(kind: 'sqlite' | 'postgres'): Promise<{ ds: DataSource; dr
     type: 'postgres',
     url,
     schema,
+    migrations: MIGRATIONS,
     extra: { options: `-c search_path=${schema}` },
   }).initialize();
   return {
@@ -71,8 +78,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       jobs.set(done, { owner: alice.userId, state: 'succeeded' });
       jobs.set(running, { owner: alice.userId, state: 'running' });
       svc = new FlashHandoffService(db.ds, { now: () => now }, fakeJobs(jobs));
-      await svc.onModuleInit();
-      await svc.onModuleInit(); // idempotent: a second instance starting on the same database
+      // The tables come from the migrations (as at API start); a second run (another instance) changes nothing.
+      await db.ds.runMigrations({ transaction: 'all' });
+      expect(await db.ds.runMigrations({ transaction: 'all' })).toEqual([]);
     });
     afterAll(async () => db?.drop());
 
@@ -114,6 +122,49 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       now += (FLASH_REQUEST_TTL_SECS + 1) * 1000;
       expect((await svc.get(alice, r.id)).status).toBe('expired');
       await expect(svc.act(alice, r.id, 'confirm')).rejects.toMatchObject({ status: 409 });
+    });
+  });
+}
+
+/** The startup DDL the service ran before the tables moved into a migration. */
+const OLD_STARTUP_DDL = [
+  `CREATE TABLE flash_requests (id VARCHAR(36) PRIMARY KEY, user_id VARCHAR(36) NOT NULL, job_id VARCHAR(36) NOT NULL, status VARCHAR(16) NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+  `CREATE INDEX flash_requests_user_status ON flash_requests (user_id, status)`,
+  `CREATE TABLE flash_dashboard_polls (user_id VARCHAR(36) PRIMARY KEY, polled_at BIGINT NOT NULL)`,
+];
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`flash hand-off tables (${kind})`, () => {
+    it('the service creates no tables itself: without the migrations they are missing', async () => {
+      const db = await openDb(kind);
+      try {
+        const svc = new FlashHandoffService(db.ds, { now: () => 0 }, fakeJobs(new Map()));
+        expect((svc as Partial<OnModuleInit>).onModuleInit).toBeUndefined();
+        await expect(svc.dashboardConnected(randomUUID())).rejects.toThrow(/flash_dashboard_polls/);
+        expect(await db.ds.createQueryRunner().hasTable('flash_requests')).toBe(false);
+      } finally {
+        await db.drop();
+      }
+    });
+
+    it('the migration keeps tables and rows a database got from the old startup DDL', async () => {
+      const db = await openDb(kind);
+      try {
+        await db.ds.runMigrations({ transaction: 'all' });
+        // Roll back to before the hand-off migration, then recreate its tables the old way, with a row in them.
+        const qr = db.ds.createQueryRunner();
+        while (await qr.hasTable('flash_requests')) await db.ds.undoLastMigration({ transaction: 'all' });
+        for (const s of OLD_STARTUP_DDL) await db.ds.query(s);
+        const u = randomUUID();
+        await db.ds.query(`INSERT INTO flash_dashboard_polls (user_id, polled_at) VALUES ('${u}', 1234)`);
+        const ran = await db.ds.runMigrations({ transaction: 'all' });
+        expect(ran[0]?.name).toBe('FlashHandoff1764000000002');
+        const svc = new FlashHandoffService(db.ds, { now: () => 1234 }, fakeJobs(new Map()));
+        expect(await svc.dashboardConnected(u)).toBe(true);
+        await qr.release();
+      } finally {
+        await db.drop();
+      }
     });
   });
 }

@@ -55,3 +55,54 @@ describe('two API instances on one PostgreSQL', () => {
     expect(ka).toEqual(kb);
   });
 });
+
+describe('the grant rate limit is shared by two API instances on one PostgreSQL', () => {
+  let a: StartedApi;
+  let b: StartedApi;
+  const schema = freshSchema();
+  const env = { GRANT_RATE_PER_MIN: '4', USER_MAX_CONCURRENT_JOBS: '100' };
+  beforeAll(async () => {
+    a = await startApi({ databaseUrl: PG_URL, schema, env });
+    b = await startApi({ databaseUrl: PG_URL, schema, adminKey: a.adminKey, env });
+    const m = await createMachineToken(a.url, a.adminKey, 'rate');
+    expect((await req(a.url, 'POST', '/agents/register', m.token, heartbeat({ name: 'rate' }))).status).toBe(200);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await dropSchema(PG_URL, schema);
+  });
+
+  it('counts requests on either instance, granted or refused, against one limit per user', async () => {
+    const user = await createUser(a.url, a.adminKey);
+    // Four requests (two granted, two refused for want of a machine) spread over A and B use up the limit of 4.
+    const first = [
+      await req(a.url, 'POST', '/grant/request', user, grantBody()),
+      await req(b.url, 'POST', '/grant/request', user, grantBody({ idf_version: '0.0' })),
+      await req(b.url, 'POST', '/grant/request', user, grantBody()),
+      await req(a.url, 'POST', '/grant/request', user, grantBody({ idf_version: '0.0' })),
+    ];
+    expect(first.map((r) => r.status)).toEqual([201, 503, 201, 503]);
+    // Each instance alone has seen only two; per-instance limits would still allow these.
+    for (const api of [a, b]) {
+      const r = await req(api.url, 'POST', '/grant/request', user, grantBody());
+      expect(r.status).toBe(429);
+      expect(r.body).toMatchObject({ code: 'rate_limited' });
+      const retry = Number(r.headers.get('retry-after'));
+      expect(retry).toBeGreaterThan(0);
+      expect(retry).toBeLessThanOrEqual(15); // one token comes back every 60 s / 4
+    }
+    // Another user has their own limit.
+    const other = await createUser(b.url, b.adminKey);
+    expect((await req(b.url, 'POST', '/grant/request', other, grantBody())).status).toBe(201);
+  });
+
+  it('holds under concurrent requests to both instances', async () => {
+    const user = await createUser(a.url, a.adminKey);
+    const all = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => req((i % 2 ? a : b).url, 'POST', '/grant/request', user, grantBody())),
+    );
+    const statuses = all.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(4);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(8);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clampTtl } from '../src/grants/ttl.js';
-import { TokenBuckets } from '../src/grants/token-bucket.js';
+import { rateStep } from '../src/grants/grant-rate.js';
 import { checkLimits } from '../src/grants/limits.js';
 import { fairOrder } from '../src/scheduling/fairness.js';
 import { fits, place, type MachineInfo } from '../src/scheduling/matcher.js';
@@ -37,6 +37,20 @@ describe('grant TTL', () => {
   });
 });
 
+/** The shared rate limit's rule with the per-user arrival times in a map (the database keeps them in `grant_rate`). */
+class TokenBuckets {
+  private readonly tats = new Map<string, number>();
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number,
+  ) {}
+  take(key: string): number {
+    const r = rateStep(this.tats.get(key), this.now(), this.perMinute);
+    this.tats.set(key, r.tat);
+    return r.wait;
+  }
+}
+
 describe('rate limit (token bucket)', () => {
   it('allows the burst, then asks to wait, then refills with time', () => {
     let now = 0;
@@ -47,6 +61,19 @@ describe('rate limit (token bucket)', () => {
     expect(b.take('other')).toBe(0);
     now += wait * 1000;
     expect(b.take('u')).toBe(0);
+  });
+  it('waits exactly one interval after a full burst, and a refused request costs nothing', () => {
+    let now = 1_000_000;
+    const b = new TokenBuckets(3, () => now);
+    for (let i = 0; i < 3; i++) b.take('u');
+    expect([b.take('u'), b.take('u')]).toEqual([20, 20]);
+    now += 19_000;
+    expect(b.take('u')).toBe(1);
+    now += 1_000;
+    expect([b.take('u'), b.take('u')]).toEqual([0, 20]);
+    // Idle for long: the burst is back, but never more than the burst.
+    now += 3_600_000;
+    expect([b.take('u'), b.take('u'), b.take('u'), b.take('u') > 0]).toEqual([0, 0, 0, true]);
   });
 });
 

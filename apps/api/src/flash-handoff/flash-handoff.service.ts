@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
   DASHBOARD_POLL_WINDOW_SECS,
@@ -31,7 +31,7 @@ const view = (r: FlashRequestRow): FlashRequest => ({
 });
 
 @Injectable()
-export class FlashHandoffService implements OnModuleInit {
+export class FlashHandoffService {
   private readonly store: FlashHandoffStore;
 
   constructor(
@@ -40,10 +40,6 @@ export class FlashHandoffService implements OnModuleInit {
     private readonly jobs: JobsService,
   ) {
     this.store = new FlashHandoffStore(ds);
-  }
-
-  async onModuleInit(): Promise<void> {
-    await this.store.init();
   }
 
   private async expire(userId: string): Promise<void> {

@@ -12,7 +12,7 @@ export interface FlashRequestRow {
 
 /**
  * Flash requests and dashboard polls in the shared database (metadata only), so every API instance sees them.
- * Two small tables created on start with plain SQL that runs on SQLite and PostgreSQL alike.
+ * The tables come from a migration (`db/migrations/1764000000002-flash-handoff.ts`).
  */
 export class FlashHandoffStore {
   constructor(private readonly ds: DataSource) {}
@@ -25,18 +25,6 @@ export class FlashHandoffStore {
   private q<T>(sql: string, params: unknown[] = []): Promise<T> {
     let n = 0;
     return this.ds.query(this.pg ? sql.replace(/\?/g, () => `$${++n}`) : sql, params) as Promise<T>;
-  }
-
-  async init(): Promise<void> {
-    const stmts = [
-      `CREATE TABLE IF NOT EXISTS flash_requests (id VARCHAR(36) PRIMARY KEY, user_id VARCHAR(36) NOT NULL, job_id VARCHAR(36) NOT NULL, status VARCHAR(16) NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
-      `CREATE INDEX IF NOT EXISTS flash_requests_user_status ON flash_requests (user_id, status)`,
-      `CREATE TABLE IF NOT EXISTS flash_dashboard_polls (user_id VARCHAR(36) PRIMARY KEY, polled_at BIGINT NOT NULL)`,
-    ];
-    for (const s of stmts) {
-      // Two instances starting together on PostgreSQL may race on IF NOT EXISTS; the second try sees the table.
-      await this.q(s).catch(() => this.q(s));
-    }
   }
 
   private row(r: Record<string, unknown>): FlashRequestRow {

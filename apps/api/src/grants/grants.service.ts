@@ -21,7 +21,7 @@ import { Metrics } from '../health/metrics.js';
 import { SigningKeysService } from './signing-keys.service.js';
 import { clampTtl } from './ttl.js';
 import { signCompactEdDsa } from './jws.js';
-import { TokenBuckets } from './token-bucket.js';
+import { rateIntervalMs, rateUpsertSql, retryAfterSecs } from './grant-rate.js';
 import { checkLimits } from './limits.js';
 
 const DAY_MS = 24 * 3600_000;
@@ -29,8 +29,6 @@ const DAY_MS = 24 * 3600_000;
 /** `POST /grant/request`: checks, placement, a pending job and its signed grant. */
 @Injectable()
 export class GrantsService {
-  private readonly buckets: TokenBuckets;
-
   constructor(
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -39,18 +37,42 @@ export class GrantsService {
     private readonly keys: SigningKeysService,
     private readonly machines: MachinesService,
     private readonly metrics: Metrics,
-  ) {
-    this.buckets = new TokenBuckets(cfg.grantRatePerMin, () => clock.now());
-  }
+  ) {}
 
   async request(user: UserPrincipal, req: GrantRequestParsed): Promise<GrantResponse> {
-    const wait = this.buckets.take(user.userId);
-    if (wait > 0)
-      throw new AppError(429, 'rate_limited', `Too many grant requests; retry in ${wait} s.`, {
-        'Retry-After': String(wait),
-      });
-
     const now = this.clock.now();
+    // The rate limit counts every grant request, refused or not. SQLite takes the token first, in its own
+    // statement; PostgreSQL takes it inside the insert (one round trip), or on its own when refused earlier.
+    const pg = this.ds.options.type === 'postgres';
+    if (!pg) await this.takeRate(user.userId, now);
+    const step = { rateTaken: !pg };
+    try {
+      return await this.issue(user, req, now, step);
+    } catch (e) {
+      if (!step.rateTaken) await this.takeRate(user.userId, now);
+      throw e;
+    }
+  }
+
+  /** One token from the user's shared bucket, or the 429 `rate_limited` with its `Retry-After`. */
+  private async takeRate(userId: string, now: number): Promise<void> {
+    const per = this.cfg.grantRatePerMin;
+    const { sql, args } = (this.rateSql ??= rateUpsertSql(this.ds.options.type === 'postgres'));
+    const rows: unknown[] = await this.ds.query(sql, args(userId, now, rateIntervalMs(per)));
+    if (rows.length > 0) return;
+    const [cur] = await this.ds.query(`SELECT tat FROM grant_rate WHERE user_id = ${this.p(1)}`, [userId]);
+    throw rateLimited(retryAfterSecs(cur ? Number(cur.tat) : undefined, now, per));
+  }
+
+  private rateSql: ReturnType<typeof rateUpsertSql> | undefined;
+
+  private async issue(
+    user: UserPrincipal,
+    req: GrantRequestParsed,
+    now: number,
+    step: { rateTaken: boolean },
+  ): Promise<GrantResponse> {
+    const pg = this.ds.options.type === 'postgres';
     const repo = this.ds.getRepository(JobRow);
     let pinned: string | null = null;
     if (req.attach_to_job_id) {
@@ -67,7 +89,6 @@ export class GrantsService {
 
     const limits = { maxConcurrent: this.cfg.userMaxConcurrentJobs, daily: this.cfg.userDailyJobs };
     // PostgreSQL checks the limits inside the insert (one round trip, see storeChecked); SQLite checks here.
-    const pg = this.ds.options.type === 'postgres';
     if (!pg) checkLimits(await this.usage(user.userId, now), limits, now);
 
     const params: JobParams = {
@@ -134,7 +155,9 @@ export class GrantsService {
     } satisfies JobRow);
     if (pg) {
       const r = await this.storeChecked(job, limits);
+      step.rateTaken = true;
       if (!r.inserted) {
+        if (!r.rateAllowed) throw rateLimited(retryAfterSecs(r.tat, now, this.cfg.grantRatePerMin));
         checkLimits(r, limits, now);
         throw new AppError(429, 'too_many_running', 'Your limits were reached meanwhile; retry shortly.', {
           'Retry-After': '1',
@@ -186,29 +209,39 @@ export class GrantsService {
   }
 
   /**
-   * PostgreSQL: check the limits, insert the job and count it for today in ONE statement (data-modifying CTEs),
-   * so one round trip. Returns the usage it saw and whether the job was inserted.
+   * PostgreSQL: take a rate token, check the limits, insert the job and count it for today in ONE statement
+   * (data-modifying CTEs), so one round trip. Returns what it saw and whether the job was inserted.
    */
   private async storeChecked(j: JobRow, limits: { maxConcurrent: number; daily: number }) {
     const cols = this.row(j);
-    const base = 5; // $1 user, $2 max concurrent, $3 day, $4 daily quota
-    const sql = `WITH u AS (
-        SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = $1 AND state IN ('pending','assigned','running') LIMIT $2::integer) t) AS active,
+    const base = 7; // $1 user, $2 max concurrent, $3 day, $4 daily quota, $5 now, $6 rate interval (ms)
+    // The rate step (grant-rate.ts) with its parameters renumbered: user $1, now $5, interval $6.
+    const rate = rateUpsertSql(true).sql.replace(/\$([23])/g, (_, n: string) => (n === '2' ? '$5' : '$6'));
+    const sql = `WITH r AS (${rate}
+      ), u AS (
+        SELECT EXISTS (SELECT 1 FROM r) AS rate_allowed,
+               -- The statement's snapshot: the arrival time before this request (for Retry-After when refused).
+               (SELECT tat FROM grant_rate WHERE user_id = $1) AS tat,
+               (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = $1 AND state IN ('pending','assigned','running') LIMIT $2::integer) t) AS active,
                COALESCE((SELECT jobs FROM user_daily_usage WHERE user_id = $1 AND day = $3), 0) AS today
       ), j AS (
         INSERT INTO jobs (${cols.map((c) => c[0]).join(', ')})
         SELECT ${cols.map((c, i) => `$${base + i}${c[2] || '::text'}`).join(', ')} FROM u
-        WHERE u.active < $2::integer AND u.today < $4::integer
+        WHERE u.rate_allowed AND u.active < $2::integer AND u.today < $4::integer
         RETURNING 1
       ), c AS (
         INSERT INTO user_daily_usage (user_id, day, jobs) SELECT $1, $3, 1 FROM j
         ON CONFLICT (user_id, day) DO UPDATE SET jobs = user_daily_usage.jobs + 1
         RETURNING 1
       )
-      SELECT u.active, u.today, (SELECT COUNT(*) FROM j) AS inserted FROM u`;
+      SELECT u.rate_allowed, u.tat, u.active, u.today, (SELECT COUNT(*) FROM j) AS inserted FROM u`;
     const day = utcDay(j.createdAt);
-    const [r] = await this.ds.query(sql, [j.userId, limits.maxConcurrent, day, limits.daily, ...cols.map((c) => c[1])]);
+    const iv = rateIntervalMs(this.cfg.grantRatePerMin);
+    const args = [j.userId, limits.maxConcurrent, day, limits.daily, j.createdAt, iv, ...cols.map((c) => c[1])];
+    const [r] = await this.ds.query(sql, args);
     return {
+      rateAllowed: r.rate_allowed === true,
+      tat: r.tat == null ? undefined : Number(r.tat),
       active: Number(r.active),
       today: Number(r.today),
       nextDayAt: nextUtcDay(j.createdAt),
@@ -233,6 +266,9 @@ export class GrantsService {
   /** Positional parameter in the driver's syntax. */
   private readonly p = (i: number): string => (this.ds.options.type === 'postgres' ? `$${i}` : '?');
 }
+
+const rateLimited = (wait: number) =>
+  new AppError(429, 'rate_limited', `Too many grant requests; retry in ${wait} s.`, { 'Retry-After': String(wait) });
 
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 export const nextUtcDay = (ms: number): number => (Math.floor(ms / DAY_MS) + 1) * DAY_MS;
