@@ -8,6 +8,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { SpdxDocument } from '@aegis/protocol';
 import { createMachineToken, createUser, startApi, type StartedApi } from '@aegis/testkit';
 import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,12 +175,21 @@ describe('remote build driven only through MCP tools (stdio, test store)', () =>
     );
     const diag = await call(stdio, 'diag.run', { task_id: task.task_id });
     expect(diag.isError, textOf(diag)).toBeFalsy();
-    // The machine's SBOM is passed on as it made it (or its clear refusal when the build has none).
+    // The machine's SPDX SBOM of the build: the app, its components, the toolchain and the images by sha256.
     const sbom = await call(stdio, 'sbom.create', { task_id: task.task_id });
-    if (sbom.isError) expect(textOf(sbom)).toMatch(/SBOM/);
-    else expect(Object.keys((sbom.structuredContent as { spdx: object }).spdx).length).toBeGreaterThan(2);
+    expect(sbom.isError, textOf(sbom)).toBeFalsy();
+    const spdx = SpdxDocument.parse((sbom.structuredContent as { spdx: unknown }).spdx);
+    expect(spdx.creationInfo.creators[0]).toMatch(/^Tool: aegis-machine-/);
+    expect(spdx.packages.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['remote_app', 'aegis-test-toolchain', 'main']),
+    );
+    const images = arts.artifacts.filter((a) => ['image', 'merged', 'elf'].includes(a.kind));
+    expect(spdx.files.map((f) => f.fileName).sort()).toEqual(images.map((a) => `./${a.name}`).sort());
+    // Without a task, the same generator on the local project: same packages, no images.
     const local = await call(stdio, 'sbom.create', { project_dir: proj() });
-    expect((local.structuredContent as { spdx: { spdxVersion: string } }).spdx.spdxVersion).toBe('SPDX-2.3');
+    const localSpdx = SpdxDocument.parse((local.structuredContent as { spdx: unknown }).spdx);
+    expect(localSpdx.packages.map((p) => p.name)).toEqual(expect.arrayContaining(['remote_app', 'main']));
+    expect(localSpdx.files).toEqual([]);
     const art = await readText(stdio, 'build://artifacts/esp32c3');
     expect(JSON.parse(art).artifacts.length).toBe(arts.artifacts.length);
   });

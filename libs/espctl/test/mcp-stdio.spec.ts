@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SpdxDocument } from '@aegis/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   call,
@@ -334,17 +335,22 @@ describe('espctl MCP over stdio, plan-only', () => {
 
   it('sbom.create lists ESP-IDF, local components and registry dependencies', async () => {
     const r = await call(client, 'sbom.create', {});
-    const spdx = (
-      r.structuredContent as { spdx: { spdxVersion: string; packages: Array<{ name: string; versionInfo: string }> } }
-    ).spdx;
-    expect(spdx.spdxVersion).toBe('SPDX-2.3');
+    // The same generator and schema as the build machine's sbom.json (libs/esp, libs/protocol).
+    const spdx = SpdxDocument.parse((r.structuredContent as { spdx: unknown }).spdx);
+    expect(spdx.creationInfo.creators).toEqual([expect.stringMatching(/^Tool: espctl-\d/)]);
     const pk = Object.fromEntries(spdx.packages.map((p) => [p.name, p.versionInfo]));
     expect(pk).toMatchObject({
-      existing: 'local',
+      existing: 'NOASSERTION',
       'esp-idf': 'test-1.0',
-      sensor: 'local',
+      main: 'NOASSERTION',
+      sensor: 'NOASSERTION',
       'espressif/led_strip': '^2.5.3',
     });
+    expect(spdx.files).toEqual([]);
+    const again = SpdxDocument.parse(
+      ((await call(client, 'sbom.create', {})).structuredContent as { spdx: unknown }).spdx,
+    );
+    expect(again.documentNamespace).not.toBe(spdx.documentNamespace);
   });
 
   it('parse_build_errors and parse_size_report use libs/esp on real tool output', async () => {
