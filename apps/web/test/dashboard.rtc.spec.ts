@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type Browser } from './support/chromium';
+import { launchDashboardBrowser, type Browser } from './support/chromium';
 import { startWeb, type WebServer } from './support/next-server';
 import { shot } from './support/shots';
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
   api = await startApi();
   userKey = await createUser(api.url, api.adminKey, 'user', 'Ada');
   web = await startWeb({ AEGIS_API_URL: api.url, AEGIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'aegis-web-')) });
-  browser = await launchChromium();
+  browser = await launchDashboardBrowser();
   page = browser.ctx.pages()[0] ?? (await browser.ctx.newPage());
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
@@ -136,7 +136,7 @@ describe('dashboard without a build machine', () => {
   });
 
   it('ends the session when the key is revoked after sign-in', async () => {
-    const b = await launchChromium();
+    const b = await launchDashboardBrowser();
     try {
       const key = await createUser(api.url, api.adminKey, 'user', 'Bob');
       const p = b.ctx.pages()[0] ?? (await b.ctx.newPage());

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchChromium, type Browser } from './chromium';
+import { launchDashboardBrowser, type Browser } from './chromium';
 import { makeTestStore } from './machine';
 import { startWeb, type WebServer } from './next-server';
 
@@ -35,7 +35,7 @@ export async function startStack(o: { machine: boolean; slots?: number }): Promi
     });
   }
   const web = await startWeb({ AEGIS_API_URL: api.url, AEGIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'aegis-web-')) });
-  const browser = await launchChromium();
+  const browser = await launchDashboardBrowser();
   const page = browser.ctx.pages()[0] ?? (await browser.ctx.newPage());
   return {
     api,
