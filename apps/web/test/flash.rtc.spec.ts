@@ -1,13 +1,14 @@
 import { createMachineToken } from '@aegis/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BundleSigner } from '@aegis/testkit/flash-bundle';
 import { signedBundleTar, signingKey } from './support/bundle';
-import { launchChromium } from './support/chromium';
+import { launchDashboardBrowser } from './support/chromium';
 import { shot } from './support/shots';
 import { signIn, startStack, type Stack } from './support/stack';
 
 let s: Stack;
 let machineId = '';
-let key: Awaited<ReturnType<typeof signingKey>>;
+let key: BundleSigner;
 
 beforeAll(async () => {
   s = await startStack({ machine: false });
@@ -111,7 +112,7 @@ describe('flashing the virtual board from a bundle file', () => {
 
 describe('a browser without Web Serial', () => {
   it('names the browsers that work and still offers the virtual board', async () => {
-    const b = await launchChromium();
+    const b = await launchDashboardBrowser();
     try {
       await b.ctx.addInitScript(() => {
         Object.defineProperty(Navigator.prototype, 'serial', { get: () => undefined, configurable: true });
@@ -135,7 +136,7 @@ describe('a browser without Web Serial', () => {
 
 describe('a real board over Web Serial', () => {
   it('picks the port through navigator.serial and explains a port held by another program', async () => {
-    const b = await launchChromium();
+    const b = await launchDashboardBrowser();
     try {
       // Headless Chromium has no port chooser: a page-level shim stands in for a port another program holds.
       await b.ctx.addInitScript(() => {
