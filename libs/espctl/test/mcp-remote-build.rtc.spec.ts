@@ -213,7 +213,7 @@ describe('remote build driven only through MCP tools (stdio, test store)', () =>
     expect((await readFile(elfFile.path)).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
   });
 
-  it('build.cancel stops a running build; set_target.run on a finished build is refused clearly', async () => {
+  it('build.cancel stops a running build', async () => {
     // Many sources make the test toolchain take a few seconds, so the cancel lands mid-build.
     const files = renderTemplate('empty', 'slow_app', 'esp32c3');
     for (let i = 0; i < 60; i++) files[`main/part_${i}.c`] = `int part_${i}(int x) { return x * ${i + 1}; }\n`;
@@ -230,9 +230,33 @@ describe('remote build driven only through MCP tools (stdio, test store)', () =>
     expect(done.status).toBe('canceled');
     const again = await call(stdio, 'build.cancel', { task_id: t.task_id });
     expect((again.structuredContent as Status).status).toBe('canceled');
-    const st = await call(stdio, 'set_target.run', { task_id: task.task_id, target: 'esp32c6' });
-    expect(st.isError).toBe(true);
-    expect(textOf(st)).toMatch(/^[a-z_]+: .+/);
+  });
+
+  it('set_target.run on a finished build builds the same uploaded project for the new chip, on a new session', async () => {
+    const r = await call(stdio, 'set_target.run', { task_id: task.task_id, target: 'esp32c6' });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    const st = r.structuredContent as { task_id: string; status: string; target: string; previous_task_id: string };
+    expect(st).toMatchObject({ target: 'esp32c6', previous_task_id: task.task_id });
+    expect(st.task_id).not.toBe(task.task_id);
+    expect(['assigned', 'running', 'succeeded']).toContain(st.status);
+    const done = await waitDone(stdio, st.task_id);
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    expect(done).toMatchObject({ target: 'esp32c6' });
+    expect(done.job_id).not.toBe(task.job_id);
+    // The machine ran idf.py set-target for the new chip before building.
+    expect(await readText(stdio, `build://log/${st.task_id}`)).toMatch(/idf\.py .*set-target esp32c6|target esp32c6/i);
+    const m = (await call(stdio, 'artifacts.manifest', { task_id: st.task_id })).structuredContent as {
+      manifest: { chip: string; project: string };
+    };
+    expect(m.manifest).toMatchObject({ chip: 'esp32c6', project: 'remote_app' });
+    // The first build is untouched: its firmware is still for the C3.
+    const first = (await call(stdio, 'artifacts.manifest', { task_id: task.task_id })).structuredContent as {
+      manifest: { chip: string };
+    };
+    expect(first.manifest.chip).toBe('esp32c3');
+    const unknown = await call(stdio, 'set_target.run', { task_id: 'no-such-task', target: 'esp32c3' });
+    expect(unknown.isError).toBe(true);
+    expect(textOf(unknown)).toMatch(/^task_not_found: .+/);
   });
 
   it('build with wait=true sends progress notifications and a failing build reports its error', async () => {

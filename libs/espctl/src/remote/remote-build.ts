@@ -58,14 +58,38 @@ export async function runRemoteBuild(
   project: ProjectFiles,
   opts: RemoteBuildOptions,
 ): Promise<void> {
+  let tar: Uint8Array;
   try {
-    const packed = await packProject(project);
+    tar = (await packProject(project)).tar;
+  } catch (err) {
+    tasks.update(task.id, { state: 'failed', error: toErrorBody(err) });
+    return;
+  }
+  await runUploadedBuild(remote, tasks, task, tar, opts);
+}
+
+/**
+ * A build of an already packed project. The task keeps the archive and options (in memory, for this session), so
+ * `set_target.run` can build the very same project again for another chip. With `viaSetTarget`, the target is
+ * chosen with the machine's `set_target` before `build.start` (the machine then runs `idf.py set-target`).
+ */
+export async function runUploadedBuild(
+  remote: RemoteConnector,
+  tasks: TaskRegistry,
+  task: BuildTask,
+  tar: Uint8Array,
+  opts: RemoteBuildOptions & { viaSetTarget?: boolean },
+): Promise<void> {
+  const { onUploadProgress, viaSetTarget, ...kept } = opts;
+  task.source = { tar, options: kept };
+  try {
     const session = await remote.start({ target: opts.target, idf_version: opts.idf_version });
     tasks.update(task.id, { state: 'assigned', target: opts.target });
     adoptSession(tasks, task, session);
-    await session.uploadProject(packed.tar, opts.onUploadProgress);
+    await session.uploadProject(tar, onUploadProgress);
     const params: Record<string, unknown> = {};
-    if (opts.target) params.target = opts.target;
+    if (opts.target && viaSetTarget) await session.call('set_target', { target: opts.target });
+    else if (opts.target) params.target = opts.target;
     if (opts.idf_version) params.idf_version = opts.idf_version;
     if (opts.profile) params.profile = opts.profile;
     if (opts.clean) params.clean = true;

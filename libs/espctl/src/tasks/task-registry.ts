@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BuildStatus, ErrorBody, JobState } from '@aegis/protocol';
+import type { BuildStatus, ErrorBody, JobState, Target } from '@aegis/protocol';
 import { isTerminalJobState } from '@aegis/protocol';
 import { EspctlError } from '../errors.js';
 import type { RemoteSession } from '../remote/remote-connector.js';
@@ -18,8 +18,17 @@ export interface BuildTask {
   createdAt: number;
   /** Resolves when the task reaches a terminal state. */
   done: Promise<void>;
+  /** The project archive this task uploaded and its build options, kept in memory to build it again. */
+  source?: { tar: Uint8Array; options: TaskBuildOptions };
   /** After `done`: resolves once the last log lines are in and the machine session is closed. */
   settled?: Promise<void>;
+}
+
+export interface TaskBuildOptions {
+  target?: Target;
+  idf_version?: string;
+  profile?: 'debug' | 'release';
+  clean?: boolean;
 }
 
 type Listener = (task: BuildTask) => void;

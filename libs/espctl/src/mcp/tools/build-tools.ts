@@ -5,7 +5,8 @@ import { IdfVersion, isTerminalJobState, JobState, Target } from '@aegis/protoco
 import { loadProjectConfig } from '../../config/project-config.js';
 import { generateBuildPlan, generateCleanPlan, type BuildPlan } from '../../plan/build-plan.js';
 import { defaultVersion } from '../../store/store-catalog.js';
-import { runRemoteBuild, withSession } from '../../remote/remote-build.js';
+import { runRemoteBuild, runUploadedBuild, withSession } from '../../remote/remote-build.js';
+import { EspctlError } from '../../errors.js';
 import type { BuildTask } from '../../tasks/task-registry.js';
 import type { EspctlContext } from '../context.js';
 import { openProject, projectInput } from '../project-input.js';
@@ -178,16 +179,45 @@ export function registerBuildTools(server: McpServer, ctx: EspctlContext): void 
     server,
     {
       name: 'set_target.run',
-      title: 'Run idf.py set-target',
+      title: 'Switch the target and rebuild',
       description:
-        'Run idf.py set-target on the build machine for a connected task (regenerates sdkconfig for the new chip).',
-      input: { task_id: z.string().min(1).max(100), target: Target },
-      output: { target: Target },
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+        "Switch a build task's project to another chip. On a finished build (or with no task_id, the latest task) it starts a new build of the same uploaded project on a new machine session: the machine's set_target (idf.py set-target, which regenerates sdkconfig and drops the incremental cache), then the build; returns the new task_id and state. On a task whose session is still live and idle it sets the target there.",
+      input: {
+        task_id: z.string().min(1).max(100).optional().describe('Default: the latest build task of this session'),
+        target: Target,
+      },
+      output: {
+        target: Target,
+        task_id: z.string(),
+        status: statusShape.status,
+        previous_task_id: z.string().optional(),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     async ({ task_id, target }) => {
-      requireRemote(ctx);
-      return withSession(ctx.remote, ctx.tasks.get(task_id), (s) => s.call('set_target', { target }));
+      const remote = requireRemote(ctx);
+      const prev = task_id ? ctx.tasks.get(task_id) : ctx.tasks.latest();
+      if (!prev) throw new EspctlError('task_not_found', 'No build task in this session yet; start one with build.');
+      if (!isTerminalJobState(prev.state)) {
+        // A live build session: the machine takes the target for its next build (or refuses while one runs).
+        const r = await withSession(remote, prev, (s) => s.call('set_target', { target }));
+        return { target: r.target, task_id: prev.id, status: prev.state };
+      }
+      if (!prev.source) {
+        throw new EspctlError(
+          'project_unknown',
+          `Task ${prev.id} was not uploaded by this session, so its project is not at hand; run build with target "${target}".`,
+        );
+      }
+      const task = ctx.tasks.create();
+      await runUploadedBuild(remote, ctx.tasks, task, prev.source.tar, {
+        ...prev.source.options,
+        clean: false,
+        target,
+        viaSetTarget: true,
+      });
+      if (task.error) throw new EspctlError(task.error.code, task.error.message);
+      return { target, task_id: task.id, status: task.state, previous_task_id: prev.id };
     },
   );
 
