@@ -6,8 +6,23 @@ import type { BuildBackend } from '../build/backend.js';
 import type { BuildJob } from '../jobs/build-job.js';
 
 const PTY_CHUNK = 16 * 1024;
+/** Keystrokes typed while the sandbox is still starting wait here; past this they are refused. */
+const MAX_PENDING_INPUT = 64 * 1024;
 
-/** A terminal inside the job's sandbox on the `pty` channel: `open` first, then bytes both ways; `exit` at the end. */
+/** One terminal process on the channel, from `open` to its exit. */
+interface TerminalRun {
+  term?: pty.IPty;
+  exited: boolean;
+  pendingInput: string[];
+  pendingBytes: number;
+  pendingSize?: { cols: number; rows: number };
+}
+
+/**
+ * A terminal inside the job's sandbox on the `pty` channel: `open` first, then bytes both ways; `exit` at the end.
+ * One terminal runs per channel at a time; after its `exit` frame a new `open` starts a fresh one in the same
+ * workspace. Each run gives its process and its sandbox lease back when it exits.
+ */
 export function servePty(o: {
   job: BuildJob;
   backend: BuildBackend;
@@ -16,15 +31,68 @@ export function servePty(o: {
   log: Logger;
 }) {
   const { channel, sender } = o;
-  let term: pty.IPty | undefined;
-  let exited = false;
-  let opening = false;
+  let current: TerminalRun | undefined;
+  let closed = false;
   const sendErr = (message: string) => void sender.sendJson({ type: 'error', message }).catch(() => undefined);
+
+  const start = (msg: { cols: number; rows: number; command: 'shell' | 'menuconfig' }) => {
+    const run: TerminalRun = { exited: false, pendingInput: [], pendingBytes: 0 };
+    current = run;
+    let dispose: (() => void) | undefined;
+    void (async () => {
+      const cmd = await o.backend.terminal(o.job.workspaceDir, msg.command);
+      dispose = cmd.dispose;
+      if (closed || channel.readyState !== 'open') {
+        current = undefined;
+        dispose?.();
+        return;
+      }
+      const size = run.pendingSize ?? { cols: msg.cols, rows: msg.rows };
+      const term = pty.spawn(cmd.file, cmd.args, {
+        name: 'xterm-256color',
+        cols: size.cols,
+        rows: size.rows,
+        cwd: cmd.cwd,
+        env: cmd.env,
+      });
+      run.term = term;
+      term.onData((d) => {
+        const buf = Buffer.from(d, 'utf8');
+        for (let i = 0; i < buf.length; i += PTY_CHUNK)
+          void sender.send(buf.subarray(i, i + PTY_CHUNK)).catch(() => undefined);
+      });
+      term.onExit(({ exitCode, signal }) => {
+        run.exited = true;
+        dispose?.();
+        // node-pty may deliver the last output just after the exit event; let it through first. The channel is
+        // free again before the exit frame leaves, so an `open` sent in answer to it is accepted.
+        setTimeout(() => {
+          if (current === run) current = undefined;
+          void sender
+            .sendJson({ type: 'exit', code: exitCode, signal: signal ? String(signal) : null })
+            .catch(() => undefined);
+        }, 50);
+      });
+      for (const text of run.pendingInput) term.write(text);
+      run.pendingInput = [];
+    })().catch((err: Error) => {
+      if (current === run) current = undefined;
+      if (!run.term) dispose?.();
+      o.log.warn({ err: err.message }, 'terminal failed to start');
+      sendErr(`The terminal could not start: ${err.message}`);
+    });
+  };
 
   channel.onMessage((data) => {
     if (typeof data !== 'string') {
-      if (term && !exited) term.write(data.toString('utf8'));
-      else sendErr('Open the terminal first with {"type":"open","cols":…,"rows":…}.');
+      const run = current;
+      if (!run || run.exited) return sendErr('Open the terminal first with {"type":"open","cols":…,"rows":…}.');
+      const text = data.toString('utf8');
+      if (run.term) return run.term.write(text);
+      if (run.pendingBytes + data.length > MAX_PENDING_INPUT)
+        return sendErr('The terminal is still starting; type again once its prompt appears.');
+      run.pendingInput.push(text);
+      run.pendingBytes += data.length;
       return;
     }
     let value: unknown;
@@ -37,41 +105,16 @@ export function servePty(o: {
     if (!r.success) return sendErr('Unknown control frame; use "open" or "resize".');
     const msg = r.data;
     if (msg.type === 'resize') {
-      if (term && !exited) term.resize(msg.cols, msg.rows);
+      const run = current;
+      if (run?.term && !run.exited) run.term.resize(msg.cols, msg.rows);
+      else if (run && !run.exited) run.pendingSize = { cols: msg.cols, rows: msg.rows };
       return;
     }
-    if (term || opening) return sendErr('The terminal is already open.');
-    opening = true;
-    void (async () => {
-      const cmd = await o.backend.terminal(o.job.workspaceDir, msg.command);
-      if (channel.readyState !== 'open') return;
-      term = pty.spawn(cmd.file, cmd.args, {
-        name: 'xterm-256color',
-        cols: msg.cols,
-        rows: msg.rows,
-        cwd: cmd.cwd,
-        env: cmd.env,
-      });
-      term.onData((d) => {
-        const buf = Buffer.from(d, 'utf8');
-        for (let i = 0; i < buf.length; i += PTY_CHUNK)
-          void sender.send(buf.subarray(i, i + PTY_CHUNK)).catch(() => undefined);
-      });
-      term.onExit(({ exitCode, signal }) => {
-        exited = true;
-        // node-pty may deliver the last output just after the exit event; let it through first.
-        setTimeout(() => {
-          void sender
-            .sendJson({ type: 'exit', code: exitCode, signal: signal ? String(signal) : null })
-            .catch(() => undefined);
-        }, 50);
-      });
-    })().catch((err: Error) => {
-      o.log.warn({ err: err.message }, 'terminal failed to start');
-      sendErr(`The terminal could not start: ${err.message}`);
-    });
+    if (current) return sendErr('A terminal is already running on this channel; exit it before opening another.');
+    start(msg);
   });
   channel.onClose(() => {
-    if (term && !exited) term.kill();
+    closed = true;
+    if (current?.term && !current.exited) current.term.kill();
   });
 }
