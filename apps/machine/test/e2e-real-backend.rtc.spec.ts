@@ -53,7 +53,9 @@ describe('remote build with the real backend (test toolchain store)', () => {
     const lines: LogLine[] = [];
     s.espctl!.on('log', (l) => lines.push(l));
     await s.espctl!.uploadProject(HELLO);
-    await s.espctl!.call('build.start', { target: 'esp32c3' });
+    // The target comes from set_target (as espctl's set_target.run sends it), not from build.start.
+    expect(await s.espctl!.call('set_target', { target: 'esp32c3' })).toEqual({ target: 'esp32c3' });
+    await s.espctl!.call('build.start', {});
     const done = await s.espctl!.waitForBuild();
     expect(done, lines.map((l) => l.text).join('\n')).toMatchObject({
       state: 'succeeded',
@@ -67,6 +69,7 @@ describe('remote build with the real backend (test toolchain store)', () => {
       5000,
     );
     expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: status.next_seq }, (_, i) => i));
+    expect(lines.map((l) => l.text)).toContain('Setting target esp32c3.');
 
     const { manifest, jws } = await s.espctl!.call('artifacts.manifest', {});
     expect(manifest.chip).toBe('esp32c3');
