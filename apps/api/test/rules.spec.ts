@@ -202,6 +202,19 @@ for (const db of ['sqlite', 'postgres'] as const) {
       // Another user is not affected.
       expect((await req(w.url, 'POST', '/grant/request', w.other, grantBody({ idf_version: '0.0' }))).status).toBe(503);
     });
+
+    it('counts granted requests too, in the step that inserts the job', async () => {
+      const u = await createUser(w.url, w.admin);
+      const codes = [];
+      for (let i = 0; i < 4; i++) codes.push(await req(w.url, 'POST', '/grant/request', u, grantBody()));
+      expect(codes.map((r) => r.status)).toEqual([201, 201, 201, 429]);
+      expect(codes[3]!.body).toMatchObject({ code: 'rate_limited' });
+      const retry = Number(codes[3]!.headers.get('retry-after'));
+      expect(retry).toBeGreaterThan(0);
+      expect(retry).toBeLessThanOrEqual(20); // one request comes back every 60 s / 3
+      // The refused request created no job.
+      expect((await req<{ jobs: unknown[] }>(w.url, 'GET', '/jobs', u)).body.jobs).toHaveLength(3);
+    });
   });
 
   describe(`quota and concurrency over HTTP (${db})`, () => {

@@ -23,6 +23,7 @@ import { clampTtl } from './ttl.js';
 import { signCompactEdDsa } from './jws.js';
 import { rateIntervalMs, rateUpsertSql, retryAfterSecs } from './grant-rate.js';
 import { checkLimits } from './limits.js';
+import { preparedQuery } from '../db/prepared.js';
 
 const DAY_MS = 24 * 3600_000;
 
@@ -41,11 +42,9 @@ export class GrantsService {
 
   async request(user: UserPrincipal, req: GrantRequestParsed): Promise<GrantResponse> {
     const now = this.clock.now();
-    // The rate limit counts every grant request, refused or not. SQLite takes the token first, in its own
-    // statement; PostgreSQL takes it inside the insert (one round trip), or on its own when refused earlier.
-    const pg = this.ds.options.type === 'postgres';
-    if (!pg) await this.takeRate(user.userId, now);
-    const step = { rateTaken: !pg };
+    // The rate limit counts every grant request, refused or not: its token is taken in the same atomic step
+    // that checks the limits and inserts the job, or on its own when the request was refused before that.
+    const step = { rateTaken: false };
     try {
       return await this.issue(user, req, now, step);
     } catch (e) {
@@ -88,8 +87,6 @@ export class GrantsService {
     }
 
     const limits = { maxConcurrent: this.cfg.userMaxConcurrentJobs, daily: this.cfg.userDailyJobs };
-    // PostgreSQL checks the limits inside the insert (one round trip, see storeChecked); SQLite checks here.
-    if (!pg) checkLimits(await this.usage(user.userId, now), limits, now);
 
     const params: JobParams = {
       cpu_cores: req.cpu_cores,
@@ -153,17 +150,15 @@ export class GrantsService {
       startedAt: null,
       finishedAt: null,
     } satisfies JobRow);
-    if (pg) {
-      const r = await this.storeChecked(job, limits);
-      step.rateTaken = true;
-      if (!r.inserted) {
-        if (!r.rateAllowed) throw rateLimited(retryAfterSecs(r.tat, now, this.cfg.grantRatePerMin));
-        checkLimits(r, limits, now);
-        throw new AppError(429, 'too_many_running', 'Your limits were reached meanwhile; retry shortly.', {
-          'Retry-After': '1',
-        });
-      }
-    } else await this.store(job);
+    const r = pg ? await this.storeChecked(job, limits) : this.storeCheckedSqlite(job, limits);
+    step.rateTaken = true;
+    if (!r.inserted) {
+      if (!r.rateAllowed) throw rateLimited(retryAfterSecs(r.tat, now, this.cfg.grantRatePerMin));
+      checkLimits(r, limits, now);
+      throw new AppError(429, 'too_many_running', 'Your limits were reached meanwhile; retry shortly.', {
+        'Retry-After': '1',
+      });
+    }
     this.metrics.grantsIssued.inc();
     return {
       v: PROTOCOL_VERSION,
@@ -173,20 +168,6 @@ export class GrantsService {
       candidates: placement.candidates.map((m) => ({ machine_id: m.id, name: m.name })),
       ice_servers: this.cfg.iceServers,
     };
-  }
-
-  /**
-   * One round trip: jobs in flight (counted up to the limit only, so the cost is bounded) and grants issued
-   * today (UTC) from the per-day counter.
-   */
-  private async usage(userId: string, now: number) {
-    const p = this.p;
-    const [row] = await this.ds.query(
-      `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = ${p(1)} AND state IN ('pending','assigned','running') LIMIT ${p(2)}) t) AS active,
-              (SELECT jobs FROM user_daily_usage WHERE user_id = ${p(3)} AND day = ${p(4)}) AS today`,
-      [userId, this.cfg.userMaxConcurrentJobs, userId, utcDay(now)],
-    );
-    return { active: Number(row?.active ?? 0), today: Number(row?.today ?? 0), nextDayAt: nextUtcDay(now) };
   }
 
   /** The job row's columns, values and PostgreSQL casts, in one order (omitted columns start NULL). */
@@ -212,12 +193,31 @@ export class GrantsService {
    * PostgreSQL: take a rate token, check the limits, insert the job and count it for today in ONE statement
    * (data-modifying CTEs), so one round trip. Returns what it saw and whether the job was inserted.
    */
-  private async storeChecked(j: JobRow, limits: { maxConcurrent: number; daily: number }) {
+  private async storeChecked(j: JobRow, limits: Limits): Promise<StoreResult> {
+    const cols = this.row(j);
+    const day = utcDay(j.createdAt);
+    const iv = rateIntervalMs(this.cfg.grantRatePerMin);
+    const args = [j.userId, limits.maxConcurrent, day, limits.daily, j.createdAt, iv, ...cols.map((c) => c[1])];
+    const [r] = await preparedQuery(this.ds, 'aegis_grant_insert', (this.grantSql ??= this.grantInsertSql(j)), args);
+    return {
+      rateAllowed: r!.rate_allowed === true,
+      tat: r!.tat == null ? undefined : Number(r!.tat),
+      active: Number(r!.active),
+      today: Number(r!.today),
+      nextDayAt: nextUtcDay(j.createdAt),
+      inserted: Number(r!.inserted) === 1,
+    };
+  }
+
+  private grantSql: string | undefined;
+
+  /** The grant statement's text (fixed: the columns come in one order; see storeChecked for the parameters). */
+  private grantInsertSql(j: JobRow): string {
     const cols = this.row(j);
     const base = 7; // $1 user, $2 max concurrent, $3 day, $4 daily quota, $5 now, $6 rate interval (ms)
     // The rate step (grant-rate.ts) with its parameters renumbered: user $1, now $5, interval $6.
     const rate = rateUpsertSql(true).sql.replace(/\$([23])/g, (_, n: string) => (n === '2' ? '$5' : '$6'));
-    const sql = `WITH r AS (${rate}
+    return `WITH r AS (${rate}
       ), u AS (
         SELECT EXISTS (SELECT 1 FROM r) AS rate_allowed,
                -- The statement's snapshot: the arrival time before this request (for Retry-After when refused).
@@ -235,36 +235,84 @@ export class GrantsService {
         RETURNING 1
       )
       SELECT u.rate_allowed, u.tat, u.active, u.today, (SELECT COUNT(*) FROM j) AS inserted FROM u`;
-    const day = utcDay(j.createdAt);
-    const iv = rateIntervalMs(this.cfg.grantRatePerMin);
-    const args = [j.userId, limits.maxConcurrent, day, limits.daily, j.createdAt, iv, ...cols.map((c) => c[1])];
-    const [r] = await this.ds.query(sql, args);
-    return {
-      rateAllowed: r.rate_allowed === true,
-      tat: r.tat == null ? undefined : Number(r.tat),
-      active: Number(r.active),
-      today: Number(r.today),
-      nextDayAt: nextUtcDay(j.createdAt),
-      inserted: Number(r.inserted) === 1,
-    };
   }
 
-  /** SQLite (in process, synchronous): insert the job, then count it for today. */
-  private async store(j: JobRow): Promise<void> {
-    const cols = this.row(j);
-    await this.ds.query(
-      `INSERT INTO jobs (${cols.map((c) => c[0]).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
-      cols.map((c) => c[1]),
-    );
-    await this.ds.query(
-      `INSERT INTO user_daily_usage (user_id, day, jobs) VALUES (?, ?, 1)
-       ON CONFLICT (user_id, day) DO UPDATE SET jobs = user_daily_usage.jobs + 1`,
-      [j.userId, utcDay(j.createdAt)],
-    );
+  private sqliteGrant: ((j: JobRow, limits: Limits) => StoreResult) | undefined;
+
+  /**
+   * SQLite (in process): the same step as storeChecked, as one synchronous transaction on the connection
+   * (prepared once), so a grant commits once and no other request interleaves between check and insert.
+   */
+  private storeCheckedSqlite(j: JobRow, limits: Limits): StoreResult {
+    if (!this.sqliteGrant) {
+      const db = (this.ds.driver as unknown as { databaseConnection: SqliteDb }).databaseConnection;
+      const cols = this.row(j);
+      const rate = rateUpsertSql(false);
+      const rateStmt = db.prepare(rate.sql);
+      const tatStmt = db.prepare('SELECT tat FROM grant_rate WHERE user_id = ?');
+      // Jobs in flight are counted up to the limit only, so the cost is bounded.
+      const usageStmt = db.prepare(
+        `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = ? AND state IN ('pending','assigned','running') LIMIT ?) t) AS active,
+                (SELECT jobs FROM user_daily_usage WHERE user_id = ? AND day = ?) AS today`,
+      );
+      const insertStmt = db.prepare(
+        `INSERT INTO jobs (${cols.map((c) => c[0]).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+      );
+      const countStmt = db.prepare(
+        `INSERT INTO user_daily_usage (user_id, day, jobs) VALUES (?, ?, 1)
+         ON CONFLICT (user_id, day) DO UPDATE SET jobs = user_daily_usage.jobs + 1`,
+      );
+      const iv = rateIntervalMs(this.cfg.grantRatePerMin);
+      this.sqliteGrant = db.transaction((job: JobRow, lim: Limits): StoreResult => {
+        const now = job.createdAt;
+        const day = utcDay(now);
+        const nextDayAt = nextUtcDay(now);
+        if (rateStmt.all(...rate.args(job.userId, now, iv)).length === 0) {
+          const cur = tatStmt.get(job.userId) as { tat: number } | undefined;
+          return { rateAllowed: false, tat: cur?.tat, active: 0, today: 0, nextDayAt, inserted: false };
+        }
+        const u = usageStmt.get(job.userId, lim.maxConcurrent, job.userId, day) as {
+          active: number;
+          today: number | null;
+        };
+        const active = Number(u.active);
+        const today = Number(u.today ?? 0);
+        const ok = active < lim.maxConcurrent && today < lim.daily;
+        if (ok) {
+          insertStmt.run(...this.row(job).map((c) => c[1]));
+          countStmt.run(job.userId, day);
+        }
+        return { rateAllowed: true, tat: undefined, active, today, nextDayAt, inserted: ok };
+      });
+    }
+    return this.sqliteGrant(j, limits);
   }
 
   /** Positional parameter in the driver's syntax. */
   private readonly p = (i: number): string => (this.ds.options.type === 'postgres' ? `$${i}` : '?');
+}
+
+type Limits = { maxConcurrent: number; daily: number };
+
+/** What the grant's atomic step saw, and whether it inserted the job. */
+interface StoreResult {
+  rateAllowed: boolean;
+  /** The rate limit's arrival time before this request (when refused by it). */
+  tat: number | undefined;
+  active: number;
+  today: number;
+  nextDayAt: number;
+  inserted: boolean;
+}
+
+/** The part of a better-sqlite3 connection used here (the driver's own connection, shared with TypeORM). */
+interface SqliteDb {
+  prepare(sql: string): {
+    all(...args: unknown[]): unknown[];
+    get(...args: unknown[]): unknown;
+    run(...args: unknown[]): unknown;
+  };
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
 }
 
 const rateLimited = (wait: number) =>
