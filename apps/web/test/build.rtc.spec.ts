@@ -118,6 +118,23 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     await shot(page, '12-terminal');
     await page.keyboard.type('exit\n');
     await expect.poll(() => page.getByText(/The shell exited/).count(), { timeout: 20_000 }).toBe(1);
+    // No reload: Enter in the exited terminal opens a fresh shell in the same workspace.
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('terminal-state').textContent(), { timeout: 20_000 }).toMatch(/running/);
+    await page.keyboard.type('echo reopened-$((6*8)) > again.txt; cat again.txt\n');
+    await expect.poll(() => term.locator('.xterm-rows').textContent(), { timeout: 20_000 }).toContain('reopened-48');
+    await page.keyboard.type('exit 5\n');
+    await expect.poll(() => page.getByText(/The shell exited with code 5/).count(), { timeout: 20_000 }).toBe(1);
+    // The button does the same, and the new shell sees what the previous one wrote.
+    await page.getByRole('button', { name: 'Open shell' }).click();
+    await expect.poll(() => page.getByTestId('terminal-state').textContent(), { timeout: 20_000 }).toMatch(/running/);
+    await page.keyboard.type('echo third-$(cat again.txt)\n');
+    await expect
+      .poll(() => term.locator('.xterm-rows').textContent(), { timeout: 20_000 })
+      .toContain('third-reopened-48');
+    await shot(page, '12b-terminal-reopened');
+    await page.keyboard.type('exit\n');
+    await expect.poll(() => page.getByText(/The shell exited/).count(), { timeout: 20_000 }).toBe(1);
   });
 
   it('flashes the build onto the virtual board, verified, with the boot log in the monitor', async () => {

@@ -4,16 +4,28 @@ import { useEffect, useRef, useState } from 'react';
 import type { LiveBuild } from '@/lib/build/live-build';
 import { PtyClient } from '@/lib/rtc/pty-client';
 
-/** xterm.js over the `pty` channel: a shell (or menuconfig) inside the job's sandbox on the build machine. */
+type Command = 'shell' | 'menuconfig';
+type TermState = 'closed' | 'starting' | 'open' | 'exited';
+
+/**
+ * xterm.js over the `pty` channel: a shell (or menuconfig) inside the job's sandbox on the build machine.
+ * The machine runs one terminal per channel at a time; once it exits, Enter in the terminal (or a button) opens
+ * a fresh one in the same workspace, in the same xterm view.
+ */
 export function TerminalPanel({ build }: { build: LiveBuild }) {
   const host = useRef<HTMLDivElement>(null);
-  const [state, setState] = useState<'closed' | 'open' | 'exited'>('closed');
+  const [shown, setShown] = useState(false);
+  const [state, setState] = useState<TermState>('closed');
   const [note, setNote] = useState<string | null>(null);
-  const [command, setCommand] = useState<'shell' | 'menuconfig' | null>(null);
+  const [command, setCommand] = useState<Command>('shell');
+  /** Set while the xterm view is up: sends `open` for a fresh terminal. */
+  const openRef = useRef<((c: Command) => void) | null>(null);
+  /** The command asked for before the view existed. */
+  const firstCommand = useRef<Command>('shell');
+  const dc = build.link?.channels.pty;
 
   useEffect(() => {
-    const dc = build.link?.channels.pty;
-    if (!command || !host.current || !dc) return;
+    if (!shown || !host.current || !dc) return;
     let disposed = false;
     let cleanup = () => {};
     void (async () => {
@@ -30,27 +42,55 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
       term.loadAddon(fit);
       term.open(host.current);
       fit.fit();
+      // The xterm callbacks outlive renders, so they read the current state from here rather than from React.
+      let current: TermState = 'closed';
+      let last: Command = firstCommand.current;
+      const set = (s: TermState) => {
+        current = s;
+        setState(s);
+      };
       const pty = new PtyClient(dc, {
-        onData: (b) => term.write(b),
-        onExit: (code) => {
-          setState('exited');
-          // The machine runs one terminal per connection; reopening the build page connects afresh.
-          setNote(
-            `The ${command} exited${code === null ? '' : ` with code ${code}`}. Reload this page to open another terminal.`,
-          );
+        onData: (b) => {
+          if (current === 'starting') set('open');
+          term.write(b);
         },
-        onError: (m) => setNote(m),
+        onExit: (code) => {
+          set('exited');
+          const how = code === null ? '' : ` with code ${code}`;
+          term.write(`\r\n\x1b[2m[${last} exited${how}; press Enter to open a new ${last}]\x1b[0m\r\n`);
+          setNote(`The ${last} exited${how}. Press Enter in the terminal or “Open shell” to start a new one.`);
+        },
+        onError: (m) => {
+          // A terminal prints before anything else can go wrong, so an error before its first byte means it
+          // did not start: leave the way open to try again.
+          if (current === 'starting') set('exited');
+          setNote(m);
+        },
       });
-      pty.open(term.cols, term.rows, command);
-      setState('open');
-      const sub = term.onData((d) => pty.write(d));
+      const open = (c: Command) => {
+        last = c;
+        setCommand(c);
+        setNote(null);
+        set('starting');
+        pty.open(term.cols, term.rows, c);
+        term.focus();
+      };
+      openRef.current = open;
+      const sub = term.onData((d) => {
+        if (current === 'exited') {
+          if (d === '\r' || d === '\n') open(last);
+          return;
+        }
+        pty.write(d);
+      });
       const onResize = () => {
         fit.fit();
         pty.resize(term.cols, term.rows);
       };
       window.addEventListener('resize', onResize);
-      term.focus();
+      open(last);
       cleanup = () => {
+        openRef.current = null;
         pty.dispose();
         sub.dispose();
         window.removeEventListener('resize', onResize);
@@ -61,7 +101,16 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
       disposed = true;
       cleanup();
     };
-  }, [command, build]);
+  }, [shown, dc]);
+
+  const start = (c: Command) => {
+    if (openRef.current) openRef.current(c);
+    else {
+      firstCommand.current = c;
+      setShown(true);
+    }
+  };
+  const running = state === 'starting' || state === 'open';
 
   return (
     <section className="panel" aria-labelledby="term-h">
@@ -69,23 +118,20 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
         <h2 id="term-h" style={{ margin: 0 }}>
           Terminal
         </h2>
-        {state === 'closed' && (
+        {!running && (
           <div className="row">
-            <button
-              type="button"
-              onClick={() => (setCommand(null), setTimeout(() => setCommand('shell'), 0))}
-              disabled={!build.link}
-            >
+            <button type="button" onClick={() => start('shell')} disabled={!dc}>
               Open shell
             </button>
-            <button
-              type="button"
-              onClick={() => (setCommand(null), setTimeout(() => setCommand('menuconfig'), 0))}
-              disabled={!build.link}
-            >
+            <button type="button" onClick={() => start('menuconfig')} disabled={!dc}>
               idf.py menuconfig
             </button>
           </div>
+        )}
+        {running && (
+          <span className="small muted" data-testid="terminal-state">
+            {command === 'menuconfig' ? 'idf.py menuconfig' : 'shell'} {state === 'starting' ? 'starting…' : 'running'}
+          </span>
         )}
       </div>
       {note && (
@@ -93,7 +139,7 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
           {note}
         </p>
       )}
-      {command ? (
+      {shown ? (
         <div ref={host} className="term" data-testid="terminal" aria-label="Terminal on the build machine" />
       ) : (
         <p className="muted small">A shell inside this build&apos;s sandbox on the build machine (no network).</p>
