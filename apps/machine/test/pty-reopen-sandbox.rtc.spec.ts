@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loopbackRtcConfig, startRemoteSession, type RemoteSession } from '@aegis/peer';
+import type { LogLine } from '@aegis/protocol';
+import { createMachineToken } from '@aegis/testkit/api';
+import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
+import { makeTestStore } from '../../../scripts/make-test-store.mjs';
+import { eventually, startTestApi } from './harness.js';
+import { makeTar } from './tar-writer.js';
+
+const HELLO = makeTar([
+  {
+    name: 'CMakeLists.txt',
+    data: 'cmake_minimum_required(VERSION 3.16)\ninclude($ENV{IDF_PATH}/tools/cmake/project.cmake)\nproject(hello_world)\n',
+  },
+  { name: 'main/', type: '5' },
+  { name: 'main/hello_world_main.c', data: '#include <stdio.h>\n\nvoid app_main(void)\n{\n}\n' },
+]);
+
+const BUSY = 'A terminal of this job is open';
+
+/**
+ * The built agent with the real backend in a bwrap sandbox: a terminal holds the job's sandbox lease while it runs
+ * (the build then skips its cache, see runner.ts) and gives it back when it exits, also after a reopen.
+ */
+describe('pty channel in the bwrap sandbox: exit, reopen, and the sandbox lease', () => {
+  let api: Awaited<ReturnType<typeof startTestApi>>;
+  let machine: StartedMachine;
+  let storeRoot: string;
+  let s: RemoteSession;
+
+  beforeAll(async () => {
+    storeRoot = mkdtempSync(join(tmpdir(), 'aegis-store-'));
+    await makeTestStore(storeRoot);
+    api = await startTestApi();
+    const { token } = await createMachineToken(api.url, api.adminKey, 'pty-bwrap');
+    machine = await startMachine({ apiUrl: api.url, token, jwksPath: api.jwksPath, storeRoot, sandbox: 'bwrap' });
+  });
+  afterAll(async () => {
+    await s?.close();
+    await machine?.stop();
+    await api?.stop();
+    rmSync(storeRoot, { recursive: true, force: true });
+  });
+
+  it('a running shell holds the lease; after exit and a second shell’s exit, the next build is idle again', async () => {
+    s = await startRemoteSession({ baseUrl: api.url, apiKey: api.userKey, rtcConfig: loopbackRtcConfig });
+    const lines: LogLine[] = [];
+    s.espctl!.on('log', (l) => lines.push(l));
+    /** Runs a build and returns the log lines it wrote. */
+    const build = async () => {
+      const from = lines.length;
+      await s.espctl!.call('build.start', {});
+      expect((await s.espctl!.waitForBuild()).state).toBe('succeeded');
+      const { next_seq } = await s.espctl!.call('build.status', {});
+      await eventually(
+        async () => lines.length,
+        (n) => n >= next_seq,
+        5000,
+      );
+      return lines.slice(from).map((l) => l.text);
+    };
+    await s.espctl!.uploadProject(HELLO);
+    await s.espctl!.call('set_target', { target: 'esp32c3' });
+    expect(await build()).not.toContainEqual(expect.stringContaining(BUSY));
+
+    const pty = s.pty!;
+    let out = '';
+    const exits: (number | null)[] = [];
+    pty.onData((d) => (out += d.toString()));
+    pty.onExit((e) => exits.push(e.code));
+
+    await pty.open({ cols: 80, rows: 24 });
+    await pty.write('echo first-$((2+2)) > first.txt; cat first.txt\n');
+    await eventually(
+      async () => out,
+      (o) => o.includes('first-4'),
+      15_000,
+    );
+    // While the shell runs, the build sees the workspace as busy.
+    expect(await build()).toContainEqual(expect.stringContaining(BUSY));
+    await pty.write('exit 2\n');
+    await eventually(
+      async () => exits.length,
+      (n) => n === 1,
+      15_000,
+    );
+    expect(exits[0]).toBe(2);
+
+    out = '';
+    await pty.open({ cols: 80, rows: 24 });
+    await pty.write('echo second-$(cat first.txt); id -u; exit 0\n');
+    await eventually(
+      async () => exits.length,
+      (n) => n === 2,
+      15_000,
+    );
+    expect(exits[1]).toBe(0);
+    expect(out).toContain('second-first-4');
+    expect(out).toMatch(/^1000\r?$/m);
+
+    // Both terminals gave the lease back: the workspace is idle again, so the build caches its state.
+    const after = await build();
+    expect(after).toContainEqual('Build succeeded.');
+    expect(after).not.toContainEqual(expect.stringContaining(BUSY));
+  });
+});
