@@ -9,6 +9,7 @@ import { QuietTransport } from './quiet-transport.js';
 import { Compressor } from './compressor.js';
 import { writeCompressedRange } from './write-range.js';
 import { changeBaudFast } from './baud-change.js';
+import { detectChip } from './chip-detect.js';
 import { deviceMd5Batch } from './md5-batch.js';
 import { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
 import type { SerialPortLike } from './serial-port.js';
@@ -95,7 +96,8 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
   let wrote = false;
   try {
     try {
-      await loader.connect(plan.mode, options.connectAttempts ?? 7, true);
+      await loader.connect(plan.mode, options.connectAttempts ?? 7, false);
+      await detectChip(loader);
     } catch (e) {
       if (isPortBusyError(e)) throw portBusy();
       if (e instanceof ESPError) throw noSync(plan.kind);
