@@ -10,6 +10,7 @@ import { Compressor } from './compressor.js';
 import { writeCompressedRange } from './write-range.js';
 import { changeBaudFast } from './baud-change.js';
 import { detectChip } from './chip-detect.js';
+import { withRegisterCache } from './register-cache.js';
 import { deviceMd5Batch } from './md5-batch.js';
 import { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
 import type { SerialPortLike } from './serial-port.js';
@@ -111,8 +112,6 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
         `This bundle is built for ${ESPTOOL_CHIP_NAMES[bundle.manifest.chip]}, but the connected board is an ${chipName}; build for ${target ?? chipName} or connect the right board. Nothing was written.`,
       );
     }
-    const chipDescription = await loader.chip.getChipDescription(loader);
-    if (loader.chip.postConnect) await loader.chip.postConnect(loader);
     checkAbort(signal);
     // The ROM understands CHANGE_BAUDRATE too: switching first makes the stub upload fast as well.
     let linkBaud = romBaud;
@@ -125,7 +124,14 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
         await loader.connect(plan.mode, options.connectAttempts ?? 7, false);
       }
     }
-    await loader.runStub();
+    // eFuse reads for the description and the stub choice: after the baud change (faster), each word once.
+    const identity = new Map<number, number>();
+    const chipDescription = await withRegisterCache(loader, identity, async () => {
+      const description = await loader.chip.getChipDescription(loader);
+      if (loader.chip.postConnect) await loader.chip.postConnect(loader);
+      await loader.runStub();
+      return description;
+    });
     const sizeName = await loader.detectFlashSize();
     const flashSize = sizeName ? loader.flashSizeBytes(sizeName as Parameters<ESPLoader['flashSizeBytes']>[0]) : -1;
     if (flashSize <= 0) {
