@@ -1,7 +1,7 @@
 import type { ESPLoader } from 'esptool-js';
 
 /**
- * Write one compressed range with FLASH_DEFL_BEGIN / DATA… / END, as esptool-js's writeFlash does but
+ * Write one compressed range with FLASH_DEFL_BEGIN / DATA…, as esptool-js's writeFlash does but
  * without its per-byte progress inflate (about a second of CPU per MiB, spent between blocks while the
  * line sits idle). `onBlock` gets the compressed bytes sent so far; `beforeBlock` may throw to stop (abort).
  */
@@ -26,6 +26,7 @@ export async function writeCompressedRange(
     await loader.flashDeflBlock(block, seq++, timeout);
     onBlock(off + block.length, compressed.length);
   }
-  // The ROM loader has no FLASH_DEFL_END handling worth sending (it would leave the loader); the stub needs it.
-  if (loader.IS_STUB) await loader.flashDeflFinish(false, timeout);
+  // No FLASH_DEFL_END: esptool.py's write_flash does not send one per file either (it verifies each file by
+  // MD5 right after its last block; the stub has written it all by then) and the session ends in a hard reset.
+  // In the ROM, FLASH_DEFL_END would leave the loader.
 }
