@@ -14,6 +14,8 @@ const TOUCH_EVERY_MS = 60_000;
 export class AuthService {
   private readonly cache = new Map<string, { at: number; p: UserPrincipal | MachinePrincipal }>();
   private readonly touched = new Map<string, number>();
+  /** Lookups in flight: concurrent requests with one key (a cache expiry under load) share one DB read. */
+  private readonly loading = new Map<string, Promise<UserPrincipal>>();
 
   constructor(
     private readonly ds: DataSource,
@@ -23,6 +25,7 @@ export class AuthService {
   /** Forget cached credentials (after a revoke on this instance). */
   forget(): void {
     this.cache.clear();
+    this.loading.clear();
   }
 
   async user(secret: string | undefined): Promise<UserPrincipal> {
@@ -33,6 +36,16 @@ export class AuthService {
     const now = this.clock.now();
     const hit = this.cache.get(hash);
     if (hit && now - hit.at < CACHE_MS && hit.p.kind === 'user') return hit.p;
+    const inFlight = this.loading.get(hash);
+    if (inFlight) return inFlight;
+    const lookup = this.lookupUser(hash, now).finally(() => {
+      if (this.loading.get(hash) === lookup) this.loading.delete(hash);
+    });
+    this.loading.set(hash, lookup);
+    return lookup;
+  }
+
+  private async lookupUser(hash: string, now: number): Promise<UserPrincipal> {
     const key = await this.ds.getRepository(ApiKeyRow).findOneBy({ hash });
     if (!key || key.revokedAt !== null)
       throw new AppError(401, 'unauthenticated', 'This API key is unknown or was revoked; create a new one.');
