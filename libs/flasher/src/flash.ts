@@ -11,6 +11,7 @@ import { writeCompressedRange } from './write-range.js';
 import { changeBaudFast } from './baud-change.js';
 import { detectChip } from './chip-detect.js';
 import { withRegisterCache } from './register-cache.js';
+import { withBatchedRegisterWrites } from './batched-writes.js';
 import { deviceMd5Batch } from './md5-batch.js';
 import { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
 import type { SerialPortLike } from './serial-port.js';
@@ -132,7 +133,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
       await loader.runStub();
       return description;
     });
-    const sizeName = await loader.detectFlashSize();
+    const sizeName = await withBatchedRegisterWrites(loader, () => loader.detectFlashSize());
     const flashSize = sizeName ? loader.flashSizeBytes(sizeName as Parameters<ESPLoader['flashSizeBytes']>[0]) : -1;
     if (flashSize <= 0) {
       throw new FlashError(
