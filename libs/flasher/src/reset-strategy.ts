@@ -14,6 +14,11 @@ export type ResetStrategy = 'auto' | 'classic' | 'usb-jtag' | { sequence: string
 /**
  * Into the app after flashing: EN low for 100 ms with IO0 high. esptool-js's own `hard_reset` only releases
  * RTS and never asserts it, so the chip would stay in the stub; this is esptool.py's hard reset.
+ *
+ * Pulse widths are esptool.py's (esptool/reset.py, v4.x) and are not shortened for speed: ClassicReset holds
+ * EN low 0.1 s, then releases it with IO0 low for reset_delay = DEFAULT_RESET_DELAY 0.05 s (a retry adds
+ * 0.5 s: esptool-js's 50 / 550 ms pair); USBJTAGSerialReset steps 0.1 s each; HardReset holds EN low 0.1 s
+ * (0.2 s before and after over USB-OTG, which this flasher does not target).
  */
 export const HARD_RESET_SEQUENCE = 'D0|R1|W100|R0';
 
