@@ -250,3 +250,17 @@ export function parseSizeReport(input: unknown): SizeReport {
     'Size report JSON is not a format idf.py size writes (summary, archives, diff or json2).',
   );
 }
+
+/**
+ * The per-archive (`idf.py size-components`) or per-object-file (`idf.py size-files`) table as `{name, flash, ram}`
+ * rows, from legacy `--format json`, json2 or the text table. A summary without such a table is an error.
+ */
+export function parseSizeComponents(input: unknown): SizeComponent[] {
+  const report = parseSizeReport(input);
+  if (!report.components)
+    throw new EspFormatError(
+      'bad_size_report',
+      'This size report has no per-archive or per-file table; use the output of idf.py size-components or size-files.',
+    );
+  return report.components;
+}

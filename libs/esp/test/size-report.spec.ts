@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SizeReport } from '@aegis/protocol';
-import { EspFormatError, parseSizeReport } from '../src/index.js';
+import { EspFormatError, parseSizeComponents, parseSizeReport } from '../src/index.js';
 import { REAL_ESP, realText } from './real-data.js';
 
 const ROOT = ['espressif__esp-idf-size', 'test', 'legacy', 'artifacts'];
@@ -152,6 +152,36 @@ describe('parseSizeReport refuses what is not a size report', () => {
         expect(e).toBeInstanceOf(EspFormatError);
         expect((e as EspFormatError).code).toBe('bad_size_report');
       }
+    }
+  });
+});
+
+describe('parseSizeComponents (idf.py size-components / size-files tables)', () => {
+  for (const chip of CHIP_DIRS) {
+    it(`${chip}: archives.json gives {name, flash, ram} per archive, numbers as in the JSON`, () => {
+      const raw = JSON.parse(read(chip, 'archives.json')) as Record<string, Record<string, number>>;
+      const rows = parseSizeComponents(raw);
+      expect(rows.map((r) => r.name).sort()).toEqual(Object.keys(raw).sort());
+      for (const r of rows)
+        expect(r, r.name).toEqual({ name: r.name, flash: raw[r.name].flash_total, ram: raw[r.name].ram_st_total });
+      expect(parseSizeComponents(read(chip, 'archives.text')).length).toBe(rows.length);
+    });
+  }
+
+  it('reads a per-file table in the same legacy shape', () => {
+    const rows = parseSizeComponents({
+      'main.c.obj': { '.iram0.text': 16, '.flash.rodata': 14, flash_total: 30, ram_st_total: 16 },
+    });
+    expect(rows).toEqual([{ name: 'main.c.obj', flash: 30, ram: 16 }]);
+  });
+
+  it('refuses a summary (no per-archive table) with bad_size_report', () => {
+    const summary = read(CHIP_DIRS[0], 'summary.json');
+    expect(() => parseSizeComponents(summary)).toThrow(/size-components or size-files/);
+    try {
+      parseSizeComponents(summary);
+    } catch (e) {
+      expect((e as EspFormatError).code).toBe('bad_size_report');
     }
   });
 });

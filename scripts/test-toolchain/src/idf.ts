@@ -15,6 +15,7 @@ import { menuconfig } from './menuconfig.js';
 import { Ninja, type Step } from './ninja.js';
 import { readCmakeProject, readSdkconfig, writeSdkconfig, type Sdkconfig } from './project.js';
 import { sizeSummary } from './size.js';
+import { sizeComponentsFromMap, sizeFilesFromMap, type SizeEntry } from './size-map.js';
 
 const TOOLS_DIR = path.dirname(fileURLToPath(import.meta.url));
 const IDF_PATH = process.env.IDF_PATH || path.dirname(TOOLS_DIR);
@@ -449,6 +450,24 @@ function size(ctx: Ctx, args: string[]): void {
   }
 }
 
+/** `size-components` (per archive) and `size-files` (per object file), from the app's linker map. */
+function sizeDetail(ctx: Ctx, args: string[], by: 'components' | 'files'): void {
+  const fmtAt = args.indexOf('--format');
+  const fmt = fmtAt >= 0 ? args[fmtAt + 1] : 'text';
+  const desc = path.join(ctx.buildDir, 'project_description.json');
+  if (!existsSync(desc)) throw new FatalError(`Error: ${ctx.buildDir} has no build yet; run idf.py build first.`);
+  const d = JSON.parse(readFileSync(desc, 'utf8')) as { app_elf: string };
+  const map = path.join(ctx.buildDir, d.app_elf.replace(/\.elf$/, '.map'));
+  if (!existsSync(map)) throw new FatalError(`Error: ${map} is missing; run idf.py build again.`);
+  const rows: Record<string, SizeEntry> = by === 'components' ? sizeComponentsFromMap(map) : sizeFilesFromMap(map);
+  if (fmt === 'json') out(JSON.stringify(rows, null, 4));
+  else {
+    out(`Per-${by === 'components' ? 'archive' : 'file'} contributions to ELF file:`);
+    out(`${by === 'components' ? 'Archive File' : 'Object File'} flash_total ram_st_total`);
+    for (const [k, e] of Object.entries(rows)) out(`${k} ${e.flash_total} ${e.ram_st_total}`);
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--version')) {
@@ -457,7 +476,7 @@ async function main(): Promise<void> {
   }
   if (argv.includes('--help') || argv.includes('-h')) {
     out(
-      `Usage: idf.py [-C PROJECT_DIR] [-B BUILD_DIR] COMMAND...\n\nAegis TEST TOOLCHAIN ${IDF_VERSION} (targets: ${SUPPORTED_TARGETS.join(', ')})\n\nCommands:\n  build (all, app)  set-target TARGET  size [--format json]  fullclean  menuconfig  reconfigure`,
+      `Usage: idf.py [-C PROJECT_DIR] [-B BUILD_DIR] COMMAND...\n\nAegis TEST TOOLCHAIN ${IDF_VERSION} (targets: ${SUPPORTED_TARGETS.join(', ')})\n\nCommands:\n  build (all, app)  set-target TARGET  size|size-components|size-files [--format json]  fullclean  menuconfig  reconfigure`,
     );
     return;
   }
@@ -493,6 +512,12 @@ async function main(): Promise<void> {
       case 'size':
         size(ctx, args);
         break;
+      case 'size-components':
+        sizeDetail(ctx, args, 'components');
+        break;
+      case 'size-files':
+        sizeDetail(ctx, args, 'files');
+        break;
       case 'menuconfig': {
         const cfg = loadConfig(ctx);
         if (await menuconfig(cfg)) writeSdkconfig(sdkconfigFile(ctx), cfg, IDF_VERSION);
@@ -500,7 +525,7 @@ async function main(): Promise<void> {
       }
       default:
         throw new FatalError(
-          `Error: No such command '${cmd}'. Supported by the test toolchain: build, set-target, size, fullclean, menuconfig, reconfigure.`,
+          `Error: No such command '${cmd}'. Supported by the test toolchain: build, set-target, size, size-components, size-files, fullclean, menuconfig, reconfigure.`,
         );
     }
   }

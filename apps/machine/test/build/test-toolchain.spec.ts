@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePartitionBinary, parseSizeReport, readAppImage } from '@aegis/esp';
+import { parsePartitionBinary, parseSizeComponents, parseSizeReport, readAppImage } from '@aegis/esp';
 import { makeTestStore } from '../../../../scripts/make-test-store.mjs';
 import { HELLO_CMAKE, HELLO_MAIN } from './helpers.js';
 
@@ -85,6 +85,54 @@ describe('test toolchain idf.py (the ESP-IDF CLI contract)', () => {
     const json = JSON.parse(r.stdout);
     expect(json.iram_text).toBeGreaterThan(0);
     expect(() => parseSizeReport(json)).not.toThrow();
+  });
+
+  it('size-components / size-files --format json charge each linked section to its archive / object file', async () => {
+    const dir = await project('size_detail_demo');
+    await writeFile(
+      path.join(dir, 'main', 'extra.c'),
+      'volatile int counter = 7;\nvolatile char scratch[200];\nvoid bump(void) { counter++; scratch[0] = 1; }\n',
+    );
+    await writeFile(
+      path.join(dir, 'main', 'main.c'),
+      HELLO_MAIN.replace('{', '{\n    extern void bump(void);\n    bump();'),
+    );
+    expect(idf(dir, 'build').status).toBe(0);
+    const summary = JSON.parse(idf(dir, 'size', '--format', 'json').stdout);
+    const comps = idf(dir, 'size-components', '--format', 'json');
+    expect(comps.status).toBe(0);
+    const archives = JSON.parse(comps.stdout) as Record<string, Record<string, number>>;
+    expect(Object.keys(archives).sort()).toEqual(['libesp_app_format.a', 'libesp_system.a', 'libmain.a']);
+    const sum = (rows: Record<string, Record<string, number>>, key: string) =>
+      Object.values(rows).reduce((n, e) => n + (e[key] ?? 0), 0);
+    // Per-archive sections add up to the ELF's sections (the summary comes from `size -A` of the ELF).
+    expect(sum(archives, '.iram0.text')).toBe(summary.iram_text);
+    expect(sum(archives, '.dram0.data')).toBe(summary.dram_data);
+    expect(sum(archives, '.dram0.bss')).toBe(summary.dram_bss);
+    expect(archives['libmain.a']['.dram0.bss']).toBeGreaterThanOrEqual(200);
+    expect(archives['libesp_app_format.a']['.flash.appdesc']).toBe(256);
+    for (const e of Object.values(archives)) {
+      const flash = Object.entries(e)
+        .filter(([k]) => k.startsWith('.flash.') || k === '.dram0.data' || k.startsWith('.iram0.'))
+        .reduce((n, [, v]) => n + v, 0);
+      expect(e.flash_total).toBe(flash);
+    }
+    expect(parseSizeComponents(archives).map((c) => c.name)).toContain('libmain.a');
+
+    const files = idf(dir, 'size-files', '--format', 'json');
+    expect(files.status).toBe(0);
+    const objs = JSON.parse(files.stdout) as Record<string, Record<string, number>>;
+    expect(objs['extra.c.obj']['.dram0.bss']).toBeGreaterThanOrEqual(200);
+    expect(objs['main.c.obj']['.iram0.text']).toBeGreaterThan(0);
+    expect(sum(objs, '.iram0.text')).toBe(summary.iram_text);
+    expect(sum(objs, 'flash_total')).toBe(sum(archives, 'flash_total'));
+  });
+
+  it('size-components before any build fails with a clear error', async () => {
+    const dir = await project('size_nobuild_demo');
+    const r = idf(dir, 'size-components', '--format', 'json');
+    expect(r.status).toBe(2);
+    expect(r.out).toContain('has no build yet; run idf.py build first');
   });
 
   it('set-target refuses chips the test toolchain cannot compile for, and unknown names', async () => {
