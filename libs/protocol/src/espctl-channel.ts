@@ -98,6 +98,10 @@ export type DecodedFrame = z.infer<typeof DecodedFrame>;
 
 const Empty = z.object({}).strict();
 
+/** Which `idf.py size` report: totals, per archive (`size-components`) or per object file (`size-files`). */
+export const SizeDetail = z.enum(['summary', 'components', 'files']);
+export type SizeDetail = z.infer<typeof SizeDetail>;
+
 /** Every method: params and result. Both sides validate against these. */
 export const EspctlMethods = {
   'upload.begin': {
@@ -130,7 +134,11 @@ export const EspctlMethods = {
   set_target: { params: z.object({ target: Target }).strict(), result: z.object({ target: Target }) },
   'artifacts.list': { params: Empty, result: z.object({ artifacts: z.array(Artifact) }) },
   'artifacts.manifest': { params: Empty, result: z.object({ manifest: FlashBundleManifest, jws: z.string() }) },
-  size: { params: Empty, result: z.record(z.string(), z.unknown()) },
+  /** `idf.py size` / `size-components` / `size-files` with `--format json`, as the tool printed it. */
+  size: {
+    params: z.object({ detail: SizeDetail.default('summary') }).strict(),
+    result: z.record(z.string(), z.unknown()),
+  },
   sbom: { params: Empty, result: SpdxDocument },
   diag: {
     params: Empty,

@@ -100,6 +100,11 @@ describe('channel messages', () => {
     expect(
       EspctlMethods['upload.begin'].params.safeParse({ size: -1, sha256: 'a'.repeat(64), format: 'tar' }).success,
     ).toBe(false);
+    expect(EspctlMethods.size.params.parse({})).toEqual({ detail: 'summary' });
+    expect(EspctlMethods.size.params.parse({ detail: 'components' })).toEqual({ detail: 'components' });
+    expect(EspctlMethods.size.params.parse({ detail: 'files' })).toEqual({ detail: 'files' });
+    expect(EspctlMethods.size.params.safeParse({ detail: 'symbols' }).success).toBe(false);
+    expect(EspctlMethods.size.params.safeParse({ detail: 'summary', extra: 1 }).success).toBe(false);
     expect(EspctlMethods.decode.params.safeParse({ addresses: ['0x42000a1c'] }).success).toBe(true);
     expect(EspctlMethods.decode.params.safeParse({ addresses: ['rm -rf /'] }).success).toBe(false);
   });

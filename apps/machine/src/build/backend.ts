@@ -1,4 +1,4 @@
-import type { Artifact, DecodedFrame, ErrorBody, LogLine, Target } from '@aegis/protocol';
+import type { Artifact, DecodedFrame, ErrorBody, LogLine, SizeDetail, Target } from '@aegis/protocol';
 
 /**
  * The seam between the agent (polling, grants, WebRTC channels) and what runs inside a job (store, sandbox,
@@ -47,8 +47,11 @@ export interface BuildBackend {
   /** IDF versions and targets of the store, for heartbeats. Throws a clear error when the store is broken. */
   inventory(): Promise<{ idfVersions: string[]; targets: Target[] }>;
   build(req: BuildRequest): Promise<BuildOutcome>;
-  /** `idf.py size --format json` of the last successful build in the workspace. */
-  size(workspaceDir: string): Promise<Record<string, unknown>>;
+  /**
+   * `idf.py size --format json` of the last successful build in the workspace (summary, the default), or
+   * `idf.py size-components` / `size-files --format json` (per archive / per object file), run in the sandbox.
+   */
+  size(workspaceDir: string, detail?: SizeDetail): Promise<Record<string, unknown>>;
   /** Addresses → function, file, line using the build's ELF and the toolchain's addr2line. */
   decode(workspaceDir: string, addresses: string[]): Promise<DecodedFrame[]>;
   /** A shell (or `idf.py menuconfig`) inside the job's sandbox. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DecodedFrame } from '@aegis/protocol';
+import type { DecodedFrame, SizeDetail } from '@aegis/protocol';
 import type { BuildBackend, BuildOutcome, BuildRequest, SandboxedCommand } from './backend.js';
 import { makeArtifacts } from './bundle.js';
 import { BuildCache } from './build-cache.js';
@@ -134,6 +134,44 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     return { s, v };
   }
 
+  /** `idf.py size-components|size-files --format json` on the workspace's build directory, in the sandbox. */
+  async function sizeTable(workspaceDir: string, detail: 'components' | 'files'): Promise<Record<string, unknown>> {
+    if (!(await readBuildInfo(workspaceDir)))
+      throw new BackendError('no_build', 'There is no successful build in this job yet; run a build first.');
+    const { s, v } = await versionFor(workspaceDir);
+    const ws = sandbox.workspacePath(workspaceDir);
+    const command = detail === 'components' ? 'size-components' : 'size-files';
+    let stdout = '';
+    const errors: string[] = [];
+    const r = await sandbox.run(
+      {
+        command: idfCommand([command, '--format', 'json']),
+        cwd: path.posix.join(ws, 'project'),
+        env: idfEnv(s, v, ws),
+        workspaceDir,
+        readOnlyDirs: [s.root],
+        limits: limitsFor({ memoryMb: 1024, cpuCores: 1, timeoutSecs: 120 }, 120),
+      },
+      {
+        onLine: (stream, text) => {
+          if (stream === 'stdout') stdout += text + '\n';
+          else if (errors.length < 5) errors.push(text);
+        },
+      },
+    );
+    if (r.exitCode !== 0) {
+      const why = errors.find((e) => e.trim()) ?? `exit ${r.exitCode ?? r.signal ?? 'unknown'}`;
+      throw new BackendError('size_failed', `idf.py ${command} failed: ${why.slice(0, 300)}`);
+    }
+    try {
+      const json: unknown = JSON.parse(stdout.slice(stdout.indexOf('{')));
+      if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as Record<string, unknown>;
+    } catch {
+      // falls through to the error below
+    }
+    throw new BackendError('size_failed', `idf.py ${command} --format json printed no JSON object.`);
+  }
+
   return {
     sandboxKind: sandbox.kind,
     bundlePublicJwk: () => publicJwkOf(signingKey),
@@ -181,7 +219,8 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
       });
     },
 
-    async size(workspaceDir: string) {
+    async size(workspaceDir: string, detail: SizeDetail = 'summary') {
+      if (detail !== 'summary') return sizeTable(workspaceDir, detail);
       const text = await readFile(path.join(artifactsDirOf(workspaceDir), 'size.json'), 'utf8').catch(() => undefined);
       if (!text) {
         if (await readBuildInfo(workspaceDir)) {

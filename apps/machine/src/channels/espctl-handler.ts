@@ -120,9 +120,9 @@ export function serveEspctl(o: EspctlHandlerOptions): () => void {
       const manifest = FlashBundleManifest.parse(JSON.parse(await readFile(mPath, 'utf8')));
       return { manifest, jws: (await readFile(sPath, 'utf8')).trim() };
     },
-    size: async () => {
+    size: async (p) => {
       requireBuilt();
-      return backend.size(job.workspaceDir);
+      return backend.size(job.workspaceDir, p.detail);
     },
     sbom: async () => {
       const dir = requireBuilt();

@@ -138,6 +138,14 @@ describe('build in the bwrap sandbox with the test toolchain', () => {
     const size = await h.backend.size(ws);
     expect(size.total_size).toBeGreaterThan(0);
     expect(size.iram_text).toBeGreaterThan(0);
+    expect(await h.backend.size(ws, 'summary')).toEqual(size);
+    // Per archive / per object file: run in the sandbox; IRAM code adds up to the summary's.
+    const archives = (await h.backend.size(ws, 'components')) as Record<string, Record<string, number>>;
+    expect(Object.keys(archives)).toContain('libmain.a');
+    const objects = (await h.backend.size(ws, 'files')) as Record<string, Record<string, number>>;
+    expect(Object.keys(objects)).toContain('hello_world_main.c.obj');
+    for (const rows of [archives, objects])
+      expect(Object.values(rows).reduce((n, e) => n + (e['.iram0.text'] ?? 0), 0)).toBe(size.iram_text);
   });
 
   it('fails a compile error with the gcc diagnostic in the log', async () => {
