@@ -173,6 +173,20 @@ describe('remote build driven only through MCP tools (stdio, test store)', () =>
     expect((size.structuredContent as { summary?: { flash: { used: number } } }).summary?.flash.used).toBeGreaterThan(
       0,
     );
+    // Per archive and per object file: the machine runs idf.py size-components / size-files in the sandbox.
+    type Row = { name: string; flash: number; ram: number };
+    const comps = await call(stdio, 'size.run', { task_id: task.task_id, detail: 'components' });
+    expect(comps.isError, textOf(comps)).toBeFalsy();
+    const archives = (comps.structuredContent as { components?: Row[] }).components ?? [];
+    expect(archives.map((r) => r.name)).toContain('libmain.a');
+    expect(archives.every((r) => /^lib.+\.a$/.test(r.name) && r.flash + r.ram > 0)).toBe(true);
+    const filesRun = await call(stdio, 'size.run', { task_id: task.task_id, detail: 'files' });
+    expect(filesRun.isError, textOf(filesRun)).toBeFalsy();
+    const objects = (filesRun.structuredContent as { files?: Row[] }).files ?? [];
+    expect(objects.length).toBeGreaterThan(0);
+    expect(objects.every((r) => r.name.endsWith('.obj'))).toBe(true);
+    const total = (rows: Row[]) => rows.reduce((n, r) => n + r.flash, 0);
+    expect(total(objects)).toBe(total(archives));
     const diag = await call(stdio, 'diag.run', { task_id: task.task_id });
     expect(diag.isError, textOf(diag)).toBeFalsy();
     // The machine's SPDX SBOM of the build: the app, its components, the toolchain and the images by sha256.

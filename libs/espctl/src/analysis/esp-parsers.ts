@@ -1,2 +1,2 @@
 /** The parsers live in libs/esp (browser-safe, shared with the dashboard); espctl never keeps a second copy. */
-export { parseBuildDiagnostics, parseSizeReport } from '@aegis/esp';
+export { parseBuildDiagnostics, parseSizeComponents, parseSizeReport } from '@aegis/esp';

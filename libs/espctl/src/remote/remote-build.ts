@@ -81,7 +81,7 @@ export async function runUploadedBuild(
   opts: RemoteBuildOptions & { viaSetTarget?: boolean },
 ): Promise<void> {
   const { onUploadProgress, viaSetTarget, ...kept } = opts;
-  task.source = { tar, options: kept };
+  tasks.keepSource(task.id, { tar, options: kept });
   try {
     const session = await remote.start({ target: opts.target, idf_version: opts.idf_version });
     tasks.update(task.id, { state: 'assigned', target: opts.target });

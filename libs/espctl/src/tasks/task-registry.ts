@@ -18,8 +18,12 @@ export interface BuildTask {
   createdAt: number;
   /** Resolves when the task reaches a terminal state. */
   done: Promise<void>;
-  /** The project archive this task uploaded and its build options, kept in memory to build it again. */
-  source?: { tar: Uint8Array; options: TaskBuildOptions };
+  /**
+   * The project archive this task uploaded and its build options, kept in memory to build it again. Only the
+   * most recent archives are kept (see `TaskRegistry.keepSource`); an evicted task has `sourceEvicted` set.
+   */
+  source?: TaskSource;
+  sourceEvicted?: boolean;
   /** After `done`: resolves once the last log lines are in and the machine session is closed. */
   settled?: Promise<void>;
 }
@@ -31,13 +35,55 @@ export interface TaskBuildOptions {
   clean?: boolean;
 }
 
+export interface TaskSource {
+  tar: Uint8Array;
+  options: TaskBuildOptions;
+}
+
 type Listener = (task: BuildTask) => void;
+
+/** How many uploaded project archives one registry (one MCP session) keeps in memory. */
+export const DEFAULT_MAX_KEPT_ARCHIVES = 8;
 
 /** The builds this server started or attached to, in memory only (never persisted). */
 export class TaskRegistry {
   private readonly tasks = new Map<string, BuildTask & { resolve: () => void }>();
   private readonly listeners = new Set<Listener>();
   private latestId: string | undefined;
+  /** Ids of the tasks holding an archive, least recently used first. */
+  private readonly kept: string[] = [];
+
+  constructor(readonly maxKeptArchives = DEFAULT_MAX_KEPT_ARCHIVES) {}
+
+  /** Keeps a task's project archive, dropping the least recently used ones beyond the cap (memory stays bounded). */
+  keepSource(id: string, source: TaskSource): void {
+    const t = this.tasks.get(id);
+    if (!t) return;
+    t.source = source;
+    t.sourceEvicted = false;
+    this.touchSource(id);
+  }
+
+  /** The task's archive (marking it recently used), or undefined when it never had one or it was evicted. */
+  useSource(id: string): TaskSource | undefined {
+    const t = this.tasks.get(id);
+    if (!t?.source) return undefined;
+    this.touchSource(id);
+    return t.source;
+  }
+
+  private touchSource(id: string): void {
+    const at = this.kept.indexOf(id);
+    if (at >= 0) this.kept.splice(at, 1);
+    this.kept.push(id);
+    while (this.kept.length > this.maxKeptArchives) {
+      const old = this.tasks.get(this.kept.shift() as string);
+      if (old) {
+        old.source = undefined;
+        old.sourceEvicted = true;
+      }
+    }
+  }
 
   create(): BuildTask {
     let resolve!: () => void;

@@ -1,8 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { SizeReport } from '@aegis/protocol';
+import { SizeComponent, SizeReport } from '@aegis/protocol';
 import { createSbom } from '../../analysis/sbom.js';
-import { parseSizeReport } from '../../analysis/esp-parsers.js';
+import { parseSizeComponents, parseSizeReport } from '../../analysis/esp-parsers.js';
 import { loadProjectConfig } from '../../config/project-config.js';
 import { EspctlError } from '../../errors.js';
 import type { EspctlContext } from '../context.js';
@@ -25,21 +25,34 @@ export function registerAnalysisTools(server: McpServer, ctx: EspctlContext): vo
       output: {
         detail: z.string(),
         summary: SizeReport.optional(),
+        components: z.array(SizeComponent).optional().describe('Per archive (lib<name>.a), largest first.'),
+        files: z.array(SizeComponent).optional().describe('Per object file, largest first.'),
         report: z.record(z.string(), z.unknown()),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async ({ task_id, detail }) => {
-      const report = await onJob(ctx, task_id, (s) => s.call('size', {}));
-      let summary: SizeReport | undefined;
-      try {
-        summary = parseSizeReport(report);
-      } catch {
-        summary = undefined;
+      const report = await onJob(ctx, task_id, (s) => s.call('size', { detail }));
+      if (detail === 'summary') {
+        let summary: SizeReport | undefined;
+        try {
+          summary = parseSizeReport(report);
+        } catch {
+          summary = undefined;
+        }
+        return { detail, summary, report };
       }
-      const key = detail === 'summary' ? undefined : detail;
-      const picked = key && typeof report[key] === 'object' && report[key] ? { [key]: report[key] } : report;
-      return { detail, summary, report: picked as Record<string, unknown> };
+      let rows: SizeComponent[];
+      try {
+        rows = parseSizeComponents(report);
+      } catch (err) {
+        throw new EspctlError(
+          'bad_size_report',
+          `The build machine's idf.py size-${detail} output is not a per-${detail === 'files' ? 'file' : 'archive'} table: ${(err as Error).message}`,
+        );
+      }
+      rows.sort((a, b) => b.flash + b.ram - (a.flash + a.ram) || a.name.localeCompare(b.name));
+      return { detail, [detail]: rows, report };
     },
   );
 

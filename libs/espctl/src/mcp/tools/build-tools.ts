@@ -203,15 +203,18 @@ export function registerBuildTools(server: McpServer, ctx: EspctlContext): void 
         const r = await withSession(remote, prev, (s) => s.call('set_target', { target }));
         return { target: r.target, task_id: prev.id, status: prev.state };
       }
-      if (!prev.source) {
+      const source = ctx.tasks.useSource(prev.id);
+      if (!source) {
         throw new EspctlError(
           'project_unknown',
-          `Task ${prev.id} was not uploaded by this session, so its project is not at hand; run build with target "${target}".`,
+          prev.sourceEvicted
+            ? `Task ${prev.id}'s uploaded project was dropped from memory (only the ${ctx.tasks.maxKeptArchives} most recent are kept); run build again with target "${target}".`
+            : `Task ${prev.id} was not uploaded by this session, so its project is not at hand; run build with target "${target}".`,
         );
       }
       const task = ctx.tasks.create();
-      await runUploadedBuild(remote, ctx.tasks, task, prev.source.tar, {
-        ...prev.source.options,
+      await runUploadedBuild(remote, ctx.tasks, task, source.tar, {
+        ...source.options,
         clean: false,
         target,
         viaSetTarget: true,
