@@ -3,7 +3,7 @@ import { EspFormatError, hex } from './errors.js';
 
 export const SECTOR_SIZE = 0x1000;
 /** First split after the whole part: 64 KiB chunks (one request each, all sent as one batch). */
-const CHUNK_SECTORS = 16;
+export const CHUNK_SECTORS = 16;
 
 export interface FlashRange {
   offset: number;
@@ -37,6 +37,11 @@ export interface DiffPlan {
 export interface DiffOptions {
   /** Write the whole part once this share of it differs at ≤ 64 KiB granularity (default 0.5). */
   fullWriteShare?: number;
+  /**
+   * Host-side MD5 (lowercase hex) of `count` sectors from sector `first` of the part padded to whole sectors
+   * with 0xFF; e.g. digests computed ahead while the board was being reset. Default: computed here.
+   */
+  hostMd5?: (first: number, count: number) => string;
 }
 
 type Region = [first: number, count: number];
@@ -74,6 +79,9 @@ export async function planSectorDiff(
   const fullShare = options.fullWriteShare ?? 0.5;
   const padded = padTo(data, SECTOR_SIZE, 0xff);
   const totalSectors = padded.length / SECTOR_SIZE;
+  const hostMd5 =
+    options.hostMd5 ??
+    ((first: number, n: number) => md5Hex(padded.subarray(first * SECTOR_SIZE, (first + n) * SECTOR_SIZE)));
   let md5Requests = 0;
   const differing = async (regions: Region[]): Promise<Region[]> => {
     if (regions.length === 0) return [];
@@ -81,7 +89,7 @@ export async function planSectorDiff(
     md5Requests += ranges.length;
     // Hash the host side while the requests are on the wire.
     const pending = deviceMd5s(ranges);
-    const host = regions.map(([first, n]) => md5Hex(padded.subarray(first * SECTOR_SIZE, (first + n) * SECTOR_SIZE)));
+    const host = regions.map(([first, n]) => hostMd5(first, n));
     const device = await pending;
     return regions.filter((_, i) => device[i].toLowerCase() !== host[i]);
   };

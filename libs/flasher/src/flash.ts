@@ -1,6 +1,6 @@
 import { ESPError, ESPLoader } from 'esptool-js';
 import type { Target } from '@aegis/protocol';
-import { fullWritePlan, md5Hex, padTo, planSectorDiff, type DiffPlan } from '@aegis/esp';
+import { fullWritePlan, padTo, planSectorDiff, type DiffPlan } from '@aegis/esp';
 import { checkBundle, checkFits, type BundleTrust, type FlashBundleInput } from './bundle.js';
 import { ESPTOOL_CHIP_NAMES, targetOfChipName } from './chip-names.js';
 import { FlashError, isPortBusyError, portBusy } from './errors.js';
@@ -13,6 +13,7 @@ import { detectChip } from './chip-detect.js';
 import { withRegisterCache } from './register-cache.js';
 import { withBatchedRegisterWrites } from './batched-writes.js';
 import { deviceMd5Batch } from './md5-batch.js';
+import { HostDigests } from './host-digests.js';
 import { HARD_RESET_SEQUENCE, resetPlan, type ResetStrategy } from './reset-strategy.js';
 import type { SerialPortLike } from './serial-port.js';
 
@@ -95,10 +96,14 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
   const padded = new Map(bundle.parts.map((p) => [p, padTo(p.data, 4, 0xff)] as const));
   const compressor = new Compressor();
   if (options.precompress ?? options.diff === false) for (const data of padded.values()) compressor.start(data);
+  const digests = new Map(bundle.parts.map((p) => [p, new HostDigests(padded.get(p)!)] as const));
   let wrote = false;
   try {
     try {
-      await loader.connect(plan.mode, options.connectAttempts ?? 7, false);
+      const connecting = loader.connect(plan.mode, options.connectAttempts ?? 7, false);
+      // The host-side MD5s, while the board is held in reset and synced (see HostDigests).
+      for (const d of digests.values()) d.precompute(options.diff !== false).catch(() => {});
+      await connecting;
       await detectChip(loader);
     } catch (e) {
       if (isPortBusyError(e)) throw portBusy();
@@ -152,7 +157,9 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
       const diffPlan: DiffPlan =
         options.diff === false
           ? fullWritePlan(data.length)
-          : await planSectorDiff(data, part.offset, (ranges) => deviceMd5Batch(loader, transport, ranges));
+          : await planSectorDiff(data, part.offset, (ranges) => deviceMd5Batch(loader, transport, ranges), {
+              hostMd5: digests.get(part)!.sectors,
+            });
       md5Requests += diffPlan.md5Requests;
       if (diffPlan.kind !== 'full') compressor.drop(data);
       const ranges = diffPlan.ranges;
@@ -183,7 +190,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
       if (diffPlan.kind !== 'unchanged') {
         md5Requests++;
         const [onDevice] = await deviceMd5Batch(loader, transport, [{ offset: part.offset, size: data.length }]);
-        if (onDevice !== md5Hex(data)) {
+        if (onDevice !== digests.get(part)!.whole()) {
           throw new FlashError(
             'verify_failed',
             `Part ${part.name} at 0x${part.offset.toString(16)} reads back with a different MD5; flash again, and if it persists the flash may be worn or write-protected.`,
@@ -221,6 +228,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     throw new FlashError('flash_failed', `Flashing failed: ${why}`, !wrote);
   } finally {
     compressor.cancel();
+    for (const d of digests.values()) d.cancel();
     await release(transport, port);
   }
 }
