@@ -63,6 +63,15 @@ describe('espctl CLI', () => {
     expect(r.status).toBe(2);
     expect(JSON.parse(r.stderr).error.code).toBe('usage');
     expect(run(['frobnicate']).status).toBe(2);
+    // An unknown size detail is refused before any credentials or network are needed.
+    const size = run(['--json', 'size', '--detail', 'everything']);
+    expect(size.status).toBe(2);
+    const err = JSON.parse(size.stderr).error as { code: string; message: string };
+    expect(err.code).toBe('usage');
+    expect(err.message).toMatch(/--detail.*everything.*summary, components, files/);
+    const plain = run(['size', '--detail', 'everything']);
+    expect(plain.status).toBe(2);
+    expect(plain.stderr).toMatch(/Allowed choices are summary, components, files/);
   });
 
   it('login refuses plain http unless ESPCTL_ALLOW_INSECURE=1, and stores credentials 0600', async () => {

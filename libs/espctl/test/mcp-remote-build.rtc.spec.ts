@@ -435,6 +435,24 @@ describe('the espctl CLI against the same API and machine', () => {
     r = await cli(['--json', 'size']);
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { summary: { flash: { used: number } } }).summary.flash.used).toBeGreaterThan(0);
+    r = await cli(['--json', 'size', '--detail', 'components']);
+    expect(r.code, r.stderr).toBe(0);
+    const perLib = JSON.parse(r.stdout) as {
+      detail: string;
+      components: Array<{ name: string; flash: number; ram: number }>;
+    };
+    expect(perLib.detail).toBe('components');
+    expect(perLib.components.map((c) => c.name)).toContain('libmain.a');
+    const weights = perLib.components.map((c) => c.flash + c.ram);
+    expect(weights).toEqual([...weights].sort((a, b) => b - a));
+    // Without --json: a table, header first, then one row per archive.
+    r = await cli(['size', '--detail', 'components']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^component\s+flash bytes\s+RAM bytes$/);
+    expect(rows).toHaveLength(perLib.components.length + 1);
+    const top = perLib.components[0]!;
+    expect(rows[1]!.trim().split(/\s+/)).toEqual([top.name, String(top.flash), String(top.ram)]);
     r = await cli(['--json', 'cancel', '7d444840-9dc0-11d1-b245-5ffdce74fad2']);
     expect(r.code).toBe(7);
     expect(JSON.parse(r.stderr).error.code).toBe('job_not_found');

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { JobView, isTerminalJobState } from '@aegis/protocol';
-import { parseSizeReport } from '../../analysis/esp-parsers.js';
+import { Option, type Command } from 'commander';
+import { JobView, SizeDetail, isTerminalJobState } from '@aegis/protocol';
+import { sizeResult, sizeTable } from '../../analysis/size-detail.js';
 import { checkRelPath } from '../../config/project-files.js';
 import { EspctlError } from '../../errors.js';
 import { onJob, taskFor } from '../../mcp/tools/task-lookup.js';
@@ -166,22 +166,25 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
 
   program
     .command('size')
-    .description('firmware size of a job (flash and RAM use)')
+    .description('firmware size of a job (flash and RAM use), in total, per component or per object file')
     .argument('[job]', 'job id')
     .option('--target <chip>', 'only if the job built this target')
-    .action(async (job: string | undefined, o: { target?: string }) => {
+    .addOption(
+      new Option('--detail <level>', 'summary, components (per archive) or files (per object)')
+        .choices(SizeDetail.options as unknown as string[])
+        .default('summary'),
+    )
+    .action(async (job: string | undefined, o: { target?: string; detail: SizeDetail }) => {
       await withJob(env, job, async (task, session) => {
         if (o.target && task.target && task.target !== o.target) {
           throw new EspctlError('task_not_found', `Job ${task.jobId} built ${task.target}, not ${o.target}.`);
         }
-        const report = await session.call('size', {});
-        let summary: unknown;
-        try {
-          summary = parseSizeReport(report);
-        } catch {
-          summary = undefined;
-        }
-        env.out().result({ job_id: task.jobId, summary, report }, () => JSON.stringify(summary ?? report, null, 2));
+        const r = sizeResult(o.detail, await session.call('size', { detail: o.detail }));
+        env.out().result({ job_id: task.jobId, ...r }, () => {
+          if (r.components) return sizeTable(r.components, 'component');
+          if (r.files) return sizeTable(r.files, 'file');
+          return JSON.stringify(r.summary ?? r.report, null, 2);
+        });
       });
     });
 }

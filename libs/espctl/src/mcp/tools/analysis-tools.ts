@@ -1,8 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { SizeComponent, SizeReport } from '@aegis/protocol';
+import { SizeComponent, SizeDetail, SizeReport } from '@aegis/protocol';
 import { createSbom } from '../../analysis/sbom.js';
-import { parseSizeComponents, parseSizeReport } from '../../analysis/esp-parsers.js';
+import { sizeResult } from '../../analysis/size-detail.js';
 import { loadProjectConfig } from '../../config/project-config.js';
 import { EspctlError } from '../../errors.js';
 import type { EspctlContext } from '../context.js';
@@ -20,7 +20,7 @@ export function registerAnalysisTools(server: McpServer, ctx: EspctlContext): vo
         'Run idf.py size on the finished build: summary (flash/RAM totals), components (per library) or files (per object).',
       input: {
         task_id: z.string().min(1).max(100),
-        detail: z.enum(['summary', 'components', 'files']).default('summary'),
+        detail: SizeDetail.default('summary'),
       },
       output: {
         detail: z.string(),
@@ -31,29 +31,7 @@ export function registerAnalysisTools(server: McpServer, ctx: EspctlContext): vo
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
-    async ({ task_id, detail }) => {
-      const report = await onJob(ctx, task_id, (s) => s.call('size', { detail }));
-      if (detail === 'summary') {
-        let summary: SizeReport | undefined;
-        try {
-          summary = parseSizeReport(report);
-        } catch {
-          summary = undefined;
-        }
-        return { detail, summary, report };
-      }
-      let rows: SizeComponent[];
-      try {
-        rows = parseSizeComponents(report);
-      } catch (err) {
-        throw new EspctlError(
-          'bad_size_report',
-          `The build machine's idf.py size-${detail} output is not a per-${detail === 'files' ? 'file' : 'archive'} table: ${(err as Error).message}`,
-        );
-      }
-      rows.sort((a, b) => b.flash + b.ram - (a.flash + a.ram) || a.name.localeCompare(b.name));
-      return { detail, [detail]: rows, report };
-    },
+    async ({ task_id, detail }) => sizeResult(detail, await onJob(ctx, task_id, (s) => s.call('size', { detail }))),
   );
 
   defineTool(
