@@ -4,6 +4,7 @@ import { JobRow } from '../db/entities.js';
 import { CLOCK, type Clock } from '../clock.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { Notifier } from '../db/notifier.js';
+import { CoalescedPoll } from '../db/coalesced-poll.js';
 import { fairOrder } from './fairness.js';
 import { fits, type MachineInfo } from './matcher.js';
 
@@ -23,16 +24,21 @@ const POLL_MS = 250;
 @Injectable()
 export class JobWatcher implements OnModuleDestroy {
   private readonly waiters = new Set<Waiter>();
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private again = false;
+  private readonly poll: CoalescedPoll;
 
   constructor(
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(LOGGER) private readonly log: Logger,
+    @Inject(LOGGER) log: Logger,
     notifier: Notifier,
   ) {
+    this.poll = new CoalescedPoll({
+      intervalMs: POLL_MS,
+      active: () => this.waiters.size > 0,
+      tick: () => this.tick(),
+      log,
+      what: 'job',
+    });
     notifier.on('jobs', () => this.kick());
   }
 
@@ -70,35 +76,13 @@ export class JobWatcher implements OnModuleDestroy {
       const onAbort = () => w.resolve([]);
       signal.addEventListener('abort', onAbort);
       this.waiters.add(w);
-      this.schedule();
+      this.poll.schedule();
     });
-  }
-
-  private schedule(): void {
-    if (this.timer || !this.waiters.size) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.kick();
-    }, POLL_MS);
   }
 
   /** Look now (after an offer was stored on this instance). */
   kick(): void {
-    if (!this.waiters.size) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.tick()
-      .catch((e: Error) => this.log.warn({ err: e.message }, 'job poll failed'))
-      .finally(() => {
-        this.running = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        } else this.schedule();
-      });
+    this.poll.kick();
   }
 
   private async tick(): Promise<void> {
@@ -112,7 +96,7 @@ export class JobWatcher implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.poll.stop();
     for (const w of [...this.waiters]) w.resolve([]);
   }
 }

@@ -3,6 +3,7 @@ import type { SignalingEvent } from '@aegis/protocol';
 import { EventStore, toWire } from './event-store.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { Notifier } from '../db/notifier.js';
+import { CoalescedPoll } from '../db/coalesced-poll.js';
 
 export interface Subscriber {
   jobId: string;
@@ -19,16 +20,21 @@ const POLL_MS = 200;
 @Injectable()
 export class EventBus implements OnModuleDestroy {
   private readonly subs = new Set<Subscriber>();
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private again = false;
+  private readonly poll: CoalescedPoll;
   private readonly off: () => void;
 
   constructor(
     private readonly store: EventStore,
-    @Inject(LOGGER) private readonly log: Logger,
+    @Inject(LOGGER) log: Logger,
     notifier: Notifier,
   ) {
+    this.poll = new CoalescedPoll({
+      intervalMs: POLL_MS,
+      active: () => this.subs.size > 0,
+      tick: () => this.tick(),
+      log,
+      what: 'signaling',
+    });
     this.off = store.onLocalInsert(() => this.kick());
     notifier.on('signal', () => this.kick());
   }
@@ -39,37 +45,15 @@ export class EventBus implements OnModuleDestroy {
 
   subscribe(s: Subscriber): () => void {
     this.subs.add(s);
-    this.schedule();
-    this.kick();
+    this.poll.schedule();
+    this.poll.kick();
     return () => {
       this.subs.delete(s);
     };
   }
 
-  private schedule(): void {
-    if (this.timer || !this.subs.size) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.kick();
-    }, POLL_MS);
-  }
-
   kick(): void {
-    if (!this.subs.size) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.tick()
-      .catch((e: Error) => this.log.warn({ err: e.message }, 'signaling poll failed'))
-      .finally(() => {
-        this.running = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        } else this.schedule();
-      });
+    this.poll.kick();
   }
 
   private async tick(): Promise<void> {
@@ -90,7 +74,7 @@ export class EventBus implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.off();
-    if (this.timer) clearTimeout(this.timer);
+    this.poll.stop();
     this.subs.clear();
   }
 }
