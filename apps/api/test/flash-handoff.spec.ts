@@ -1,16 +1,13 @@
 import 'reflect-metadata';
-import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { DataSource } from 'typeorm';
+import { randomUUID } from 'node:crypto';
 import type { OnModuleInit } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLASH_REQUEST_TTL_SECS, DASHBOARD_POLL_WINDOW_SECS } from '@aegis/protocol';
-import { DEFAULT_TEST_DATABASE_URL } from '@aegis/testkit';
 import type { UserPrincipal } from '../src/auth/principal.js';
 import type { JobsService } from '../src/jobs/jobs.service.js';
 import { AppError } from '../src/errors.js';
 import { FlashHandoffService } from '../src/flash-handoff/flash-handoff.service.js';
-import { MIGRATIONS } from '../src/db/data-source.js';
+import { openDb } from './test-db.js';
 
 const user = (id = randomUUID()): UserPrincipal => ({
   kind: 'user',
@@ -29,37 +26,6 @@ function fakeJobs(jobs: Map<string, { owner: string; state: string }>): JobsServ
       return { id, state: j.state };
     },
   } as unknown as JobsService;
-}
-
-async function openDb(kind: 'sqlite' | 'postgres'): Promise<{ ds: DataSource; drop: () => Promise<void> }> {
-  if (kind === 'sqlite') {
-    const ds = await new DataSource({
-      type: 'better-sqlite3',
-      database: ':memory:',
-      migrations: MIGRATIONS,
-    }).initialize();
-    return { ds, drop: () => ds.destroy() };
-  }
-  const url = process.env.TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
-  const schema = `fh_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`CREATE SCHEMA "${schema}"`);
-  const ds = await new DataSource({
-    type: 'postgres',
-    url,
-    schema,
-    migrations: MIGRATIONS,
-    extra: { options: `-c search_path=${schema}` },
-  }).initialize();
-  return {
-    ds,
-    drop: async () => {
-      await ds.destroy();
-      await c.query(`DROP SCHEMA "${schema}" CASCADE`);
-      await c.end();
-    },
-  };
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {

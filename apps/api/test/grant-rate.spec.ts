@@ -1,42 +1,8 @@
 import 'reflect-metadata';
-import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { DataSource } from 'typeorm';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TEST_DATABASE_URL } from '@aegis/testkit';
-import { MIGRATIONS } from '../src/db/data-source.js';
+import { openDb } from './test-db.js';
 import { rateIntervalMs, rateStep, rateUpsertSql } from '../src/grants/grant-rate.js';
-
-async function openDb(kind: 'sqlite' | 'postgres'): Promise<{ ds: DataSource; drop: () => Promise<void> }> {
-  if (kind === 'sqlite') {
-    const ds = await new DataSource({
-      type: 'better-sqlite3',
-      database: ':memory:',
-      migrations: MIGRATIONS,
-    }).initialize();
-    return { ds, drop: () => ds.destroy() };
-  }
-  const url = process.env.TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
-  const schema = `gr_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`CREATE SCHEMA "${schema}"`);
-  const ds = await new DataSource({
-    type: 'postgres',
-    url,
-    schema,
-    migrations: MIGRATIONS,
-    extra: { options: `-c search_path=${schema}` },
-  }).initialize();
-  return {
-    ds,
-    drop: async () => {
-      await ds.destroy();
-      await c.query(`DROP SCHEMA "${schema}" CASCADE`);
-      await c.end();
-    },
-  };
-}
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`the grant rate step in SQL agrees with the rule (${kind})`, () => {
