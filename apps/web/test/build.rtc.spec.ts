@@ -98,6 +98,12 @@ describe('a build from the browser, over WebRTC to a real build machine', () => 
     await expect
       .poll(() => page.getByTestId('size-chart').textContent(), { timeout: 10_000 })
       .toMatch(/Flash \(app partition\).*used of 1\.00 MiB/);
+    // Per component, from the machine's size-components report: the template's own code is libmain.a.
+    const main = page.getByTestId('size-chart').getByRole('row', { name: /libmain\.a/ });
+    await expect.poll(() => main.count(), { timeout: 20_000 }).toBe(1);
+    const flashOfMain = ((await main.locator('td.mono').textContent()) ?? '').split(' / ')[0];
+    expect(flashOfMain).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
+    expect(parseFloat(flashOfMain)).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId('artifacts').locator('tbody tr').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('artifacts').textContent()).toMatch(/[0-9a-f]{16}…/);
     // Search: the counter shows the current match of all matches.

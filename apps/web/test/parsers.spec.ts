@@ -62,6 +62,29 @@ describe('size model', () => {
     expect(toSizeModel({ nothing: 'here' })).toBeNull();
     expect(toSizeModel(summary)!.bars[0].used).toBe(178180);
   });
+
+  it("takes the rows from the machine's size-components answer: largest first, top 10 plus other", () => {
+    const summary = JSON.parse(readFileSync(`${REAL}/esp32c3-size/summary.json`, 'utf8')) as Record<string, unknown>;
+    const archives = JSON.parse(readFileSync(`${REAL}/esp32c3-size/archives.json`, 'utf8')) as Record<
+      string,
+      { flash_total: number; ram_st_total: number }
+    >;
+    const m = toSizeModel(summary, null, archives)!;
+    const all = Object.values(archives).filter((a) => a.flash_total + a.ram_st_total > 0);
+    expect(all.length).toBeGreaterThan(11);
+    expect(m.components).toHaveLength(11);
+    expect(m.components[0].name).toBe('libc.a');
+    const totals = m.components.slice(0, 10).map((c) => c.flash + c.ram);
+    expect(totals).toEqual([...totals].sort((a, b) => b - a));
+    const other = m.components[10];
+    expect(other.name).toBe(`other (${all.length - 10})`);
+    // Nothing lost: the named rows and "other" add up to every archive's flash.
+    expect(m.components.reduce((n, c) => n + c.flash, 0)).toBe(all.reduce((n, a) => n + a.flash_total, 0));
+    // An unreadable components answer drops only the rows; the bars stay.
+    const broken = toSizeModel(summary, null, { not: 'a table' })!;
+    expect(broken.components).toEqual([]);
+    expect(broken.bars[0].used).toBe(178180);
+  });
 });
 
 describe('proxy allow-list', () => {

@@ -30,7 +30,10 @@ export function LivePanels({
   // A fresh object per click, so jumping to the same line twice scrolls again.
   const [jump, setJump] = useState<{ seq: number } | null>(null);
   const diags = useMemo(() => diagnosticsOf(live.logs), [live.logs]);
-  const size = useMemo(() => toSizeModel(live.size, live.appPartitionSize), [live.size, live.appPartitionSize]);
+  const size = useMemo(
+    () => toSizeModel(live.size, live.appPartitionSize, live.sizeComponents),
+    [live.size, live.appPartitionSize, live.sizeComponents],
+  );
   const failed = live.phase === 'failed' || live.phase === 'error';
   // The machine's bundle-signing key: from the `assigned` event, else from the machine list.
   const machineId = build.link?.machineId ?? null;

@@ -37,6 +37,8 @@ export interface LiveBuildState {
   uploadTotal: number;
   artifacts: Artifact[] | null;
   size: Record<string, unknown> | null;
+  /** The machine's `size {detail: 'components'}` answer (per archive), for the chart's "By component" rows. */
+  sizeComponents: Record<string, unknown> | null;
   manifest: { manifest: FlashBundleManifest; jws: string } | null;
   resultsError: string | null;
   /** Size of the partition the app boots from (from the bundle's partition table), for "flash free". */
@@ -80,6 +82,7 @@ export class LiveBuild {
     uploadTotal: 0,
     artifacts: null,
     size: null,
+    sizeComponents: null,
     manifest: null,
     resultsError: null,
     appPartitionSize: null,
@@ -210,6 +213,13 @@ export class LiveBuild {
     if (this.resultsLoading || !this.espctl) return;
     this.resultsLoading = true;
     const espctl = this.espctl;
+    // In parallel and on its own: the per-component table only adds rows, so it never delays or hides the summary.
+    void espctl
+      .call('size', { detail: 'components' })
+      .then((sizeComponents) => this.store.set({ sizeComponents }))
+      .catch(() => {
+        // the chart then shows the totals without the "By component" rows
+      });
     try {
       const [artifacts, size, manifest] = await Promise.all([
         espctl.call('artifacts.list', {}),
