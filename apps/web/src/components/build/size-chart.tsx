@@ -57,7 +57,7 @@ export function SizeChart({ model }: { model: SizeModel }) {
                       <span style={{ width: `${(c.ram / max) * 100}%`, background: '#7c3aed' }} />
                     </div>
                   </td>
-                  <td className="mono">
+                  <td className="mono" style={{ whiteSpace: 'nowrap' }}>
                     {formatBytes(c.flash)} / {formatBytes(c.ram)}
                   </td>
                 </tr>
