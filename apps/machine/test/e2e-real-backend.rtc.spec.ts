@@ -1,15 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactVerify, importJWK } from 'jose';
 import { loopbackRtcConfig, startRemoteSession, type RemoteSession } from '@aegis/peer';
 import { SpdxDocument, type LogLine } from '@aegis/protocol';
-import { createMachineToken } from '@aegis/testkit/api';
-import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
-import { makeTestStore } from '../../../scripts/make-test-store.mjs';
-import { eventually, getJob, startTestApi } from './harness.js';
+import { eventually, getJob, startSandboxedStack } from './harness.js';
 import { makeTar } from './tar-writer.js';
 
 const HELLO = makeTar([
@@ -29,23 +23,17 @@ const HELLO = makeTar([
  * test toolchain store in a bwrap sandbox, the real API, a libs/peer client over WebRTC on loopback.
  */
 describe('remote build with the real backend (test toolchain store)', () => {
-  let api: Awaited<ReturnType<typeof startTestApi>>;
-  let machine: StartedMachine;
-  let storeRoot: string;
+  let stack: Awaited<ReturnType<typeof startSandboxedStack>>;
+  let api: typeof stack.api;
   let s: RemoteSession;
 
   beforeAll(async () => {
-    storeRoot = mkdtempSync(join(tmpdir(), 'aegis-store-'));
-    await makeTestStore(storeRoot);
-    api = await startTestApi();
-    const { token } = await createMachineToken(api.url, api.adminKey, 'real');
-    machine = await startMachine({ apiUrl: api.url, token, jwksPath: api.jwksPath, storeRoot, sandbox: 'bwrap' });
+    stack = await startSandboxedStack('real');
+    api = stack.api;
   });
   afterAll(async () => {
     await s?.close();
-    await machine?.stop();
-    await api?.stop();
-    rmSync(storeRoot, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('builds hello_world for esp32c3 and delivers a signed flash bundle whose parts verify', async () => {
@@ -98,7 +86,7 @@ describe('remote build with the real backend (test toolchain store)', () => {
       (j) => j.state === 'succeeded',
     );
     expect(job.sizes && Object.keys(job.sizes).length).toBeGreaterThan(0);
-    expect(machine.output.join('\n')).not.toMatch(/aegis_m_|aegis_u_/);
+    expect(stack.machine.output.join('\n')).not.toMatch(/aegis_m_|aegis_u_/);
   });
 });
 

@@ -8,11 +8,35 @@ import type { Agent } from '../src/agent.js';
 import type { BuildBackend } from '../src/build/backend.js';
 import { MachineConfig } from '../src/config.js';
 import { runMachine } from '../src/run.js';
+import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
+import { makeTestStore } from '../../../scripts/make-test-store.mjs';
 import { createFixtureBackend } from './fixtures/fixture-backend.mjs';
 
 export async function startTestApi(opts: StartApiOptions = {}): Promise<StartedApi & { userKey: string }> {
   const api = await startApi({ ...opts, env: { ...opts.env } });
   return Object.assign(api, { userKey: await createUser(api.url, api.adminKey) });
+}
+
+/** The real API and the built agent with the real backend: the test-toolchain store in a bwrap sandbox. */
+export async function startSandboxedStack(machineName: string): Promise<{
+  api: Awaited<ReturnType<typeof startTestApi>>;
+  machine: StartedMachine;
+  stop(): Promise<void>;
+}> {
+  const storeRoot = mkdtempSync(join(tmpdir(), 'aegis-store-'));
+  await makeTestStore(storeRoot);
+  const api = await startTestApi();
+  const { token } = await createMachineToken(api.url, api.adminKey, machineName);
+  const machine = await startMachine({ apiUrl: api.url, token, jwksPath: api.jwksPath, storeRoot, sandbox: 'bwrap' });
+  return {
+    api,
+    machine,
+    async stop() {
+      await machine.stop();
+      await api.stop();
+      rmSync(storeRoot, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface InProcessMachine {

@@ -1,13 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackRtcConfig, startRemoteSession, type RemoteSession } from '@aegis/peer';
 import type { LogLine } from '@aegis/protocol';
-import { createMachineToken } from '@aegis/testkit/api';
-import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
-import { makeTestStore } from '../../../scripts/make-test-store.mjs';
-import { eventually, startTestApi } from './harness.js';
+import { eventually, startSandboxedStack } from './harness.js';
 import { makeTar } from './tar-writer.js';
 
 const HELLO = makeTar([
@@ -26,23 +20,17 @@ const BUSY = 'A terminal of this job is open';
  * (the build then skips its cache, see runner.ts) and gives it back when it exits, also after a reopen.
  */
 describe('pty channel in the bwrap sandbox: exit, reopen, and the sandbox lease', () => {
-  let api: Awaited<ReturnType<typeof startTestApi>>;
-  let machine: StartedMachine;
-  let storeRoot: string;
+  let stack: Awaited<ReturnType<typeof startSandboxedStack>>;
+  let api: typeof stack.api;
   let s: RemoteSession;
 
   beforeAll(async () => {
-    storeRoot = mkdtempSync(join(tmpdir(), 'aegis-store-'));
-    await makeTestStore(storeRoot);
-    api = await startTestApi();
-    const { token } = await createMachineToken(api.url, api.adminKey, 'pty-bwrap');
-    machine = await startMachine({ apiUrl: api.url, token, jwksPath: api.jwksPath, storeRoot, sandbox: 'bwrap' });
+    stack = await startSandboxedStack('pty-bwrap');
+    api = stack.api;
   });
   afterAll(async () => {
     await s?.close();
-    await machine?.stop();
-    await api?.stop();
-    rmSync(storeRoot, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('a running shell holds the lease; after exit and a second shell’s exit, the next build is idle again', async () => {
