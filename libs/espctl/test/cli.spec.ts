@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { espctlBin, noNetworkPreload } from './mcp-helpers.js';
 
 let tmp: string;
-const run = (args: string[], env: Record<string, string> = {}, cwd = tmp) =>
+const run = (args: string[], env: Record<string, string> = {}, cwd = tmp, input?: string) =>
   spawnSync(process.execPath, ['--import', noNetworkPreload, espctlBin, ...args], {
     cwd,
+    input,
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', HOME: tmp, XDG_CONFIG_HOME: path.join(tmp, 'cfg'), ...env },
   });
@@ -90,6 +91,22 @@ describe('espctl CLI', () => {
       token: 'aegis_u_secret123',
     });
     expect(r.stdout + r.stderr).not.toContain('aegis_u_secret123');
+  });
+
+  it('login takes the key from standard input or ESPCTL_TOKEN, so it never has to be an argument', async () => {
+    const file = path.join(tmp, 'cfg/espctl/credentials.json');
+    const insecure = { ESPCTL_ALLOW_INSECURE: '1' };
+    const args = ['--json', 'login', '--server', 'http://127.0.0.1:9', '--no-verify'];
+    let r = run([...args, '--token', '-'], insecure, tmp, 'aegis_u_fromstdin\n');
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(await readFile(file, 'utf8')).token).toBe('aegis_u_fromstdin');
+    r = run(args, { ...insecure, ESPCTL_TOKEN: 'aegis_u_fromenv' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(await readFile(file, 'utf8')).token).toBe('aegis_u_fromenv');
+    r = run(args, insecure);
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'usage', message: expect.stringMatching(/ESPCTL_TOKEN/) });
+    expect(JSON.parse(await readFile(file, 'utf8')).token).toBe('aegis_u_fromenv');
   });
 
   it('a plain-http CONTROL_BASE_URL is refused (plan-only, no network) unless ESPCTL_ALLOW_INSECURE=1', () => {

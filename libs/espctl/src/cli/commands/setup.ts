@@ -30,10 +30,18 @@ export function registerSetupCommands(program: Command, env: CommandEnv): void {
   program
     .command('login')
     .description('save the control API URL and your API key (~/.config/espctl/credentials.json, mode 0600)')
-    .requiredOption('--token <key>', 'your API key (aegis_u_…)')
+    .option('--token <key>', 'your API key (aegis_u_…); "-" reads it from standard input (default: $ESPCTL_TOKEN)')
     .requiredOption('--server <url>', 'control API base URL, e.g. https://aegis.example.com')
     .option('--no-verify', 'do not check the key with the server')
-    .action(async (o: { token: string; server: string; verify: boolean }) => {
+    .action(async (opts: { token?: string; server: string; verify: boolean }) => {
+      // A key on the command line shows in `ps` and shell history; stdin and the environment do not.
+      const token = opts.token === '-' ? await readStdinLine() : (opts.token ?? env.deps.env.ESPCTL_TOKEN);
+      if (!token)
+        throw new EspctlError(
+          'usage',
+          'No API key given: pipe it in with --token - (e.g. from a password manager) or set ESPCTL_TOKEN.',
+        );
+      const o = { ...opts, token };
       const base = checkBaseUrl(o.server, env.deps.env).href.replace(/\/$/, '');
       let user: string | undefined;
       if (o.verify) {
@@ -76,4 +84,14 @@ export function registerSetupCommands(program: Command, env: CommandEnv): void {
         );
       if (r.status === 'error') setExitCode(cmd, ExitCode.Error);
     });
+}
+
+/** The first line of standard input, trimmed. */
+async function readStdinLine(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  return text.split('\n')[0]!.trim();
 }
