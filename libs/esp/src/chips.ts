@@ -24,6 +24,21 @@ export interface ChipInfo {
 
 const FREQ_DEFAULT = { '80m': 0xf, '40m': 0x0, '26m': 0x1, '20m': 0x2 } as const;
 
+/** The ESP32-C6 and ESP32-H2 share one address map (as in esptool's targets). */
+const C6_H2_MEMORY_MAP: ChipInfo['memoryMap'] = [
+  [0x00000000, 0x00010000, 'PADDING'],
+  [0x42800000, 0x43000000, 'DROM'],
+  [0x40800000, 0x40880000, 'DRAM'],
+  [0x40800000, 0x40880000, 'BYTE_ACCESSIBLE'],
+  [0x4004ac00, 0x40050000, 'DROM_MASK'],
+  [0x40000000, 0x4004ac00, 'IROM_MASK'],
+  [0x42000000, 0x42800000, 'IROM'],
+  [0x40800000, 0x40880000, 'IRAM'],
+  [0x50000000, 0x50004000, 'RTC_IRAM'],
+  [0x50000000, 0x50004000, 'RTC_DRAM'],
+  [0x600fe000, 0x60100000, 'MEM_INTERNAL2'],
+];
+
 export const CHIPS: Readonly<Record<Target, ChipInfo>> = {
   esp32: {
     target: 'esp32',
@@ -174,19 +189,7 @@ export const CHIPS: Readonly<Record<Target, ChipInfo>> = {
     bootloaderOffset: 0x0,
     iromMap: [0x42000000, 0x42800000],
     dromMap: [0x42800000, 0x43000000],
-    memoryMap: [
-      [0x00000000, 0x00010000, 'PADDING'],
-      [0x42800000, 0x43000000, 'DROM'],
-      [0x40800000, 0x40880000, 'DRAM'],
-      [0x40800000, 0x40880000, 'BYTE_ACCESSIBLE'],
-      [0x4004ac00, 0x40050000, 'DROM_MASK'],
-      [0x40000000, 0x4004ac00, 'IROM_MASK'],
-      [0x42000000, 0x42800000, 'IROM'],
-      [0x40800000, 0x40880000, 'IRAM'],
-      [0x50000000, 0x50004000, 'RTC_IRAM'],
-      [0x50000000, 0x50004000, 'RTC_DRAM'],
-      [0x600fe000, 0x60100000, 'MEM_INTERNAL2'],
-    ],
+    memoryMap: C6_H2_MEMORY_MAP,
     // esptool writes 0x0 for 80m on the C6 (its ROM's MSPI divider quirk); 0x0 reads back as 80m.
     flashFreq: { '80m': 0x0, '40m': 0x0, '20m': 0x2 },
   },
@@ -198,19 +201,7 @@ export const CHIPS: Readonly<Record<Target, ChipInfo>> = {
     bootloaderOffset: 0x0,
     iromMap: [0x42000000, 0x42800000],
     dromMap: [0x42800000, 0x43000000],
-    memoryMap: [
-      [0x00000000, 0x00010000, 'PADDING'],
-      [0x42800000, 0x43000000, 'DROM'],
-      [0x40800000, 0x40880000, 'DRAM'],
-      [0x40800000, 0x40880000, 'BYTE_ACCESSIBLE'],
-      [0x4004ac00, 0x40050000, 'DROM_MASK'],
-      [0x40000000, 0x4004ac00, 'IROM_MASK'],
-      [0x42000000, 0x42800000, 'IROM'],
-      [0x40800000, 0x40880000, 'IRAM'],
-      [0x50000000, 0x50004000, 'RTC_IRAM'],
-      [0x50000000, 0x50004000, 'RTC_DRAM'],
-      [0x600fe000, 0x60100000, 'MEM_INTERNAL2'],
-    ],
+    memoryMap: C6_H2_MEMORY_MAP,
     flashFreq: { '48m': 0xf, '24m': 0x0, '16m': 0x1, '12m': 0x2 },
   },
   esp32p4: {
