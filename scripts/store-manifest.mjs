@@ -3,9 +3,10 @@
  * The manifest-writing step of scripts/provision-store.sh, on its own so it can be tested without the internet:
  *
  *   node scripts/store-manifest.mjs add --store <root> --version <v> --path idf/<v> --targets esp32,esp32c3
- *        [--commit <sha>] [--default] [--tool-dirs <dir>:<dir>]
+ *        [--commit <sha>] [--default] [--tool-dirs <dir>:<dir>] [--export <file>]
  *
- * Checksums idf.py, export.sh and the toolchain binaries (gcc, addr2line, size, objdump…) found in the tool
+ * `--export` names the script sourced before idf.py when it is not `<path>/export.sh` (the offline kit's).
+ * Checksums idf.py, the export script and the toolchain binaries (gcc, addr2line, size, objdump…) found in the tool
  * directories, then replaces this version's entry in `<root>/manifest.json`, written atomically (temp + rename).
  * Needs the built libs/protocol (`npx tsc -b libs/protocol/tsconfig.build.json`): the target list is its `Target`.
  */
@@ -68,12 +69,16 @@ export async function addVersion(opts) {
   if (opts.commit !== undefined && !/^[0-9a-f]{7,64}$/.test(opts.commit))
     throw new Error(`"${opts.commit}" is not a git commit`);
 
+  const exportFile = opts.export ? path.resolve(opts.export) : path.join(idfDir, 'export.sh');
+  const exportRel = inside(root, exportFile);
   const tools = [];
-  for (const f of ['tools/idf.py', 'export.sh']) {
-    const p = path.join(idfDir, f);
+  for (const [name, p] of [
+    ['tools/idf.py', path.join(idfDir, 'tools/idf.py')],
+    ['export.sh', exportFile],
+  ]) {
     const digest = await sha256(p).catch(() => undefined);
     if (!digest) throw new Error(`${p} is missing; is ${idfDir} an ESP-IDF checkout?`);
-    tools.push({ name: f, path: path.join(rel, f), sha256: digest });
+    tools.push({ name, path: path.relative(root, p), sha256: digest });
   }
   tools.push(
     ...(await findTools(
@@ -95,6 +100,7 @@ export async function addVersion(opts) {
     version,
     path: rel,
     ...(opts.commit ? { commit: opts.commit } : {}),
+    ...(opts.export ? { export_script: exportRel } : {}),
     default: Boolean(opts.default) || !versions.some((v) => v.default),
     targets,
     tools,
@@ -118,7 +124,7 @@ function parseCli(argv) {
     if (a === '--default') o.default = true;
     else if (a === '--targets') o.targets = rest[++i].split(/[,\s]+/).filter(Boolean);
     else if (a === '--tool-dirs') o.toolDirs = rest[++i].split(':').filter(Boolean);
-    else if (['--store', '--version', '--path', '--commit'].includes(a)) o[a.slice(2)] = rest[++i];
+    else if (['--store', '--version', '--path', '--commit', '--export'].includes(a)) o[a.slice(2)] = rest[++i];
     else throw new Error(`unknown option ${a}`);
   }
   if (cmd !== 'add')

@@ -13,6 +13,11 @@ export const StoreIdfVersion = z.object({
   /** Directory of this IDF (IDF_PATH), relative to the store root. */
   path: z.string().min(1),
   commit: z.string().max(64).optional(),
+  /**
+   * The script sourced before idf.py (puts the toolchains and the Python env on PATH), relative to the store root.
+   * Default `<path>/export.sh` (a git checkout of ESP-IDF); the offline kit has its own one level up.
+   */
+  export_script: z.string().min(1).optional(),
   default: z.boolean().default(false),
   targets: z.array(Target).min(1),
   tools: z.array(StoreTool),

@@ -5,13 +5,13 @@ import type { Store } from '../store/store.js';
 import { storePath } from '../store/store.js';
 
 /**
- * How idf.py runs inside the sandbox: ESP-IDF's own `export.sh` puts its tools on PATH (it works offline once
- * install.sh has run), then idf.py. The test toolchain ships an export.sh with the same contract.
+ * How idf.py runs inside the sandbox: the store's export script (ESP-IDF's own `export.sh`, or the offline kit's)
+ * puts its tools on PATH, then idf.py.
  */
 export function idfCommand(args: string[]): string[] {
   // export.sh is quiet on success; when it fails, its own output says why (missing tools, python env…).
   const script =
-    'log=$(mktemp) && . "$IDF_PATH/export.sh" >"$log" 2>&1 || ' +
+    'log=$(mktemp) && . "$AEGIS_IDF_EXPORT" >"$log" 2>&1 || ' +
     '{ cat "$log" >&2; echo "ESP-IDF export.sh failed; the IDF in the store is incomplete." >&2; exit 3; }; ' +
     'rm -f "$log"; exec idf.py "$@"';
   // ESP-IDF's export.sh is written for bash (it also supports dash when IDF_PATH is set).
@@ -27,6 +27,7 @@ export function idfEnv(store: Store, v: StoreIdfVersion, workspacePath: string):
     LC_ALL: 'C.UTF-8',
     TMPDIR: '/tmp',
     IDF_PATH: storePath(store.root, v.path),
+    AEGIS_IDF_EXPORT: exportScriptOf(store, v),
     IDF_TOOLS_PATH: path.join(store.root, 'tools'),
     // No progress bars or colour codes in a streamed log.
     IDF_PY_NO_HINTS: '1',
@@ -36,4 +37,9 @@ export function idfEnv(store: Store, v: StoreIdfVersion, workspacePath: string):
     GIT_CONFIG_KEY_0: 'safe.directory',
     GIT_CONFIG_VALUE_0: '*',
   };
+}
+
+/** The absolute path of the script that sets up this IDF version's environment. */
+export function exportScriptOf(store: Store, v: StoreIdfVersion): string {
+  return storePath(store.root, v.export_script ?? path.posix.join(v.path, 'export.sh'));
 }
