@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ensureIdfStore, kitDir } from './idf-store.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const dataDir = join(root, process.env.AEGIS_DATA_DIR ?? '.aegis');
@@ -72,7 +73,8 @@ async function api(path, key, init = {}) {
   return res.json();
 }
 
-// 1. Dependencies and build.
+// 1. System packages (the sandbox, the ESP-IDF kit's needs), dependencies and build.
+step('checking system packages…', 'bash', [join(root, 'scripts/system-packages.sh')]);
 if (!existsSync(join(root, 'node_modules/.bin/tsc')))
   step('installing dependencies (npm ci)…', 'npm', ['ci', '--no-audit', '--no-fund']);
 step('building packages (tsc -b)…', join(root, 'node_modules/.bin/tsc'), ['-b', 'tsconfig.build.json']);
@@ -83,20 +85,17 @@ if (webBuilt)
   });
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
-// 2. The store of IDF versions: the operator's, or the test toolchain when its compiler is installed.
+// 2. The store of IDF versions: the operator's (ESPCTL_STORE_ROOT), or real ESP-IDF provisioned once from the
+// offline kit (AEGIS_IDF_KIT, default ../shared/esp-idf-kit) into .aegis-store and reused afterwards. It lives
+// outside .aegis (0700) because the sandbox's unprivileged uids read it.
 let storeRoot = process.env.ESPCTL_STORE_ROOT;
 if (!storeRoot) {
-  storeRoot = join(dataDir, 'store');
-  if (has('riscv64-unknown-elf-gcc')) {
-    // Cheap when up to date; refreshes the store after the toolchain or libs/esp changed.
-    step('preparing the TEST toolchain store (esp32c3, c2, c6, h2; not real ESP-IDF)…', process.execPath, [
-      join(root, 'scripts/make-test-store.mjs'),
-      storeRoot,
-    ]);
-  } else if (!existsSync(join(storeRoot, 'manifest.json'))) {
-    say('No ESP-IDF store found. Builds need one:');
-    say('  real ESP-IDF:   scripts/provision-store.sh 5.3.1   then   ESPCTL_STORE_ROOT=<store> npm start');
-    say('  test toolchain: apt-get install gcc-riscv64-unknown-elf   then   npm start');
+  say(`preparing real ESP-IDF from the kit in ${kitDir()} (first start: about 20 s; then about 1 s)…`);
+  try {
+    storeRoot = ensureIdfStore(join(root, '.aegis-store'));
+  } catch (e) {
+    console.error(`[aegis] ${e.message}`);
+    process.exit(1);
   }
 }
 

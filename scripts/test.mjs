@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureIdfStore } from './idf-store.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (n) => join(root, 'node_modules/.bin', n);
@@ -32,6 +33,16 @@ if (!fast) {
     ok = run('type-check dashboard', bin('tsc'), ['-p', 'apps/web/tsconfig.json', '--noEmit']) && ok;
   ok = run('lint (eslint)', bin('eslint'), ['.']) && ok;
   ok = run('format (prettier --check)', bin('prettier'), ['--check', '.', '--log-level', 'warn']) && ok;
+}
+
+// Every build test runs real ESP-IDF: provision the store from the kit once, before any test starts. A missing kit
+// is a failure with what to do, never a silent skip.
+process.stdout.write('\n▶ ESP-IDF store from the kit (reused when up to date)\n');
+try {
+  process.env.AEGIS_TEST_STORE = ensureIdfStore(join(root, '.test-store', 'idf'));
+} catch (e) {
+  console.error(`✖ ${e.message}`);
+  process.exit(1);
 }
 
 const out = join(root, 'test-results');

@@ -1,3 +1,4 @@
 export * from './api.js';
 export * from './machine.js';
 export * from './spawn-service.js';
+export * from './idf-store.js';
