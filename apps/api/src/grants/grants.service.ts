@@ -23,7 +23,7 @@ import { clampTtl } from './ttl.js';
 import { signCompactEdDsa } from './jws.js';
 import { rateIntervalMs, rateUpsertSql, retryAfterSecs } from './grant-rate.js';
 import { checkLimits } from './limits.js';
-import { preparedQuery } from '../db/prepared.js';
+import { withUserLock } from '../db/user-lock.js';
 
 const DAY_MS = 24 * 3600_000;
 
@@ -191,14 +191,20 @@ export class GrantsService {
 
   /**
    * PostgreSQL: take a rate token, check the limits, insert the job and count it for today in ONE statement
-   * (data-modifying CTEs), so one round trip. Returns what it saw and whether the job was inserted.
+   * (data-modifying CTEs), run under the user's advisory lock. Returns what it saw and whether it inserted.
    */
   private async storeChecked(j: JobRow, limits: Limits): Promise<StoreResult> {
     const cols = this.row(j);
     const day = utcDay(j.createdAt);
     const iv = rateIntervalMs(this.cfg.grantRatePerMin);
     const args = [j.userId, limits.maxConcurrent, day, limits.daily, j.createdAt, iv, ...cols.map((c) => c[1])];
-    const [r] = await preparedQuery(this.ds, 'aegis_grant_insert', (this.grantSql ??= this.grantInsertSql(j)), args);
+    const text = (this.grantSql ??= this.grantInsertSql(j));
+    // The statement alone is one snapshot: concurrent requests would all see the same count and all insert.
+    // A per-user lock around it makes the check and the insert one step across every instance.
+    const [r] = await withUserLock(this.ds, 'grant', j.userId, async (c) => {
+      const res = await c.query({ name: 'aegis_grant_insert', text, values: args });
+      return res.rows as Record<string, unknown>[];
+    });
     return {
       rateAllowed: r!.rate_allowed === true,
       tat: r!.tat == null ? undefined : Number(r!.tat),
