@@ -5,6 +5,7 @@ import {
   GRANT_AUDIENCE,
   GRANT_JWS_TYP,
   PROTOCOL_VERSION,
+  type ChannelName,
   type GrantClaims,
   type GrantRequestParsed,
   type GrantResponse,
@@ -73,6 +74,14 @@ export class GrantsService {
   ): Promise<GrantResponse> {
     const pg = this.ds.options.type === 'postgres';
     const repo = this.ds.getRepository(JobRow);
+    // Priority orders the queue across users, so only an administrator may raise it; lowering is anyone's right.
+    if (req.priority > 0 && user.role !== 'admin')
+      throw new AppError(
+        403,
+        'priority_forbidden',
+        `Only administrators may give a job a priority above 0 (you asked for ${req.priority}); omit priority or use 0 or less.`,
+      );
+    const channels = grantChannels(req);
     let pinned: string | null = null;
     if (req.attach_to_job_id) {
       const parent = await repo.findOneBy({ id: req.attach_to_job_id });
@@ -117,7 +126,7 @@ export class GrantsService {
       kind,
       ...(req.attach_to_job_id ? { attach_to_job_id: req.attach_to_job_id } : {}),
       params,
-      channels: [...new Set(req.required_channels)],
+      channels,
       max_bandwidth_kbps: this.cfg.grantMaxBandwidthKbps,
       max_message_rate: this.cfg.grantMaxMessageRate,
       ice_servers: this.cfg.iceServers,
@@ -323,6 +332,23 @@ interface SqliteDb {
 
 const rateLimited = (wait: number) =>
   new AppError(429, 'rate_limited', `Too many grant requests; retry in ${wait} s.`, { 'Retry-After': String(wait) });
+
+/**
+ * The channels a grant names: the requested ones, once each. A reattachment is read-only and the machine never
+ * opens a terminal for it, so `pty` is left out of an attach grant (a client asking for it gets the others).
+ */
+export function grantChannels(req: Pick<GrantRequestParsed, 'required_channels' | 'attach_to_job_id'>): ChannelName[] {
+  const wanted = [...new Set(req.required_channels)];
+  if (!req.attach_to_job_id) return wanted;
+  const channels = wanted.filter((c) => c !== 'pty');
+  if (!channels.length)
+    throw new AppError(
+      400,
+      'invalid_input',
+      'An attach grant cannot open a terminal (pty): a reattached job is read-only. Ask for espctl and/or firmware.',
+    );
+  return channels;
+}
 
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 export const nextUtcDay = (ms: number): number => (Math.floor(ms / DAY_MS) + 1) * DAY_MS;
