@@ -29,6 +29,7 @@ export const machineView = (m: MachineRow, online: boolean): MachineView => ({
   capacity: m.capacity,
   idf_versions: m.idfVersions,
   targets: m.targets as MachineView['targets'],
+  builds: m.builds ?? [],
   last_seen_at: isoOrNull(m.lastSeenAt),
   created_at: iso(m.createdAt),
   bundle_public_jwk: m.bundlePublicJwk,

@@ -15,6 +15,7 @@ const machine = (over: Partial<MachineInfo> = {}): MachineInfo => ({
   capacity: { total_slots: 2, free_slots: 1, cpu_cores: 4, memory_mb: 4096 },
   idfVersions: ['5.3.1'],
   targets: ['esp32c3'],
+  builds: [],
   ...over,
 });
 const params = { cpu_cores: 2, memory_mb: 2048, timeout_secs: 60 };
@@ -113,6 +114,30 @@ describe('placement', () => {
     const busy = machine({ capacity: { total_slots: 1, free_slots: 0, cpu_cores: 4, memory_mb: 4096 } });
     expect(place([busy], need)).toMatchObject({ ok: false, reason: expect.stringMatching(/busy/) });
     expect(place([machine(), machine({ id: 'm2' })], need)).toMatchObject({ ok: true });
+  });
+  it('matches the IDF version and the target as one pair the machine builds', () => {
+    // 5.1.6 builds esp32c3 and esp32; 5.3.1 only esp32c3. Both lists alone would wrongly allow 5.3.1 + esp32.
+    const m = machine({
+      idfVersions: ['5.1.6', '5.3.1'],
+      targets: ['esp32c3', 'esp32'],
+      builds: [
+        { idf_version: '5.1.6', target: 'esp32c3' },
+        { idf_version: '5.1.6', target: 'esp32' },
+        { idf_version: '5.3.1', target: 'esp32c3' },
+      ],
+    });
+    const job = (idf_version?: string, target?: string) => ({
+      params: { ...params, idf_version, target: target as 'esp32' | undefined },
+      pinnedMachineId: null,
+    });
+    expect(fits(m, job('5.1.6', 'esp32'))).toBe(true);
+    expect(fits(m, job('v5.3.1', 'esp32c3'))).toBe(true);
+    expect(fits(m, job(undefined, 'esp32'))).toBe(true);
+    expect(fits(m, job('5.3.1', 'esp32'))).toBe(false);
+    expect(place([m], job('5.3.1', 'esp32'))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/target esp32 with ESP-IDF 5\.3\.1 \(available: .*esp32 \(IDF 5\.1\.6\)/),
+    });
   });
   it('treats "v5.3.1" and "5.3.1" as the same version', () => {
     expect(

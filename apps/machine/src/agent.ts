@@ -184,7 +184,7 @@ export class Agent {
   }
 
   private async heartbeatBody(): Promise<MachineHeartbeat> {
-    let inv: { idfVersions: string[]; targets: MachineHeartbeat['targets'] } = { idfVersions: [], targets: [] };
+    let inv: Awaited<ReturnType<BuildBackend['inventory']>> = { idfVersions: [], targets: [] };
     try {
       inv = await this.o.backend.inventory();
     } catch (err) {
@@ -207,6 +207,7 @@ export class Agent {
       },
       idf_versions: inv.idfVersions,
       targets: inv.targets,
+      builds: inv.builds ?? inv.idfVersions.flatMap((v) => inv.targets.map((t) => ({ idf_version: v, target: t }))),
       running_job_ids: [...running].slice(0, 256),
       ...(jwk ? { bundle_public_jwk: jwk } : {}),
     };

@@ -12,6 +12,10 @@ export const MachineCapacity = z.object({
 });
 export type MachineCapacity = z.infer<typeof MachineCapacity>;
 
+/** One (ESP-IDF version, target) combination a machine can build: a version may not support every target. */
+export const BuildCapability = z.object({ idf_version: IdfVersion, target: Target }).strict();
+export type BuildCapability = z.infer<typeof BuildCapability>;
+
 /** `POST /agents/register` and `POST /agents/heartbeat` (Bearer machine token). */
 export const MachineHeartbeat = z
   .object({
@@ -21,6 +25,8 @@ export const MachineHeartbeat = z
     capacity: MachineCapacity,
     idf_versions: z.array(IdfVersion).max(64),
     targets: z.array(Target).max(32),
+    /** What it can build, as pairs; `idf_versions` and `targets` above are their projections. */
+    builds: z.array(BuildCapability).max(512).default([]),
     /** Jobs this machine is running; the API fails jobs it believes assigned here but missing. */
     running_job_ids: z.array(Uuid).max(256).default([]),
     /** Public half of the machine's own Ed25519 key that signs flash bundles (a JWK with `kid`). */

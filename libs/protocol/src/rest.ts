@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IdfVersion, Target, Uuid, Version } from './common.js';
 import { JobState, JobView } from './jobs.js';
-import { MachineCapacity } from './agents.js';
+import { BuildCapability, MachineCapacity } from './agents.js';
 import { CandidateBody } from './signaling.js';
 
 /** REST bodies and responses of the control API (everything that is not grants, signaling or agents). */
@@ -64,6 +64,8 @@ export const MachineView = z.object({
   capacity: MachineCapacity.nullable(),
   idf_versions: z.array(IdfVersion),
   targets: z.array(Target),
+  /** (ESP-IDF version, target) pairs the machine builds. */
+  builds: z.array(BuildCapability),
   last_seen_at: z.iso.datetime().nullable(),
   created_at: z.iso.datetime(),
   /** Public JWK the machine signs flash bundles with, when it sent one. */

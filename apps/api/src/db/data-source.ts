@@ -8,9 +8,16 @@ import { Init1764000000000 } from './migrations/1764000000000-init.js';
 import { Usage1764000000001 } from './migrations/1764000000001-usage.js';
 import { FlashHandoff1764000000002 } from './migrations/1764000000002-flash-handoff.js';
 import { GrantRate1764000000003 } from './migrations/1764000000003-grant-rate.js';
+import { MachineBuilds1764000000010 } from './migrations/1764000000010-machine-builds.js';
 
 export type Driver = 'sqlite' | 'postgres';
-export const MIGRATIONS = [Init1764000000000, Usage1764000000001, FlashHandoff1764000000002, GrantRate1764000000003];
+export const MIGRATIONS = [
+  Init1764000000000,
+  Usage1764000000001,
+  FlashHandoff1764000000002,
+  GrantRate1764000000003,
+  MachineBuilds1764000000010,
+];
 
 export function dataSourceOptions(cfg: Config): DataSourceOptions {
   if (cfg.databaseUrl) {

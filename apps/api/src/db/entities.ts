@@ -1,5 +1,14 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import type { ChannelName, ErrorBody, JobKind, JobParams, JobState, MachineCapacity, Role } from '@aegis/protocol';
+import type {
+  BuildCapability,
+  ChannelName,
+  ErrorBody,
+  JobKind,
+  JobParams,
+  JobState,
+  MachineCapacity,
+  Role,
+} from '@aegis/protocol';
 import { boolTransformer, jsonTransformer, msTransformer } from './columns.js';
 
 const ms = { type: 'bigint', transformer: msTransformer } as const;
@@ -37,6 +46,7 @@ export class MachineRow {
   @Column(jsonNull) capacity: MachineCapacity | null;
   @Column({ name: 'idf_versions', ...json }) idfVersions: string[];
   @Column(json) targets: string[];
+  @Column(json) builds: BuildCapability[];
   @Column({ name: 'bundle_public_jwk', ...jsonNull }) bundlePublicJwk: Record<string, unknown> | null;
   @Column({ name: 'last_seen_at', ...msNull }) lastSeenAt: number | null;
   @Column({ name: 'created_at', ...ms }) createdAt: number;

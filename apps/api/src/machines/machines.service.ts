@@ -36,6 +36,7 @@ export class MachinesService {
       capacity: m.capacity,
       idfVersions: m.idfVersions,
       targets: m.targets,
+      builds: m.builds ?? [],
     };
   }
 
@@ -61,6 +62,7 @@ export class MachinesService {
       capacity: null,
       idfVersions: [],
       targets: [],
+      builds: [],
       bundlePublicJwk: null,
       lastSeenAt: null,
       createdAt: this.clock.now(),
@@ -84,6 +86,7 @@ export class MachinesService {
       capacity: hb.capacity,
       idfVersions: hb.idf_versions,
       targets: hb.targets,
+      builds: hb.builds ?? [],
       lastSeenAt: this.clock.now(),
     };
     if (hb.bundle_public_jwk) patch.bundlePublicJwk = hb.bundle_public_jwk;

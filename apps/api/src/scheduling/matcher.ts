@@ -8,6 +8,8 @@ export interface MachineInfo {
   capacity: MachineCapacity | null;
   idfVersions: string[];
   targets: string[];
+  /** (IDF version, target) pairs; empty from machines that only report the two lists. */
+  builds: Array<{ idf_version: string; target: string }>;
 }
 
 /** What the scheduler needs to know about a job. */
@@ -24,6 +26,14 @@ export function hasIdf(m: MachineInfo, v: string | undefined): boolean {
 export function hasTarget(m: MachineInfo, t: string | undefined): boolean {
   return t === undefined || m.targets.includes(t);
 }
+/** The version and the target must be built together: a version may not support every target of the machine. */
+export function buildsPair(m: MachineInfo, v: string | undefined, t: string | undefined): boolean {
+  if (!hasIdf(m, v) || !hasTarget(m, t)) return false;
+  if (m.builds.length === 0) return true;
+  return m.builds.some(
+    (b) => (v === undefined || normIdf(b.idf_version) === normIdf(v)) && (t === undefined || b.target === t),
+  );
+}
 export function hasSize(m: MachineInfo, p: JobParams): boolean {
   return !!m.capacity && m.capacity.cpu_cores >= p.cpu_cores && m.capacity.memory_mb >= p.memory_mb;
 }
@@ -37,13 +47,7 @@ export function hasFreeSlot(m: MachineInfo): boolean {
  */
 export function fits(m: MachineInfo, j: JobNeeds): boolean {
   if (j.pinnedMachineId !== null) return j.pinnedMachineId === m.id && m.online;
-  return (
-    m.online &&
-    hasIdf(m, j.params.idf_version) &&
-    hasTarget(m, j.params.target) &&
-    hasSize(m, j.params) &&
-    hasFreeSlot(m)
-  );
+  return m.online && buildsPair(m, j.params.idf_version, j.params.target) && hasSize(m, j.params) && hasFreeSlot(m);
 }
 
 export type Placement = { ok: true; candidates: MachineInfo[] } | { ok: false; reason: string };
@@ -65,9 +69,16 @@ export function place(machines: MachineInfo[], j: JobNeeds): Placement {
     return { ok: false, reason: `No online machine has ESP-IDF ${v} (available: ${have}).` };
   }
   const t = j.params.target;
-  const withTarget = withIdf.filter((m) => hasTarget(m, t));
-  if (!withTarget.length)
-    return { ok: false, reason: `No online machine with that ESP-IDF version supports target ${t}.` };
+  const withTarget = withIdf.filter((m) => buildsPair(m, v, t));
+  if (!withTarget.length) {
+    const pairs = [...new Set(withIdf.flatMap((m) => m.builds.map((b) => `${b.target} (IDF ${b.idf_version})`)))];
+    return {
+      ok: false,
+      reason:
+        `No online machine builds target ${t}${v ? ` with ESP-IDF ${v}` : ''}` +
+        (pairs.length ? ` (available: ${pairs.join(', ')}).` : '.'),
+    };
+  }
   const big = withTarget.filter((m) => hasSize(m, j.params));
   if (!big.length)
     return {

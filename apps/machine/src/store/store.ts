@@ -1,6 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { describeZodError, StoreManifest, type StoreIdfVersion, type Target } from '@aegis/protocol';
+import {
+  describeZodError,
+  StoreManifest,
+  type BuildCapability,
+  type StoreIdfVersion,
+  type Target,
+} from '@aegis/protocol';
 import { BackendError } from '../build/errors.js';
 import { sha256File } from './sha256-file.js';
 
@@ -83,8 +89,20 @@ export function defaultVersion(store: Store): StoreIdfVersion {
   return store.manifest.versions.find((v) => v.default) ?? store.manifest.versions[0];
 }
 
-export function inventory(store: Store): { idfVersions: string[]; targets: Target[] } {
+export interface Inventory {
+  idfVersions: string[];
+  targets: Target[];
+  /** Every (IDF version, target) pair the store builds. */
+  builds: BuildCapability[];
+}
+
+export function inventory(store: Store): Inventory {
   const targets = new Set<Target>();
-  for (const v of store.manifest.versions) for (const t of v.targets) targets.add(t);
-  return { idfVersions: store.manifest.versions.map((v) => v.version), targets: [...targets] };
+  const builds: BuildCapability[] = [];
+  for (const v of store.manifest.versions)
+    for (const t of v.targets) {
+      targets.add(t);
+      builds.push({ idf_version: v.version, target: t });
+    }
+  return { idfVersions: store.manifest.versions.map((v) => v.version), targets: [...targets], builds };
 }
