@@ -98,12 +98,12 @@ beforeAll(async () => {
       v: 1,
       versions: [
         {
-          version: 'test-1.0',
-          path: 'idf/test-1.0',
+          version: '5.1.6',
+          path: 'idf/5.1.6/esp-idf',
+          export_script: 'idf/5.1.6/export.sh',
           default: true,
-          targets: ['esp32c3'],
+          targets: ['esp32c3', 'esp32'],
           tools: [],
-          test_toolchain: true,
         },
       ],
     }),
@@ -210,7 +210,7 @@ describe('espctl MCP over stdio, plan-only', () => {
       const s = r.structuredContent as {
         status: string;
         mode: string;
-        plan: { steps: Array<{ id: string }>; idf_version: string; idf_version_source: string };
+        plan: { steps: Array<{ id: string; detail: string }>; idf_version: string; idf_version_source: string };
       };
       expect(s.status).toBe('planning');
       expect(s.mode).toBe('plan-only');
@@ -225,17 +225,22 @@ describe('espctl MCP over stdio, plan-only', () => {
         'bundle',
         'download',
       ]);
-      expect(s.plan.idf_version).toBe('test-1.0');
+      expect(s.plan.idf_version).toBe('5.1.6');
+      // The plan speaks of the real ESP-IDF in the store, never of a stand-in toolchain.
+      expect(s.plan.steps.find((x) => x.id === 'resolve-idf')?.detail).toBe(
+        'Use ESP-IDF 5.1.6 (source: store-default).',
+      );
+      expect(JSON.stringify(s.plan)).not.toMatch(/test toolchain|test-1\.0/i);
     }
   });
 
   it('project tools write files on disk and are idempotent where promised', async () => {
-    let r = await call(client, 'project.init', { idf_version: 'test-1.0', target: 'esp32c3' });
+    let r = await call(client, 'project.init', { idf_version: '5.1.6', target: 'esp32c3' });
     expect(r.structuredContent).toMatchObject({ written: ['.espctl.toml', '.idf-version'], skipped: [] });
-    r = await call(client, 'project.init', { idf_version: 'test-1.0' });
+    r = await call(client, 'project.init', { idf_version: '5.1.6' });
     expect(r.structuredContent).toMatchObject({ written: [], skipped: ['.espctl.toml', '.idf-version'] });
     expect(await readText(client, 'project://config')).toContain('name = "existing"');
-    expect((await readText(client, 'project://idf-version')).trim()).toBe('test-1.0');
+    expect((await readText(client, 'project://idf-version')).trim()).toBe('5.1.6');
 
     r = await call(client, 'project.create', {
       name: 'hello',
@@ -262,19 +267,19 @@ describe('espctl MCP over stdio, plan-only', () => {
     expect(r.structuredContent).toMatchObject({ written: [], skipped: ['.espctl.toml'] });
 
     // project.init already put idf_version into .espctl.toml: nothing to change.
-    r = await call(client, 'idf_select_version', { version: 'test-1.0', write_to: 'espctl-toml' });
+    r = await call(client, 'idf_select_version', { version: '5.1.6', write_to: 'espctl-toml' });
     expect(r.structuredContent).toMatchObject({ written: [], skipped: ['.espctl.toml'], available: true });
     r = await call(client, 'idf.select_version', { version: '5.9.9' });
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toMatch(/^idf_version_unknown: .*test-1\.0/);
-    expect(await readFile(path.join(proj, '.idf-version'), 'utf8')).toBe('test-1.0\n');
+    expect(textOf(r)).toMatch(/^idf_version_unknown: .*5\.1\.6/);
+    expect(await readFile(path.join(proj, '.idf-version'), 'utf8')).toBe('5.1.6\n');
   });
 
   it('validate_config reports the bad key and line; good config is valid', async () => {
     let r = await call(client, 'validate_config', {});
     expect(r.structuredContent).toMatchObject({
       valid: true,
-      config: { name: 'existing', target: 'esp32s3', idf_version: 'test-1.0' },
+      config: { name: 'existing', target: 'esp32s3', idf_version: '5.1.6' },
     });
     r = await call(client, 'validate_config', {
       files: { 'CMakeLists.txt': 'project(x)\n', '.espctl.toml': '[build]\ntarget = "esp32c3"\nprofle = "release"\n' },
@@ -292,20 +297,26 @@ describe('espctl MCP over stdio, plan-only', () => {
     });
     r = await call(client, 'get_clean_plan', { full: true });
     expect((r.structuredContent as { removes: string[] }).removes).toContain('sdkconfig');
-    expect(JSON.parse(await readText(client, 'store://manifest')).versions[0].version).toBe('test-1.0');
+    expect(JSON.parse(await readText(client, 'store://manifest')).versions[0].version).toBe('5.1.6');
     expect(JSON.parse(await readText(client, 'store://versions'))).toMatchObject({ source: 'local-store' });
     r = await call(client, 'store_versions', {});
     expect(r.structuredContent).toMatchObject({
       source: 'local-store',
-      default: 'test-1.0',
-      versions: [{ version: 'test-1.0', test_toolchain: true }],
+      default: '5.1.6',
+      versions: [{ version: '5.1.6', targets: ['esp32c3', 'esp32'] }],
     });
+    // A store entry is real ESP-IDF: no stand-in flag.
+    expect(Object.keys((r.structuredContent as { versions: object[] }).versions[0]).sort()).toEqual([
+      'default',
+      'targets',
+      'version',
+    ]);
     r = await call(client, 'idf.versions', { target: 'esp32c3' });
     expect(r.structuredContent).toMatchObject({
-      versions: ['test-1.0'],
-      default: 'test-1.0',
-      test_toolchain_only: true,
+      versions: ['5.1.6'],
+      default: '5.1.6',
     });
+
     r = await call(client, 'idf.versions', { target: 'esp32s3' });
     expect(r.structuredContent).toMatchObject({ versions: [] });
     for (const name of ['doctor', 'doctor.run']) {
@@ -341,7 +352,7 @@ describe('espctl MCP over stdio, plan-only', () => {
     const pk = Object.fromEntries(spdx.packages.map((p) => [p.name, p.versionInfo]));
     expect(pk).toMatchObject({
       existing: 'NOASSERTION',
-      'esp-idf': 'test-1.0',
+      'esp-idf': '5.1.6',
       main: 'NOASSERTION',
       sensor: 'NOASSERTION',
       'espressif/led_strip': '^2.5.3',

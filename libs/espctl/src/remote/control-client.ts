@@ -102,7 +102,6 @@ export class ControlClient {
         version,
         default: i === 0,
         targets: [...targets],
-        test_toolchain: version.startsWith('test-'),
       })),
     };
   }

@@ -7,7 +7,6 @@ export interface IdfVersionInfo {
   version: string;
   default: boolean;
   targets: Target[];
-  test_toolchain: boolean;
 }
 
 export interface StoreCatalog {
@@ -42,7 +41,6 @@ export async function readLocalStore(storeRoot: string | undefined): Promise<Sto
       version: v.version,
       default: v.default,
       targets: v.targets,
-      test_toolchain: v.test_toolchain,
     })),
   };
 }

@@ -13,7 +13,6 @@ const versionShape = z.object({
   version: z.string(),
   default: z.boolean(),
   targets: z.array(z.string()),
-  test_toolchain: z.boolean(),
 });
 
 export function registerStoreTools(server: McpServer, ctx: EspctlContext): void {
@@ -47,7 +46,7 @@ export function registerStoreTools(server: McpServer, ctx: EspctlContext): void 
       description:
         'The ESP-IDF versions that can build a given target (all when target is omitted), newest first, and the one a build would use.',
       input: { target: Target.optional() },
-      output: { versions: z.array(z.string()), default: z.string().optional(), test_toolchain_only: z.boolean() },
+      output: { versions: z.array(z.string()), default: z.string().optional() },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     },
     async ({ target }) => {
@@ -55,11 +54,7 @@ export function registerStoreTools(server: McpServer, ctx: EspctlContext): void 
       const fit = c.versions.filter((v) => !target || v.targets.includes(target));
       const sorted = fit.map((v) => v.version).sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
       const d = fit.find((v) => v.default)?.version ?? sorted[0];
-      return {
-        versions: sorted,
-        default: d,
-        test_toolchain_only: fit.length > 0 && fit.every((v) => v.test_toolchain),
-      };
+      return { versions: sorted, default: d };
     },
   );
 
