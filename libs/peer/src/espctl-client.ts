@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
   BuildStatus,
-  LogLine,
+  LogBatch,
   MAX_FRAME_BYTES,
+  type LogLine,
   type EspctlMethod,
   type EspctlParams,
   type EspctlResult,
@@ -12,7 +13,10 @@ import { ChannelClosedError, LimitedSender, type Limits } from './limited-sender
 import { JsonRpcClient } from './json-rpc.js';
 
 export interface EspctlClientEvents {
+  /** Every line of every `log` frame, in order. */
   log(line: LogLine): void;
+  /** Each `log` frame's lines at once (what a view that re-renders per update wants). */
+  logs(lines: LogLine[]): void;
   status(status: BuildStatus): void;
   /** An error the machine could not attribute to a call (e.g. a stray binary frame). */
   error(err: { code: number; message: string }): void;
@@ -24,6 +28,7 @@ export class EspctlClient {
   readonly sender: LimitedSender;
   private readonly listeners: { [K in keyof EspctlClientEvents]: Set<EspctlClientEvents[K]> } = {
     log: new Set(),
+    logs: new Set(),
     status: new Set(),
     error: new Set(),
   };
@@ -40,8 +45,10 @@ export class EspctlClient {
     channel.onClose(() => this.rpc.failAll(new ChannelClosedError(channel.label)));
     this.rpc.onNotification((method, params) => {
       if (method === 'log') {
-        const r = LogLine.safeParse(params);
-        if (r.success) for (const cb of this.listeners.log) cb(r.data);
+        const r = LogBatch.safeParse(params);
+        if (!r.success) return;
+        for (const cb of this.listeners.logs) cb(r.data.lines);
+        for (const line of r.data.lines) for (const cb of this.listeners.log) cb(line);
       } else if (method === 'status') {
         const r = BuildStatus.safeParse(params);
         if (r.success) for (const cb of this.listeners.status) cb(r.data);

@@ -59,6 +59,20 @@ export const LogLine = z.object({
 });
 export type LogLine = z.infer<typeof LogLine>;
 
+/**
+ * Log lines travel in batches: one `log` notification carries every line written since the last one (the machine
+ * waits up to ~50 ms to fill a frame), numbered without gaps. A frame's lines stay under `LOG_FRAME_BYTES` of JSON.
+ */
+export const LogBatch = z.object({ lines: z.array(LogLine).min(1) });
+export type LogBatch = z.infer<typeof LogBatch>;
+/** Most bytes of line JSON in one `log` notification or one `log.read` page: well inside MAX_FRAME_BYTES. */
+export const LOG_FRAME_BYTES = 32 * 1024;
+/**
+ * Longest log line in UTF-16 units; longer output is cut into pieces of this size. Even a line of control
+ * characters (6 bytes each as `\uXXXX` in JSON) then fits in one frame.
+ */
+export const MAX_LOG_LINE_CHARS = 8 * 1024;
+
 export const BuildStatus = z.object({
   state: JobState,
   exit_code: z.number().int().optional(),
@@ -125,6 +139,7 @@ export const EspctlMethods = {
   },
   'build.cancel': { params: Empty, result: BuildStatus },
   'build.status': { params: Empty, result: BuildStatus },
+  /** Replay by seq. A page holds at most `limit` lines and about LOG_FRAME_BYTES of them; `more` says there is more. */
   'log.read': {
     params: z
       .object({ since_seq: z.number().int().nonnegative(), limit: z.number().int().min(1).max(5000).optional() })
@@ -160,8 +175,8 @@ export type EspctlMethod = keyof typeof EspctlMethods;
 export type EspctlParams<M extends EspctlMethod> = z.input<(typeof EspctlMethods)[M]['params']>;
 export type EspctlResult<M extends EspctlMethod> = z.infer<(typeof EspctlMethods)[M]['result']>;
 
-/** Notifications from the machine. */
+/** Notifications from the machine. `status` follows the log lines written before it (up to its `next_seq`). */
 export const EspctlNotifications = {
-  log: LogLine,
+  log: LogBatch,
   status: BuildStatus,
 } as const;

@@ -1,4 +1,5 @@
 import type { Artifact, DecodedFrame, ErrorBody, LogLine, SizeDetail, Target } from '@aegis/protocol';
+import type { OutputFlow } from '../sandbox/types.js';
 
 /**
  * The seam between the agent (polling, grants, WebRTC channels) and what runs inside a job (store, sandbox,
@@ -18,6 +19,8 @@ export interface BuildRequest {
   memoryMb: number;
   signal: AbortSignal;
   onLine(stream: LogLine['stream'], text: string): void;
+  /** Backpressure for the build's output (pass it on to the sandbox run that streams into `onLine`). */
+  flow?: OutputFlow;
 }
 
 export interface BuildOutcome {

@@ -117,7 +117,7 @@ export async function runBuild(
           readOnlyDirs: [store.root],
           limits: limitsFor(req, remaining),
         },
-        { signal: req.signal, onLine },
+        { signal: req.signal, onLine, flow: capture ? undefined : req.flow },
       );
       return { ...r, stdout };
     };

@@ -5,7 +5,6 @@ import {
   RpcError,
   dispatchRequest,
   encodeError,
-  encodeNotification,
   parseFrame,
   type EspctlHandlers,
   type LimitedSender,
@@ -17,6 +16,7 @@ import type { BuildJob } from '../jobs/build-job.js';
 import { makeSbom } from '../build/sbom.js';
 import { UploadError, UploadReceiver } from './upload-receiver.js';
 import { UnsafeArchiveError, safeUntar } from './safe-untar.js';
+import { streamLog } from './log-stream.js';
 
 export interface EspctlHandlerOptions {
   job: BuildJob;
@@ -176,8 +176,9 @@ export function serveEspctl(o: EspctlHandlerOptions): () => void {
     ? Object.fromEntries(Object.entries(handlers).filter(([m]) => READ_ONLY_METHODS.has(m as EspctlMethod)))
     : handlers;
 
-  const offLog = job.log.subscribe((line) => void send(encodeNotification('log', line)));
-  const offStatus = job.onStatus((s) => void send(encodeNotification('status', s)));
+  // Log frames are read from the job's log by seq (never one queued send per line); statuses follow their lines.
+  const logStream = streamLog({ log: job.log, send: (text) => sender.send(text) });
+  const offStatus = job.onStatus((s) => logStream.status(s));
 
   const offMsg = channel.onMessage((data) => {
     if (typeof data !== 'string') {
@@ -207,7 +208,7 @@ export function serveEspctl(o: EspctlHandlerOptions): () => void {
   });
 
   const stop = () => {
-    offLog();
+    logStream.stop();
     offStatus();
     offMsg();
     void upload?.discard();

@@ -104,7 +104,9 @@ export class BuildJob {
         cpuCores: this.params.cpu_cores,
         memoryMb: this.params.memory_mb,
         signal,
-        onLine: (stream, text) => this.log.append(stream, text),
+        onLine: (stream, text) => void this.log.append(stream, text),
+        // A client that is behind holds the build's output back (until the log cap).
+        flow: this.log,
       })
       .catch((err: Error): BuildOutcome => ({
         state: signal.aborted ? 'canceled' : 'failed',
@@ -115,6 +117,7 @@ export class BuildJob {
         artifacts: [],
       }))
       .then((outcome) => {
+        this.log.endOfOutput();
         this.outcome = outcome;
         this.target = outcome.target;
         this.idfVersion = outcome.idfVersion;

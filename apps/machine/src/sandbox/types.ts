@@ -31,9 +31,17 @@ export interface SandboxSpec {
   limits: SandboxLimits;
 }
 
+/** Backpressure from whoever consumes the output (the job's log while a client is behind). */
+export interface OutputFlow {
+  /** Undefined when more output may be read now; else a promise that settles when reading may go on. */
+  whenReady(): Promise<void> | undefined;
+}
+
 export interface RunIo {
   signal?: AbortSignal;
   onLine(stream: LogLine['stream'], text: string): void;
+  /** When given, the command's pipes are not read while the flow is not ready, so the command blocks on write. */
+  flow?: OutputFlow;
 }
 
 export interface RunResult {

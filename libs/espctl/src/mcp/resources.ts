@@ -175,7 +175,7 @@ function registerLogSubscriptions(server: McpServer, ctx: EspctlContext): void {
         void low.sendResourceUpdated({ uri }).catch(() => undefined);
       }, 100);
     };
-    const offLine = task.logs.onLine(notify);
+    const offLine = task.logs.onLines(notify);
     const offState = ctx.tasks.onChange((t) => t.id === task.id && notify());
     subs.set(uri, () => {
       offLine();

@@ -84,7 +84,7 @@ function adapt(s: PeerSession, peer: Peer): RemoteSession {
         }
       }
     },
-    onLog: (fn: (l: LogLine) => void) => espctl.on('log', fn),
+    onLog: (fn: (lines: LogLine[]) => void) => espctl.on('logs', fn),
     onStatus: (fn: (st: BuildStatus) => void) => espctl.on('status', fn),
     close: () => s.close(),
   };

@@ -23,7 +23,7 @@ const STATUS_POLL_MS = 2000;
  */
 export function adoptSession(tasks: TaskRegistry, task: BuildTask, session: RemoteSession): void {
   tasks.update(task.id, { jobId: task.jobId ?? session.jobId, session });
-  const offLog = session.onLog((line) => task.logs.push(line));
+  const offLog = session.onLog((lines) => task.logs.pushAll(lines));
   const offStatus = session.onStatus((s) => tasks.applyStatus(task.id, s));
   const poll = setInterval(() => {
     session.call('build.status', {}).then(
@@ -104,7 +104,7 @@ export async function backfillLogs(task: BuildTask, session = task.session): Pro
   if (!session) return;
   for (let i = 0; i < 1000; i++) {
     const page = await session.call('log.read', { since_seq: task.logs.nextSeq, limit: 5000 });
-    for (const l of page.lines) task.logs.push(l);
+    task.logs.pushAll(page.lines);
     if (!page.more || page.lines.length === 0) return;
   }
 }

@@ -14,7 +14,8 @@ export interface RemoteSession {
   uploadProject(tar: Uint8Array, onProgress?: (sent: number, total: number) => void): Promise<void>;
   /** Bytes of one artifact over the firmware channel, sha256-checked against the header. */
   getFile(name: string): Promise<Uint8Array>;
-  onLog(fn: (line: LogLine) => void): () => void;
+  /** Each `log` frame's lines, in seq order. */
+  onLog(fn: (lines: LogLine[]) => void): () => void;
   onStatus(fn: (status: BuildStatus) => void): () => void;
   close(): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { EspctlClient } from '../rtc/espctl-client';
 import { FirmwareClient } from '../rtc/firmware-client';
 import { sha256Hex } from '../rtc/hex';
 import { writeTar, type TarEntry } from '../tar/ustar';
+import { LogLines } from './log-lines';
 import { Store } from './store';
 import type { StepKey, StepTimes } from './timeline';
 
@@ -45,7 +46,6 @@ export interface LiveBuildState {
   appPartitionSize: number | null;
 }
 
-const MAX_LOG_LINES = 50_000;
 const UPLOAD_CHUNK = 60 * 1024;
 
 function errorOf(e: unknown): { code: string; message: string } {
@@ -90,7 +90,8 @@ export class LiveBuild {
   link: MachineLink | null = null;
   espctl: EspctlClient | null = null;
   firmware: FirmwareClient | null = null;
-  private seqSeen = -1;
+  /** Live frames and replay pages, kept once per seq, published to the store at most every 100 ms. */
+  private readonly log = new LogLines({ publish: (logs) => this.store.set({ logs }) });
   private resultsLoading = false;
 
   constructor(readonly kind: 'build' | 'attach') {}
@@ -99,17 +100,9 @@ export class LiveBuild {
     this.store.set((s) => ({ steps: s.steps[key] ? s.steps : { ...s.steps, [key]: Date.now() } }));
   }
 
-  private addLines(lines: LogLine[]) {
-    const fresh = lines.filter((l) => l.seq > this.seqSeen);
-    if (!fresh.length) return;
-    this.seqSeen = fresh[fresh.length - 1].seq;
-    this.store.set((s) => {
-      const logs = s.logs.concat(fresh);
-      return { logs: logs.length > MAX_LOG_LINES ? logs.slice(logs.length - MAX_LOG_LINES) : logs };
-    });
-  }
-
   private onStatus = (status: BuildStatus) => {
+    // Lines written before this status are already queued (the machine sends them first): show them with it.
+    this.log.flush();
     const phase = phaseOf(status.state);
     this.store.set({ status, ...(phase ? { phase } : {}), ...(status.error ? { error: status.error } : {}) });
     if (status.state === 'running') this.step('building');
@@ -137,7 +130,7 @@ export class LiveBuild {
     this.step('assigned');
     this.step('connected');
     this.espctl = new EspctlClient(this.link.channels.espctl!, {
-      onLog: (l) => this.addLines([l]),
+      onLog: (lines) => this.log.live(lines),
       onStatus: this.onStatus,
     });
     this.firmware = new FirmwareClient(this.link.channels.firmware!);
@@ -195,11 +188,17 @@ export class LiveBuild {
       this.store.set({ jobId, progress: 'Replaying the log' });
       const espctl = this.espctl!;
       const status = await espctl.call('build.status', {});
-      for (let since = 0, more = true; more;) {
-        const page = await espctl.call('log.read', { since_seq: since, limit: 2000 });
-        this.addLines(page.lines);
-        more = page.more && page.next_seq > since;
-        since = page.next_seq;
+      // Pages hold about 32 KiB each; live frames wait until the replay has caught up with them.
+      this.log.beginReplay();
+      try {
+        for (let since = 0, more = true; more;) {
+          const page = await espctl.call('log.read', { since_seq: since, limit: 5000 });
+          this.log.replayed(page.lines);
+          more = page.more && page.next_seq > since;
+          since = page.next_seq;
+        }
+      } finally {
+        this.log.endReplay();
       }
       this.step('uploaded');
       if (status.state !== 'pending' && status.state !== 'assigned') this.step('building');

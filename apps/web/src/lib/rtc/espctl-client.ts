@@ -12,7 +12,8 @@ import { drain } from './channel-io';
 export { RpcError };
 
 export interface EspctlHandlers {
-  onLog?: (line: LogLine) => void;
+  /** Each `log` frame's lines (a batch, in seq order). */
+  onLog?: (lines: LogLine[]) => void;
   onStatus?: (status: BuildStatus) => void;
 }
 
@@ -40,7 +41,7 @@ export class EspctlClient {
     this.rpc.onNotification((method, params) => {
       if (method === 'log') {
         const l = EspctlNotifications.log.safeParse(params);
-        if (l.success) handlers.onLog?.(l.data);
+        if (l.success) handlers.onLog?.(l.data.lines);
       } else if (method === 'status') {
         const s = EspctlNotifications.status.safeParse(params);
         if (s.success) handlers.onStatus?.(s.data);

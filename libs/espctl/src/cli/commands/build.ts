@@ -106,7 +106,7 @@ export function registerBuildCommands(program: Command, env: CommandEnv): void {
             }
             printed = page.next_seq;
           };
-          const off = task.logs.onLine(print);
+          const off = task.logs.onLines(print);
           await task.done;
           off();
           await task.settled;

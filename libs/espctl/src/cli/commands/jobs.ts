@@ -90,7 +90,7 @@ export function registerJobCommands(program: Command, env: CommandEnv): void {
         };
         flush();
         if (o.follow) {
-          const off = task.logs.onLine(flush);
+          const off = task.logs.onLines(flush);
           if (!isTerminalJobState(task.state)) await task.done;
           off();
           await task.settled;

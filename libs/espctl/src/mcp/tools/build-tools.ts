@@ -78,10 +78,16 @@ async function planFor(
   });
 }
 
-/** Wait for a task to finish, reporting each log line as progress (the caller passed a progressToken). */
+/**
+ * Wait for a task to finish, reporting progress per batch of log lines (the caller passed a progressToken): the
+ * count of lines so far and the batch's last line. A flood of output is then a notification per frame, not per line.
+ */
 async function followTask(task: BuildTask, extra: ToolExtra): Promise<void> {
   let n = 0;
-  const off = task.logs.onLine((l) => void reportProgress(extra, ++n, 0, l.text).catch(() => undefined));
+  const off = task.logs.onLines((lines) => {
+    n += lines.length;
+    void reportProgress(extra, n, 0, lines[lines.length - 1].text).catch(() => undefined);
+  });
   try {
     await Promise.race([
       task.done.then(() => task.settled),
@@ -102,7 +108,7 @@ export function registerBuildTools(server: McpServer, ctx: EspctlContext): void 
       aliases: ['build.start'],
       title: 'Build firmware',
       description:
-        'Start a build and return {task_id, status} at once; it runs in the background (poll build.status / logs.tail, or subscribe to build://log/{task_id}). With wait=true it returns when the build ends and sends a progress notification per log line. In plan-only mode it returns status "planning" and the plan naming each step; nothing compiles.',
+        'Start a build and return {task_id, status} at once; it runs in the background (poll build.status / logs.tail, or subscribe to build://log/{task_id}). With wait=true it returns when the build ends and sends a progress notification per batch of log lines. In plan-only mode it returns status "planning" and the plan naming each step; nothing compiles.',
       input: {
         ...projectInput,
         ...buildOptions,
