@@ -6,6 +6,7 @@ import { CONFIG, Issuer, type Config } from './config.js';
 import { LOGGER, type Logger } from './logger.js';
 import { AuthService } from './auth/auth.service.js';
 import { AuthGuard } from './auth/guards.js';
+import { AuthThrottle } from './auth/auth-throttle.js';
 import { UsersService } from './users/users.service.js';
 import { UsersController } from './users/users.controller.js';
 import { MachinesService } from './machines/machines.service.js';
@@ -53,6 +54,7 @@ export class CoreModule {
       Metrics,
       Notifier,
       AuthService,
+      AuthThrottle,
       EventStore,
       JobsService,
       MachinesService,

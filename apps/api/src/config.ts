@@ -28,6 +28,11 @@ export interface Config {
   signingKeyRotateHours: number;
   /** Let webhooks reach loopback/private addresses (off by default: SSRF). */
   webhookAllowPrivate: boolean;
+  /** Failed key checks per client address per window before 429 `too_many_auth_failures`. */
+  authFailLimit: number;
+  authFailWindowSecs: number;
+  /** Express `trust proxy`: which proxies' X-Forwarded-For to believe for the client address (default none). */
+  trustProxy: boolean | number | string;
   /** Enables `GET /debug/cpu` (process CPU time) for the benchmark. */
   debugEndpoints: boolean;
 }
@@ -83,7 +88,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingKeyRotateHours: int(env, 'SIGNING_KEY_ROTATE_HOURS', 24, 1),
     debugEndpoints: env.AEGIS_DEBUG_ENDPOINTS === '1',
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1',
+    authFailLimit: int(env, 'AUTH_FAIL_LIMIT', 20, 1),
+    authFailWindowSecs: int(env, 'AUTH_FAIL_WINDOW_SECS', 60, 1),
+    trustProxy: trustProxy(env.TRUST_PROXY),
   };
+}
+
+/** TRUST_PROXY as Express takes it: unset/false = none, true, a hop count, or addresses/subnets ("loopback"). */
+function trustProxy(raw: string | undefined): boolean | number | string {
+  if (!raw || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
 }
 
 export const CONFIG = Symbol('CONFIG');

@@ -51,6 +51,8 @@ export async function startServer(cfg: Config, log: Logger, opts: ServerOptions 
     maxAge: 600,
   });
   app.disable('x-powered-by');
+  // The client address (failed-auth throttling) is the socket's peer unless the operator names trusted proxies.
+  app.set('trust proxy', cfg.trustProxy);
   // API answers are fresh per request; hashing every body for an ETag costs CPU and helps no client here.
   app.set('etag', false);
   const metrics = app.get(Metrics);
