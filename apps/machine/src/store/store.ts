@@ -16,8 +16,8 @@ export interface Store {
 }
 
 const HOW_TO =
-  'run scripts/provision-store.sh <idf-version> to install ESP-IDF there, or `node scripts/make-test-store.mjs <dir>` ' +
-  'for the test toolchain, and point ESPCTL_STORE_ROOT at it';
+  'install ESP-IDF there with `scripts/provision-store.sh --store <dir> --kit <offline kit>` (or a release online: ' +
+  '`scripts/provision-store.sh --store <dir> 5.3.1`) and point ESPCTL_STORE_ROOT at it';
 
 /** Resolves a manifest path under the store root; refuses paths that leave it. */
 export function storePath(root: string, rel: string): string {
