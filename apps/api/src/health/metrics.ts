@@ -21,6 +21,11 @@ export class Metrics {
     labelNames: ['topic'],
     registers: [this.registry],
   });
+  readonly listenReconnects = new Counter({
+    name: 'aegis_listen_reconnects_total',
+    help: 'Times the PostgreSQL LISTEN connection was re-established after it was lost',
+    registers: [this.registry],
+  });
   readonly sseOpen = new Gauge({
     name: 'aegis_sse_streams_open',
     help: 'Signaling SSE streams open',
