@@ -26,6 +26,7 @@ export type EspFormatErrorCode =
   | 'size_mismatch'
   | 'sha256_mismatch'
   | 'bad_size_report'
+  | 'bad_project_description'
   | 'bad_image';
 
 /** Thrown by every parser/writer in libs/esp: a code to branch on and one sentence a person can act on. */

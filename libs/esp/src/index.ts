@@ -16,3 +16,5 @@ export * from './build-diagnostics.js';
 export * from './image-flash-params.js';
 export * from './project-components.js';
 export * from './spdx-sbom.js';
+export * from './project-description.js';
+export * from './project-templates.js';

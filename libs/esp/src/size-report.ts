@@ -187,16 +187,50 @@ function validated(report: SizeReport): SizeReport {
 }
 
 /**
+ * The JSON object in the stdout of `idf.py size … --format json`, as text. idf.py first runs `ninja all` and prints
+ * `Executing action: size`, the ninja log and CMake messages on stdout, then the JSON; this finds the first line
+ * starting with `{` from which the text up to a closing `}` line parses as an object. Undefined when there is none.
+ */
+export function jsonObjectInOutput(stdout: string): string | undefined {
+  const lines = stdout.split(/\r?\n/);
+  const opens: number[] = [];
+  const closes: number[] = [];
+  lines.forEach((l, i) => {
+    const t = l.trimStart();
+    if (t.startsWith('{')) opens.push(i);
+    if (t.startsWith('}') || t.trimEnd().endsWith('}')) closes.push(i);
+  });
+  let tries = 0;
+  for (const start of opens) {
+    for (let k = closes.length - 1; k >= 0 && closes[k] >= start; k--) {
+      // A log is not adversarial, but a bound keeps a pathological one from costing quadratic parse time.
+      if (++tries > 200) return undefined;
+      const text = lines.slice(start, closes[k] + 1).join('\n');
+      try {
+        const v: unknown = JSON.parse(text);
+        if (isObject(v)) return text;
+      } catch {
+        // not this span
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
  * Normalise `idf.py size` output: legacy `--format json` (summary, `--archives`, `--diff`), esp-idf-size's
- * `json2` (summary and archives), or the text table. Accepts parsed JSON or the raw text.
+ * `json2` (summary and archives), or the text table. Accepts parsed JSON or the raw text, also the whole stdout of
+ * idf.py with its log lines before the JSON.
  */
 export function parseSizeReport(input: unknown): SizeReport {
   let data = input;
   if (typeof input === 'string') {
     const trimmed = input.trim();
-    if (!trimmed.startsWith('{')) return validated(fromLegacyText(input));
+    // The stdout of idf.py carries the build log before the JSON (see jsonObjectInOutput).
+    const json = trimmed.startsWith('{') ? trimmed : jsonObjectInOutput(input);
+    if (json === undefined) return validated(fromLegacyText(input));
     try {
-      data = JSON.parse(trimmed);
+      data = JSON.parse(json);
     } catch {
       throw new EspFormatError('bad_size_report', 'Size report starts like JSON but does not parse.');
     }

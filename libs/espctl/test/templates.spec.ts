@@ -3,36 +3,26 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readAppImage } from '@aegis/esp';
 import { renderComponent, renderTemplate, TemplateName } from '../src/project/templates.js';
 import { parseEspctlToml } from '../src/config/espctl-toml.js';
 import { writeTar } from '../src/project/tar-pack.js';
-import { makeTestStore } from '../../../scripts/make-test-store.mjs';
+import { ensureKit, kitEnv, TEST_IDF_DIR } from '../../esp/test/idf-kit.js';
 import { espctlBin } from './mcp-helpers.js';
-
-const hasGcc = (() => {
-  try {
-    execFileSync('riscv64-unknown-elf-gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('project templates', () => {
   for (const t of TemplateName.options) {
     it(`${t}: ESP-IDF layout with project(name) and a valid .espctl.toml`, () => {
       const f = renderTemplate(t, 'demo_app', 'esp32c3');
-      expect(Object.keys(f).sort()).toEqual([
-        '.espctl.toml',
-        '.gitignore',
-        'CMakeLists.txt',
-        'main/CMakeLists.txt',
-        'main/demo_app.c',
-      ]);
+      const src = t === 'hello_cpp' ? 'main/demo_app.cpp' : 'main/demo_app.c';
+      const extra = t === 'blink' ? ['main/Kconfig.projbuild', 'sdkconfig.defaults'] : [];
+      expect(Object.keys(f).sort()).toEqual(
+        ['.espctl.toml', '.gitignore', 'CMakeLists.txt', 'main/CMakeLists.txt', src, ...extra].sort(),
+      );
       expect(f['CMakeLists.txt']).toMatch(/^project\(demo_app\)$/m);
       expect(f['CMakeLists.txt']).toContain('include($ENV{IDF_PATH}/tools/cmake/project.cmake)');
-      expect(f['main/CMakeLists.txt']).toContain('idf_component_register(SRCS "demo_app.c"');
-      expect(f['main/demo_app.c']).toContain('void app_main(void)');
+      expect(f['main/CMakeLists.txt']).toContain(`idf_component_register(SRCS "${path.basename(src)}"`);
+      expect(f[src]).toMatch(/void app_main\(void\)/);
       expect(parseEspctlToml(f['.espctl.toml'])).toEqual({
         project: { name: 'demo_app' },
         build: { target: 'esp32c3' },
@@ -40,35 +30,36 @@ describe('project templates', () => {
     });
   }
 
-  it.runIf(hasGcc)('every template builds with the test store (espctl build --local → idf.py build)', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'espctl-tpl-'));
+  it('refuses a board of another chip with an espctl error', () => {
+    expect(() => renderTemplate('blink', 'b', 'esp32', 'esp32c3-supermini')).toThrow(
+      expect.objectContaining({ code: 'invalid_template_options' }),
+    );
+  });
+
+  it('espctl project create --template blink --board, then espctl build --local with real ESP-IDF v5.1.6', async () => {
+    const kit = ensureKit();
+    await mkdir(path.join(TEST_IDF_DIR, 'builds'), { recursive: true });
+    const dir = await mkdtemp(path.join(TEST_IDF_DIR, 'builds', 'espctl-tpl-'));
     try {
-      const { root } = await makeTestStore(path.join(dir, 'store'), { log: () => undefined });
-      for (const t of TemplateName.options) {
-        const proj = path.join(dir, t);
-        for (const [rel, content] of Object.entries(renderTemplate(t, `app_${t}`, 'esp32c3'))) {
-          await mkdir(path.dirname(path.join(proj, rel)), { recursive: true });
-          await writeFile(path.join(proj, rel), content);
-        }
-        const r = spawnSync(process.execPath, [espctlBin, '--json', 'build', '--local'], {
-          cwd: proj,
-          encoding: 'utf8',
-          env: {
-            PATH: process.env.PATH ?? '',
-            HOME: dir,
-            XDG_CONFIG_HOME: dir,
-            IDF_PATH: path.join(root, 'idf/test-1.0'),
-          },
-        });
-        expect(r.status, `${t}: ${r.stdout}${r.stderr}`).toBe(0);
-        expect(r.stdout.trim().split('\n').pop()).toBe('{"status":"succeeded","exit_code":0}');
-        const bin = await readFile(path.join(proj, 'build', `app_${t}.bin`));
-        expect(bin[0], 'ESP image magic').toBe(0xe9);
-      }
+      const env = { ...kitEnv(kit), HOME: dir, XDG_CONFIG_HOME: dir };
+      const espctl = (args: string[], cwd: string) =>
+        spawnSync(process.execPath, [espctlBin, '--json', ...args], { cwd, encoding: 'utf8', env });
+      const created = espctl(['project', 'create', 'blinky', '--template', 'blink', '--board', 'esp32-devkit-v1'], dir);
+      expect(created.status, created.stderr).toBe(0);
+      expect(JSON.parse(created.stdout).written).toContain('sdkconfig.defaults.esp32');
+
+      const proj = path.join(dir, 'blinky');
+      const r = espctl(['build', '--local'], proj);
+      expect(r.status, `${r.stdout.slice(-3000)}${r.stderr.slice(-2000)}`).toBe(0);
+      expect(r.stdout.trim().split('\n').pop()).toBe('{"status":"succeeded","exit_code":0}');
+      // The target came from the board (.espctl.toml), the LED pin through Kconfig from sdkconfig.defaults.esp32.
+      const app = readAppImage(new Uint8Array(await readFile(path.join(proj, 'build', 'blinky.bin'))));
+      expect(app.header.chip).toBe('esp32');
+      expect(await readFile(path.join(proj, 'sdkconfig'), 'utf8')).toContain('CONFIG_BLINK_GPIO=2\n');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 600_000);
 
   it('renders a component', () => {
     const f = renderComponent('sensor');

@@ -53,7 +53,7 @@ export const PROMPTS: PromptDef[] = [
     description: 'Create a project from a template and build it end to end.',
     args: {
       name: z.string().max(48).describe('Project name'),
-      template: opt('hello_world (default), blink or empty'),
+      template: opt('hello_world (default), blink, hello_cpp, nvs_counter or empty'),
       target: opt('Chip, e.g. esp32c3'),
     },
     render: (a) =>

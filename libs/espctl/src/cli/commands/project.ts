@@ -4,7 +4,7 @@ import { stringifyEspctlToml, ESPCTL_TOML } from '../../config/espctl-toml.js';
 import { IDF_VERSION_FILE, loadProjectConfig } from '../../config/project-config.js';
 import { DiskProject } from '../../config/project-files.js';
 import { EspctlError } from '../../errors.js';
-import { ProjectName, renderTemplate, TemplateName } from '../../project/templates.js';
+import { BoardId, ProjectName, renderTemplate, TemplateName } from '../../project/templates.js';
 import { IdfVersion, type EspctlToml, type Target } from '@aegis/protocol';
 import { targetOption, type CommandEnv } from '../program.js';
 
@@ -57,14 +57,15 @@ export function registerProjectCommands(program: Command, env: CommandEnv): void
     .argument('<name>', 'project name (letters, digits, _)')
     .addOption(new Option('--template <template>', 'template').choices(TemplateName.options).default('hello_world'))
     .addOption(targetOption())
+    .addOption(new Option('--board <board>', 'blink: the board whose LED pin to use').choices(BoardId.options))
     .option('--dir <parent>', 'parent directory', '.')
-    .action(async (name: string, o: { template: TemplateName; target?: Target; dir: string }) => {
+    .action(async (name: string, o: { template: TemplateName; target?: Target; board?: string; dir: string }) => {
       checkName(name);
       const p = new DiskProject(env.dir(`${o.dir}/${name}`));
       if ((await p.exists('CMakeLists.txt')) || (await p.exists('main'))) {
         throw new EspctlError('project_exists', `${p.root} already holds a project; choose another name or --dir.`);
       }
-      const files = renderTemplate(o.template, name, o.target);
+      const files = renderTemplate(o.template, name, o.target, o.board);
       for (const [rel, content] of Object.entries(files)) await p.write(rel, content);
       env
         .out()

@@ -6,7 +6,7 @@ import { ESPCTL_TOML, parseEspctlToml, stringifyEspctlToml } from '../../config/
 import { IDF_VERSION_FILE, loadProjectConfig } from '../../config/project-config.js';
 import { DiskProject, InlineProject, type ProjectFiles } from '../../config/project-files.js';
 import { EspctlError, toErrorBody } from '../../errors.js';
-import { ProjectName, renderComponent, renderTemplate, TemplateName } from '../../project/templates.js';
+import { BoardId, ProjectName, renderComponent, renderTemplate, TemplateName } from '../../project/templates.js';
 import type { EspctlContext } from '../context.js';
 import { openProject, projectInput, writeOutput, writeResult } from '../project-input.js';
 import { defineTool } from '../tool-kit.js';
@@ -73,11 +73,12 @@ export function registerProjectTools(server: McpServer, ctx: EspctlContext): voi
       name: 'project.create',
       title: 'Create a project from a template',
       description:
-        'Create a new ESP-IDF project <parent_dir>/<name> from a template (hello_world, blink, empty): CMakeLists.txt with project(name), main/CMakeLists.txt, main/<name>.c, .espctl.toml. Refuses to overwrite an existing project. Over HTTP the files are returned instead of written.',
+        'Create a new ESP-IDF project <parent_dir>/<name> from a template (hello_world, blink, hello_cpp, nvs_counter, empty; each builds for esp32c3 and esp32): CMakeLists.txt with project(name), main/CMakeLists.txt, main/<name>.c (.cpp for hello_cpp), .espctl.toml; blink adds main/Kconfig.projbuild and sdkconfig.defaults (with `board`, its LED pin in sdkconfig.defaults.<target>). Refuses to overwrite an existing project. Over HTTP the files are returned instead of written.',
       input: {
         name: ProjectName,
         template: TemplateName.default('hello_world'),
         target: Target.optional(),
+        board: BoardId.optional().describe('blink only: the board whose LED GPIO to use (changeable in menuconfig).'),
         parent_dir: z
           .string()
           .min(1)
@@ -89,7 +90,7 @@ export function registerProjectTools(server: McpServer, ctx: EspctlContext): voi
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
     async (args) => {
-      const files = renderTemplate(args.template, args.name, args.target);
+      const files = renderTemplate(args.template, args.name, args.target, args.board);
       let project: ProjectFiles;
       if (ctx.transport === 'http') {
         if (args.parent_dir)
