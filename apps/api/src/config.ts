@@ -26,8 +26,12 @@ export interface Config {
   /** A pending job nobody claimed expires this long after its grant does. */
   pendingGraceSecs: number;
   signingKeyRotateHours: number;
-  /** Let webhooks reach loopback/private addresses (off by default: SSRF). */
+  /** Let webhooks reach loopback/private addresses and this host's own (off by default: SSRF). */
   webhookAllowPrivate: boolean;
+  /** Active webhooks per user (409 `webhook_limit` beyond). */
+  webhookMaxPerUser: number;
+  /** One delivery attempt's deadline (connect, send, answer). */
+  webhookTimeoutSecs: number;
   /** Failed key checks per client address per window before 429 `too_many_auth_failures`. */
   authFailLimit: number;
   authFailWindowSecs: number;
@@ -88,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingKeyRotateHours: int(env, 'SIGNING_KEY_ROTATE_HOURS', 24, 1),
     debugEndpoints: env.AEGIS_DEBUG_ENDPOINTS === '1',
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1',
+    webhookMaxPerUser: int(env, 'WEBHOOK_MAX_PER_USER', 10, 1),
+    webhookTimeoutSecs: int(env, 'WEBHOOK_TIMEOUT_SECS', 10, 1),
     authFailLimit: int(env, 'AUTH_FAIL_LIMIT', 20, 1),
     authFailWindowSecs: int(env, 'AUTH_FAIL_WINDOW_SECS', 60, 1),
     trustProxy: trustProxy(env.TRUST_PROXY),

@@ -103,7 +103,8 @@ for (const db of ['sqlite', 'postgres'] as const) {
         expect(list.deliveries[0]).toMatchObject({
           status: 'pending',
           attempts: 1,
-          last_error: expect.stringMatching(/non-public address 127.0.0.1/),
+          last_status_code: null,
+          last_error: expect.stringMatching(/address is not allowed/),
         });
         expect(rx.hits).toHaveLength(0);
         await rx.close();
