@@ -12,6 +12,7 @@ import type { TrustedKeys } from './grants/trusted-keys.js';
 import { ReplayCache } from './grants/replay-cache.js';
 import { JobRegistry } from './jobs/job-registry.js';
 import { liveSessions, runJobSession } from './job-session.js';
+import { workspaceOpsOf } from './workspace/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -52,11 +53,13 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.backend = o.backend;
-    this.registry = new JobRegistry(o.workDir, o.retentionMs, o.now);
+    this.registry = new JobRegistry(o.workDir, o.retentionMs, o.now, workspaceOpsOf(o.backend));
     this.reporter = new StateReporter(o.api, o.log);
   }
 
   async start(): Promise<void> {
+    // Workspaces of an earlier run of this machine: their jobs are gone for good.
+    await this.registry.sweepStale().catch((err: Error) => this.o.log.warn({ err: err.message }, 'stale sweep failed'));
     const inv = await this.o.backend.inventory();
     this.o.log.info({ idfVersions: inv.idfVersions, targets: inv.targets }, 'store inventory');
     const backoff = new Backoff();

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, chmod, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { applySourceStamps, stampSources, type SourceStamps } from './source-stamps.js';
+import type { Readable, Writable } from 'node:stream';
 
 export interface CacheKey {
   userId: string;
@@ -17,25 +18,12 @@ export interface BuildCacheOptions {
   now?: () => number;
 }
 
-/** Files of a project directory that make up its incremental build state. */
-const ENTRIES = ['build', 'sdkconfig'];
-/** Content hashes and mtimes of the sources the cached build saw (see source-stamps.ts). */
-const STAMPS = 'source-stamps.json';
-
-async function treeBytes(p: string): Promise<number> {
-  const st = await lstat(p).catch(() => undefined);
-  if (!st) return 0;
-  if (!st.isDirectory()) return st.size;
-  let n = 0;
-  for (const e of await readdir(p)) n += await treeBytes(path.join(p, e));
-  return n;
-}
-
 /**
- * Incremental build state per (user, project, target, IDF version): the `build/` directory and `sdkconfig`,
- * copied out after a successful build and back into the next job's project. Bounded by size (least recently
- * used entries go first) and by age. Symlinks are copied as links, never followed, and a project whose
- * `build` is not a real directory is neither restored into nor saved from.
+ * Incremental build state per (user, project, target, IDF version). Each entry is ONE OPAQUE FILE: the archive
+ * the workspace owner packed in the job's sandbox (build/, sdkconfig and the source stamps; see
+ * WorkspaceOps.packState) and that the next job's owner unpacks there again (restoreState). The machine only
+ * stores, ages and evicts these files; it never extracts or walks user content. Bounded by size (least recently
+ * used entries go first) and by age.
  */
 export class BuildCache {
   private readonly now: () => number;
@@ -50,8 +38,8 @@ export class BuildCache {
       .digest('hex');
   }
 
-  private entryDir(key: string): string {
-    return path.join(this.opts.dir, key.slice(0, 40));
+  private entryFile(key: string): string {
+    return path.join(this.opts.dir, `${key.slice(0, 40)}.state`);
   }
 
   private async init(): Promise<void> {
@@ -60,82 +48,97 @@ export class BuildCache {
     await chmod(this.opts.dir, 0o700);
   }
 
-  /** Copies the cached state into `projectDir` when the project does not bring its own. Returns true on a hit. */
-  async restore(k: CacheKey, projectDir: string): Promise<boolean> {
-    const dir = this.entryDir(this.keyOf(k));
-    const st = await stat(dir).catch(() => undefined);
-    if (!st?.isDirectory()) return false;
+  /**
+   * Hands the cached state to `put` (which unpacks it into the project as the workspace owner, and says whether
+   * it did: a project that brings its own build/ keeps it). Returns true on a hit that was used.
+   */
+  async restore(k: CacheKey, put: (state: Readable) => Promise<boolean>): Promise<boolean> {
+    const file = this.entryFile(this.keyOf(k));
+    const st = await stat(file).catch(() => undefined);
+    if (!st?.isFile()) return false;
     if (this.now() - st.mtimeMs > this.opts.ttlSecs * 1000) {
-      await rm(dir, { recursive: true, force: true });
+      await rm(file, { force: true });
       return false;
     }
-    if (await lstat(path.join(projectDir, 'build')).catch(() => undefined)) return false;
-    for (const name of ENTRIES) {
-      const from = path.join(dir, name);
-      const to = path.join(projectDir, name);
-      if (!(await lstat(from).catch(() => undefined))) continue;
-      if (await lstat(to).catch(() => undefined)) continue; // the project's own sdkconfig wins
-      await cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    const src = createReadStream(file);
+    let used: boolean;
+    try {
+      used = await put(src);
+    } finally {
+      src.destroy();
     }
-    const stamps = await readFile(path.join(dir, STAMPS), 'utf8').catch(() => undefined);
-    if (stamps) await applySourceStamps(projectDir, JSON.parse(stamps) as SourceStamps, this.now());
+    if (used) {
+      const t = new Date(this.now());
+      await utimes(file, t, t).catch(() => undefined);
+    }
+    return used;
+  }
+
+  /**
+   * Stores what `take` writes (the packed state; `take` returns false when there is nothing to cache), replacing
+   * the entry atomically, then enforces size and age limits.
+   */
+  async save(k: CacheKey, take: (dest: Writable) => Promise<boolean>): Promise<boolean> {
+    await this.init();
+    const file = this.entryFile(this.keyOf(k));
+    const tmp = `${file}.tmp-${process.pid}-${Math.floor(this.now())}-${Math.random().toString(36).slice(2, 8)}`;
+    const out = createWriteStream(tmp, { mode: 0o600 });
+    let ok: boolean;
+    try {
+      ok = await take(out);
+    } finally {
+      if (!out.closed) await new Promise<void>((r) => out.end(() => r()));
+    }
+    if (!ok) {
+      await rm(tmp, { force: true });
+      return false;
+    }
+    await rename(tmp, file);
     const t = new Date(this.now());
-    await utimes(dir, t, t);
+    await utimes(file, t, t);
+    await this.evict();
     return true;
   }
 
-  /** Saves the project's build state (replacing the entry atomically), then enforces size and age limits. */
-  async save(k: CacheKey, projectDir: string): Promise<void> {
-    await this.init();
-    const build = await lstat(path.join(projectDir, 'build')).catch(() => undefined);
-    if (!build?.isDirectory()) return;
-    const dir = this.entryDir(this.keyOf(k));
-    const tmp = `${dir}.tmp-${process.pid}-${Math.floor(this.now())}`;
-    await rm(tmp, { recursive: true, force: true });
-    await mkdir(tmp, { mode: 0o700 });
-    for (const name of ENTRIES) {
-      const from = path.join(projectDir, name);
-      const st = await lstat(from).catch(() => undefined);
-      if (!st || st.isSymbolicLink()) continue;
-      await cp(from, path.join(tmp, name), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-    }
-    await writeFile(path.join(tmp, STAMPS), JSON.stringify(await stampSources(projectDir)));
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-    const t = new Date(this.now());
-    await utimes(dir, t, t);
-    await this.evict();
-  }
-
   async invalidate(k: CacheKey): Promise<void> {
-    await rm(this.entryDir(this.keyOf(k)), { recursive: true, force: true });
+    await rm(this.entryFile(this.keyOf(k)), { force: true });
   }
 
-  /** Drops expired entries, then the least recently used ones until the cache fits `maxBytes`. */
+  /** Drops expired entries (and anything that is not an entry), then the least recently used until it fits. */
   async evict(): Promise<void> {
     const names = await readdir(this.opts.dir).catch(() => [] as string[]);
-    const entries: Array<{ dir: string; used: number; bytes: number }> = [];
+    const entries: Array<{ file: string; used: number; bytes: number }> = [];
     for (const name of names) {
-      if (!/^[0-9a-f]{40}$/.test(name)) continue;
-      const dir = path.join(this.opts.dir, name);
-      const st = await stat(dir).catch(() => undefined);
+      const file = path.join(this.opts.dir, name);
+      const st = await stat(file).catch(() => undefined);
       if (!st) continue;
-      if (this.now() - st.mtimeMs > this.opts.ttlSecs * 1000) {
-        await rm(dir, { recursive: true, force: true });
+      const isEntry = /^[0-9a-f]{40}\.state$/.test(name) && st.isFile();
+      const staleTmp = /\.tmp-/.test(name) && this.now() - st.mtimeMs > 3600_000;
+      // Entries of the earlier layout (copied directories) and abandoned temporaries go.
+      if (
+        (!isEntry && (st.isDirectory() || staleTmp)) ||
+        (isEntry && this.now() - st.mtimeMs > this.opts.ttlSecs * 1000)
+      ) {
+        await rm(file, { recursive: true, force: true });
         continue;
       }
-      entries.push({ dir, used: st.mtimeMs, bytes: await treeBytes(dir) });
+      if (isEntry) entries.push({ file, used: st.mtimeMs, bytes: st.size });
     }
     entries.sort((a, b) => b.used - a.used);
     let total = 0;
     for (const e of entries) {
       total += e.bytes;
-      if (total > this.opts.maxBytes) await rm(e.dir, { recursive: true, force: true });
+      if (total > this.opts.maxBytes) await rm(e.file, { force: true });
     }
   }
 
   /** Total bytes held (for tests and diagnostics). */
   async bytes(): Promise<number> {
-    return treeBytes(this.opts.dir);
+    let n = 0;
+    for (const name of await readdir(this.opts.dir).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{40}\.state$/.test(name)) continue;
+      n += (await stat(path.join(this.opts.dir, name)).catch(() => undefined))?.size ?? 0;
+    }
+    return n;
   }
 }

@@ -2,8 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { IdfVersion, Target } from '@aegis/protocol';
+import { artifactsDirOf } from '../workspace/layout.js';
 
-/** `<workspace>/artifacts/build-info.json`: what `decode`, `size` and `terminal` need about the last build. */
+/** `<job dir>/artifacts/build-info.json`: what `decode`, `size` and `terminal` need about the last build. */
 export const BuildInfo = z.object({
   target: Target,
   idfVersion: IdfVersion,
@@ -16,7 +17,8 @@ export const BuildInfo = z.object({
 });
 export type BuildInfo = z.infer<typeof BuildInfo>;
 
-export const artifactsDirOf = (workspaceDir: string): string => path.join(workspaceDir, 'artifacts');
+/** Beside the workspace, in the machine's own job directory (workspace/layout.ts). */
+export { artifactsDirOf } from '../workspace/layout.js';
 
 export async function writeBuildInfo(workspaceDir: string, info: BuildInfo): Promise<void> {
   await writeFile(path.join(artifactsDirOf(workspaceDir), 'build-info.json'), JSON.stringify(info), { mode: 0o644 });

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   buildBundleManifest,
   encodeManifest,
   mergeParts,
+  parseFlasherArgs,
   parseSizeReport,
   signBundleManifest,
   toEspWebToolsManifest,
@@ -12,11 +13,24 @@ import {
 import type { Artifact, StoreIdfVersion, Target } from '@aegis/protocol';
 import { BackendError } from './errors.js';
 import { isRealDirInside, readInside } from './safe-read.js';
-import { makeSbom } from './sbom.js';
+import { makeSbom, type ProjectView } from './sbom.js';
 import type { SigningKey } from './signing-key.js';
 
+/** How the bundle gets at the build's outputs: files of `project/build/` and the project's view for the SBOM. */
+export interface BuildOutputs {
+  /** Regular files of the build directory by relative path; absent or unreadable ones are left out. */
+  read(names: string[]): Promise<Map<string, Uint8Array>>;
+  project(): Promise<ProjectView | undefined>;
+}
+
 export interface BundleInput {
-  projectDir: string;
+  /**
+   * The build's outputs as the workspace owner reads them (WorkspaceOps in the job's sandbox). The machine never
+   * reads a job workspace itself.
+   */
+  outputs?: BuildOutputs;
+  /** A project directory the machine made itself (unit tests only; never a job workspace). */
+  projectDir?: string;
   artifactsDir: string;
   target: Target;
   idfVersion: string;
@@ -46,11 +60,9 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
  * Offsets come from `build/flasher_args.json`; nothing is read through a symlink that leaves the build directory.
  */
 export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
-  const buildDir = path.join(input.projectDir, 'build');
-  if (!isRealDirInside(buildDir, input.projectDir)) {
-    throw new BackendError('bundle_failed', 'build/ in the project is not a plain directory, so no bundle was made.');
-  }
-  const read = (rel: string): Uint8Array | undefined => readInside(buildDir, rel);
+  const outputs = input.outputs ?? localOutputs(input.projectDir ?? '');
+  const files = await outputs.read(['flasher_args.json', 'project_description.json']);
+  const read = (rel: string): Uint8Array | undefined => files.get(rel);
   const text = (rel: string): string | undefined => {
     const b = read(rel);
     return b ? new TextDecoder().decode(b) : undefined;
@@ -74,6 +86,18 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
       `The build's flasher_args.json or project_description.json is not JSON: ${(e as Error).message}`,
     );
   }
+  // Everything else the bundle needs, in one more read: the flash parts, the ELF and the linker map.
+  const wanted = new Set<string>();
+  try {
+    for (const e of parseFlasherArgs(flasherArgs).entries) wanted.add(e.path);
+  } catch {
+    // buildBundleManifest below names what is wrong with flasher_args.json
+  }
+  const elfRel = typeof desc.app_elf === 'string' ? desc.app_elf : undefined;
+  if (elfRel) wanted.add(elfRel).add(elfRel.replace(/\.elf$/, '.map'));
+  const projectGuess = typeof desc.project_name === 'string' ? desc.project_name : undefined;
+  if (!elfRel && projectGuess) wanted.add(`${projectGuess}.elf`).add(`${projectGuess}.map`);
+  for (const [k, v] of await outputs.read([...wanted].filter((n) => !files.has(n)))) files.set(k, v);
   let built;
   try {
     built = buildBundleManifest({
@@ -92,9 +116,12 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   const manifestBytes = encodeManifest(built.manifest);
   const jws = await signBundleManifest(manifestBytes, input.signingKey.privateKey, input.signingKey.kid);
 
-  await rm(input.artifactsDir, { recursive: true, force: true });
+  // The artifacts directory is the machine's own (beside the workspace); emptied, not replaced, because a
+  // running terminal of the job sees it bound at /artifacts.
   await mkdir(input.artifactsDir, { recursive: true, mode: 0o755 });
   await chmod(input.artifactsDir, 0o755);
+  for (const e of await readdir(input.artifactsDir))
+    await rm(path.join(input.artifactsDir, e), { recursive: true, force: true });
   const artifacts: Artifact[] = [];
   const put = async (name: string, bytes: Uint8Array, kind: Artifact['kind']): Promise<void> => {
     const file = path.join(input.artifactsDir, name);
@@ -114,7 +141,9 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   await put('merged.bin', merged, 'merged');
 
   const projectName = built.manifest.project;
-  const elfName = typeof desc.app_elf === 'string' ? desc.app_elf : `${projectName}.elf`;
+  const elfName = elfRel ?? `${projectName}.elf`;
+  if (!files.has(elfName))
+    for (const [k, v] of await outputs.read([elfName, elfName.replace(/\.elf$/, '.map')])) files.set(k, v);
   const elf = read(elfName);
   if (elf) await put(path.basename(elfName), elf, 'elf');
   const map = read(elfName.replace(/\.elf$/, '.map'));
@@ -132,7 +161,8 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   if (input.version) {
     const sbom = makeSbom({
       jobId: input.jobId,
-      projectDir: input.projectDir,
+      project: await outputs.project(),
+      projectDir: input.outputs ? undefined : input.projectDir,
       manifest: built.manifest,
       version: input.version,
       artifacts: [...artifacts],
@@ -142,4 +172,26 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   }
   const toolPrefix = typeof desc.monitor_toolprefix === 'string' ? desc.monitor_toolprefix : undefined;
   return { artifacts, sizes, projectName, elfName: path.basename(elfName), toolPrefix };
+}
+
+/** Outputs of a project directory the machine made itself (unit tests): never through a link leaving build/. */
+function localOutputs(projectDir: string): BuildOutputs {
+  const buildDir = path.join(projectDir, 'build');
+  return {
+    async read(names) {
+      if (!isRealDirInside(buildDir, projectDir)) {
+        throw new BackendError(
+          'bundle_failed',
+          'build/ in the project is not a plain directory, so no bundle was made.',
+        );
+      }
+      const out = new Map<string, Uint8Array>();
+      for (const n of names) {
+        const b = readInside(buildDir, n);
+        if (b) out.set(n, b);
+      }
+      return out;
+    },
+    project: async () => undefined,
+  };
 }

@@ -11,6 +11,7 @@ import { parseAddr2line } from './decode.js';
 import { BackendError } from './errors.js';
 import { idfCommand, idfEnv } from './idf-command.js';
 import { readProjectSettings, resolveIdfVersion } from './project-settings.js';
+import { readProjectView } from './project-view.js';
 import { limitsFor, runBuild } from './runner.js';
 import { loadOrCreateSigningKey, publicJwkOf, type SigningKey } from './signing-key.js';
 import {
@@ -18,8 +19,10 @@ import {
   createDirectSandbox,
   detectCgroups,
   detectHostLayout,
-  type Sandbox,
+  type WorkspaceSandbox,
 } from '../sandbox/index.js';
+import { SANDBOX_ARTIFACTS } from '../sandbox/workspace-sandbox.js';
+import { WorkspaceOps } from '../workspace/workspace-ops.js';
 import { inventory, loadStore, storePath, type Store } from '../store/store.js';
 
 export { loadOrCreateSigningKey, publicJwkOf, type SigningKey } from './signing-key.js';
@@ -50,7 +53,15 @@ export interface BuildBackendConfig {
   log?: BackendLog;
   /** Set false to skip cgroup limits even where they are available. */
   cgroups?: boolean;
+  /**
+   * Disk quota of each job workspace created through `workspaces.create`, MiB (default 4096; 0 = none): a
+   * size-limited filesystem per job, where the machine runs as root.
+   */
+  workspaceQuotaMb?: number;
 }
+
+/** Default per-job workspace quota (MiB). */
+export const DEFAULT_WORKSPACE_QUOTA_MB = 4096;
 
 /** bash restores the terminal cleanly inside the pid namespace (dash reports a lost process group on exit). */
 function interactiveShell(): string[] {
@@ -67,6 +78,8 @@ export interface BuildBackendWithStore extends BuildBackend {
   /** Re-reads and re-verifies the store (e.g. after provisioning). */
   reloadStore(): Promise<void>;
   readonly sandboxKind: 'bwrap' | 'none';
+  /** Every file operation in job workspaces (as the workspace owner, in the sandbox); the agent uses it too. */
+  readonly workspaces: WorkspaceOps;
 }
 
 /**
@@ -102,7 +115,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     maxBytes: config.cacheMaxBytes ?? 2 * 1024 ** 3,
     ttlSecs: config.cacheTtlSecs ?? 7 * 24 * 3600,
   });
-  let sandbox: Sandbox;
+  let sandbox: WorkspaceSandbox;
   if (config.sandbox === 'none') {
     log.warn('Builds run WITHOUT a sandbox (--sandbox=none): every build has this machine’s own rights.');
     sandbox = createDirectSandbox();
@@ -121,6 +134,14 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     );
     sandbox = createBwrapSandbox({ layout, cgroups });
   }
+  const ops = new WorkspaceOps({
+    sandbox,
+    quotaMb: config.workspaceQuotaMb ?? DEFAULT_WORKSPACE_QUOTA_MB,
+    log,
+  });
+  /** Where the job's artifacts appear to a sandboxed command. */
+  const artifactsPath = (workspaceDir: string): string =>
+    sandbox.kind === 'none' ? artifactsDirOf(workspaceDir) : SANDBOX_ARTIFACTS;
 
   async function versionFor(workspaceDir: string): Promise<{ s: Store; v: Store['manifest']['versions'][number] }> {
     const s = await store();
@@ -129,13 +150,14 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
       const v = s.manifest.versions.find((x) => x.version === info.idfVersion);
       if (v) return { s, v };
     }
-    const settings = await readProjectSettings(path.join(workspaceDir, 'project')).catch(() => undefined);
+    const settings = await readProjectSettings(ops, workspaceDir).catch(() => undefined);
     const v = settings ? resolveIdfVersion(s, undefined, settings) : s.manifest.versions[0];
     return { s, v };
   }
 
   /** `idf.py size-components|size-files --format json` on the workspace's build directory, in the sandbox. */
   async function sizeTable(workspaceDir: string, detail: 'components' | 'files'): Promise<Record<string, unknown>> {
+    await ops.open(workspaceDir);
     if (!(await readBuildInfo(workspaceDir)))
       throw new BackendError('no_build', 'There is no successful build in this job yet; run a build first.');
     const { s, v } = await versionFor(workspaceDir);
@@ -174,6 +196,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
 
   return {
     sandboxKind: sandbox.kind,
+    workspaces: ops,
     bundlePublicJwk: () => publicJwkOf(signingKey),
     setMachineId: (id: string) => {
       machineId = id;
@@ -188,12 +211,15 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     },
 
     build(req: BuildRequest): Promise<BuildOutcome> {
-      return runBuild({ store, sandbox, cache, log }, req, async (p, run) => {
+      return runBuild({ store, sandbox, cache, ops, log }, req, async (p, run) => {
         const sized = await run(['size', '--format', 'json'], true);
         if (sized.exitCode !== 0) req.onLine('system', 'idf.py size failed; the bundle has no size report.');
         const artifactsDir = artifactsDirOf(req.workspaceDir);
         const made = await makeArtifacts({
-          projectDir: path.join(req.workspaceDir, 'project'),
+          outputs: {
+            read: (names) => ops.readOutputs(req.workspaceDir, 'build', names),
+            project: () => readProjectView(ops, req.workspaceDir),
+          },
           artifactsDir,
           target: p.target,
           idfVersion: p.version.version,
@@ -242,6 +268,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
       const info = await readBuildInfo(workspaceDir);
       if (!info) throw new BackendError('no_build', 'There is no successful build in this job yet; run a build first.');
       if (addresses.length === 0) return [];
+      await ops.open(workspaceDir);
       const { s, v } = await versionFor(workspaceDir);
       const prefix = info.toolPrefix ?? '';
       const tool =
@@ -261,7 +288,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
             storePath(s.root, tool.path),
             '-pfiaC',
             '-e',
-            path.posix.join(ws, 'artifacts', info.elf),
+            path.posix.join(artifactsPath(workspaceDir), info.elf),
             ...addresses,
           ],
           cwd: ws,
@@ -277,6 +304,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     },
 
     async terminal(workspaceDir: string, command: 'shell' | 'menuconfig'): Promise<SandboxedCommand> {
+      await ops.open(workspaceDir);
       const { s, v } = await versionFor(workspaceDir);
       const ws = sandbox.workspacePath(workspaceDir);
       const env = { ...idfEnv(s, v, ws), TERM: 'xterm-256color', PS1: 'build:\\w$ ' };

@@ -1,10 +1,9 @@
-import { lstat, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { describeZodError, EspctlToml, Target, type StoreIdfVersion } from '@aegis/protocol';
 import { BackendError } from './errors.js';
 import type { Store } from '../store/store.js';
 import { defaultVersion } from '../store/store.js';
+import type { ProjectFiles, WorkspaceOps } from '../workspace/workspace-ops.js';
 
 /** What the uploaded project says about how to build it. */
 export interface ProjectSettings {
@@ -13,31 +12,51 @@ export interface ProjectSettings {
   toml?: EspctlToml;
   /** CONFIG_IDF_TARGET of the project's sdkconfig, if it has one. */
   sdkconfigTarget?: string;
+  /** Which of the optional files asked for (e.g. `sdkconfig.defaults.<profile>`) the project has as regular files. */
+  present?: Set<string>;
 }
 
-/** Reads a regular file of the project (never through a symlink: the upload is untrusted). */
-async function readProjectFile(projectDir: string, name: string): Promise<string | undefined> {
-  const file = path.join(projectDir, name);
-  const st = await lstat(file).catch(() => undefined);
-  if (!st) return undefined;
-  if (!st.isFile()) throw new BackendError('invalid_project', `${name} in the project must be a regular file.`);
-  return readFile(file, 'utf8');
+const SETTINGS_FILES = ['CMakeLists.txt', '.idf-version', '.espctl.toml', 'sdkconfig'];
+/** The largest settings file read (an sdkconfig is ~60 KiB). */
+const MAX_SETTINGS_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads the project's settings files. The workspace owner reads them in the job's sandbox (WorkspaceOps), never
+ * the machine: a file swapped for a symlink then reaches only what the user could read anyway.
+ */
+export async function readProjectSettings(
+  ops: WorkspaceOps,
+  workspaceDir: string,
+  optional: string[] = [],
+): Promise<ProjectSettings> {
+  return parseProjectSettings(
+    await ops.readProjectFiles(workspaceDir, [...SETTINGS_FILES, ...optional], MAX_SETTINGS_BYTES),
+    optional,
+  );
 }
 
-export async function readProjectSettings(projectDir: string): Promise<ProjectSettings> {
-  const st = await lstat(projectDir).catch(() => undefined);
-  if (!st?.isDirectory()) {
+/** The settings from the files as read (pure, so it can be tested without a workspace). */
+export function parseProjectSettings(pf: ProjectFiles, optional: string[] = []): ProjectSettings {
+  if (pf.project !== 'dir') {
     throw new BackendError('project_missing', 'The job has no project; upload the project before starting a build.');
   }
-  const cmake = await readProjectFile(projectDir, 'CMakeLists.txt');
+  const file = (name: string): string | undefined => {
+    const f = pf.files[name];
+    if (!f) return undefined;
+    if (f.kind === 'other') throw new BackendError('invalid_project', `${name} in the project must be a regular file.`);
+    if (f.kind === 'too_big')
+      throw new BackendError('invalid_project', `${name} in the project is larger than ${MAX_SETTINGS_BYTES} bytes.`);
+    return f.text;
+  };
+  const cmake = file('CMakeLists.txt');
   if (cmake === undefined) {
     throw new BackendError(
       'invalid_project',
       'The project has no top-level CMakeLists.txt; upload the directory that contains it.',
     );
   }
-  const idfVersionFile = (await readProjectFile(projectDir, '.idf-version'))?.trim() || undefined;
-  const tomlText = await readProjectFile(projectDir, '.espctl.toml');
+  const idfVersionFile = file('.idf-version')?.trim() || undefined;
+  const tomlText = file('.espctl.toml');
   let toml: EspctlToml | undefined;
   if (tomlText !== undefined) {
     let raw: unknown;
@@ -52,13 +71,14 @@ export async function readProjectSettings(projectDir: string): Promise<ProjectSe
     }
     toml = parsed.data;
   }
-  const sdk = await readProjectFile(projectDir, 'sdkconfig');
+  const sdk = file('sdkconfig');
   const sdkconfigTarget = sdk ? /^CONFIG_IDF_TARGET="([^"]*)"/m.exec(sdk)?.[1] : undefined;
   const name =
     toml?.project?.name ??
     /^\s*project\s*\(\s*"?([A-Za-z0-9_.+-]+)/im.exec(cmake.replace(/#.*$/gm, ''))?.[1] ??
     'project';
-  return { name, idfVersionFile, toml, sdkconfigTarget };
+  const present = new Set(optional.filter((n) => pf.files[n]?.kind === 'file'));
+  return { name, idfVersionFile, toml, sdkconfigTarget, present };
 }
 
 const norm = (v: string): string => v.replace(/^v/, '');

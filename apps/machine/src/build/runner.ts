@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseBuildDiagnostics } from '@aegis/esp';
 import type { LogLine, StoreIdfVersion, Target } from '@aegis/protocol';
@@ -9,11 +8,14 @@ import { idfCommand, idfEnv } from './idf-command.js';
 import { readProjectSettings, resolveIdfVersion, resolveTarget } from './project-settings.js';
 import type { RunResult, Sandbox, SandboxLimits } from '../sandbox/types.js';
 import type { Store } from '../store/store.js';
+import type { WorkspaceOps } from '../workspace/workspace-ops.js';
 
 export interface RunnerDeps {
   store(): Promise<Store>;
   sandbox: Sandbox;
   cache: BuildCache;
+  /** Every file access in the workspace goes through these (as the workspace owner, in the sandbox). */
+  ops: WorkspaceOps;
   log: { warn(msg: string): void; info(msg: string): void };
   now?: () => number;
 }
@@ -33,6 +35,9 @@ export function limitsFor(
     timeoutSecs: Math.max(0.1, remainingSecs),
   };
 }
+
+/** Files that select a build profile's defaults; the settings read says which of them the project has. */
+const DEFAULTS_FILES = ['sdkconfig.defaults', 'sdkconfig.defaults.debug', 'sdkconfig.defaults.release'];
 
 export interface PreparedBuild {
   store: Store;
@@ -60,12 +65,12 @@ export async function runBuild(
   const system = (text: string): void => req.onLine('system', text);
   let target: Target = (req.target ?? 'esp32') as Target;
   let idfVersion = req.idfVersion ?? '';
-  const projectDir = path.join(req.workspaceDir, 'project');
   const inside = path.posix.join(deps.sandbox.workspacePath(req.workspaceDir), 'project');
 
   try {
     const store = await deps.store();
-    const settings = await readProjectSettings(projectDir);
+    await deps.ops.open(req.workspaceDir);
+    const settings = await readProjectSettings(deps.ops, req.workspaceDir, DEFAULTS_FILES);
     const version = resolveIdfVersion(store, req.idfVersion, settings);
     idfVersion = version.version;
     target = resolveTarget(version, req.target, settings);
@@ -73,7 +78,7 @@ export async function runBuild(
     // A profile picks `sdkconfig.defaults.<profile>` (ESP-IDF's SDKCONFIG_DEFAULTS), used when sdkconfig is made;
     // each profile keeps its own cached sdkconfig and build directory.
     const defaultsFiles = profile
-      ? ['sdkconfig.defaults', `sdkconfig.defaults.${profile}`].filter((f) => existsSync(path.join(projectDir, f)))
+      ? ['sdkconfig.defaults', `sdkconfig.defaults.${profile}`].filter((f) => settings.present?.has(f))
       : [];
     const defines = defaultsFiles.length > 0 ? ['-D', `SDKCONFIG_DEFAULTS=${defaultsFiles.join(';')}`] : [];
     const cacheKey: CacheKey = {
@@ -134,6 +139,11 @@ export async function runBuild(
         system(error.message);
         return { state: 'failed', exitCode: null, error, target, idfVersion, artifacts: [] };
       }
+      if (r.exitCode !== 0 && tail.some((l) => /No space left on device/.test(l))) {
+        const error = deps.ops.fullError(req.workspaceDir).toBody();
+        system(error.message);
+        return { state: 'failed', exitCode: r.exitCode, error, target, idfVersion, artifacts: [] };
+      }
       if (r.exitCode !== 0) {
         const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
         const diagnostics = parseBuildDiagnostics(tail.join('\n')).filter((d) => d.severity === 'error');
@@ -153,16 +163,18 @@ export async function runBuild(
       return undefined;
     };
 
-    // Root writes into the project here; only when no terminal of this job could race it with a symlink.
-    const restored =
-      req.clean || !deps.sandbox.isIdle(req.workspaceDir) ? false : await deps.cache.restore(cacheKey, projectDir);
+    // The workspace owner unpacks the cached state in the sandbox, so a terminal of this job racing it with
+    // symlinks only reaches its own files.
+    const restored = req.clean
+      ? false
+      : await deps.cache.restore(cacheKey, (state) => deps.ops.restoreState(req.workspaceDir, state, now()));
     if (restored) system('Restored the incremental build state of the previous build.');
     if (req.clean) {
       const r = await run(['fullclean']);
       const s = stopped(r, 'fullclean');
       if (s) return s;
     }
-    const current = (await readProjectSettings(projectDir)).sdkconfigTarget;
+    const current = (await readProjectSettings(deps.ops, req.workspaceDir)).sdkconfigTarget;
     if (current !== target) {
       system(current ? `Target changes from ${current} to ${target}.` : `Setting target ${target}.`);
       await deps.cache.invalidate(cacheKey);
@@ -174,14 +186,11 @@ export async function runBuild(
     const r = await run([...defines, 'build']);
     const s = stopped(r, 'build');
     if (s) return s;
-    // Copying as root while a terminal of this job could rearrange the files would be a race; skip it then.
-    if (deps.sandbox.isIdle(req.workspaceDir)) {
-      await deps.cache.save(cacheKey, projectDir).catch((e: unknown) => {
+    await deps.cache
+      .save(cacheKey, (dest) => deps.ops.packState(req.workspaceDir, dest))
+      .catch((e: unknown) => {
         deps.log.warn(`job ${req.jobId}: could not save the build cache: ${(e as Error).message}`);
       });
-    } else {
-      system('A terminal of this job is open, so the incremental build state was not cached this time.');
-    }
     const made = await afterSuccess({ store, version, target, projectName: settings.name, cacheKey }, run);
     system('Build succeeded.');
     return { state: 'succeeded', exitCode: 0, target, idfVersion, ...made };

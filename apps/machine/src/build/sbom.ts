@@ -12,10 +12,21 @@ import type { Artifact, FlashBundleManifest, SpdxDocument, StoreIdfVersion, Targ
 import { AGENT_VERSION } from '../agent.js';
 import { isRealDirInside, readInside } from './safe-read.js';
 
+/** What the SBOM needs of the project: directory listings and small text files (undefined = absent). */
+export interface ProjectView {
+  list(rel: string): string[] | undefined;
+  text(rel: string): string | undefined;
+}
+
 export interface SbomInput {
   jobId: string;
-  /** The uploaded project (the job's workspace), read for its components and their versions. */
-  projectDir: string;
+  /**
+   * The uploaded project's listings and manifests, read by its owner (build/project-view.ts). The machine never
+   * reads a workspace itself.
+   */
+  project?: ProjectView;
+  /** A project directory the machine made itself (unit tests); never a job workspace. */
+  projectDir?: string;
   /** The bundle manifest: names the firmware, its app version (esp_app_desc) and target. */
   manifest?: FlashBundleManifest;
   /** The store's ESP-IDF entry that built it (commit, tools by sha256), when known. */
@@ -35,18 +46,17 @@ const IMAGE_KINDS: ReadonlySet<Artifact['kind']> = new Set(['image', 'merged', '
  * The paths of the project that tell its components apart: one entry inside `main/` and each `components/<name>/`
  * (real directories only, never through a link), and the component manifests and lock.
  */
-function projectPaths(projectDir: string): string[] {
+function projectPaths(view: ProjectView): string[] {
   const out: string[] = [];
   const firstEntry = (rel: string): string | undefined => {
-    const dir = path.join(projectDir, rel);
-    if (!isRealDirInside(dir, projectDir)) return undefined;
-    const e = readdirSync(dir)[0];
+    const e = view.list(rel)?.[0];
     return e ? `${rel}/${e}` : undefined;
   };
   const main = firstEntry('main');
   if (main) out.push(main);
-  if (isRealDirInside(path.join(projectDir, 'components'), projectDir)) {
-    for (const c of readdirSync(path.join(projectDir, 'components')).sort()) {
+  const components = view.list('components');
+  if (components) {
+    for (const c of [...components].sort()) {
       const e = firstEntry(`components/${c}`);
       if (e) out.push(e);
     }
@@ -62,17 +72,30 @@ function projectPaths(projectDir: string): string[] {
   return [...out, ...componentManifestPaths(candidates)];
 }
 
+/** A view of a directory the machine made itself (never a job workspace: see the privilege rule). */
+function localProjectView(projectDir: string): ProjectView {
+  return {
+    list: (rel) => {
+      const dir = path.join(projectDir, rel);
+      return isRealDirInside(dir, projectDir) ? readdirSync(dir) : undefined;
+    },
+    text: (rel) => {
+      const b = readInside(projectDir, rel, 1024 * 1024);
+      return b ? new TextDecoder().decode(b) : undefined;
+    },
+  };
+}
+
 /**
  * SPDX 2.3 SBOM of a build (the one generator in libs/esp), from what the machine knows for certain: the firmware
  * and its app version, the ESP-IDF release (or the test toolchain) with its commit, the store tools that built it
  * (by sha256), the project's components with their versions, and the built images by sha256.
  */
 export function makeSbom(o: SbomInput): SpdxDocument {
-  const text = (rel: string): string | undefined => {
-    const b = readInside(o.projectDir, rel, 1024 * 1024);
-    return b ? new TextDecoder().decode(b) : undefined;
-  };
-  const paths = projectPaths(o.projectDir);
+  const view =
+    o.project ?? (o.projectDir ? localProjectView(o.projectDir) : { list: () => undefined, text: () => undefined });
+  const text = (rel: string): string | undefined => view.text(rel);
+  const paths = projectPaths(view);
   const lock = text('dependencies.lock');
   const target = o.manifest?.chip ?? o.target;
   const chip = target && target in CHIPS ? CHIPS[target as Target] : undefined;

@@ -14,8 +14,10 @@ import type { Logger } from 'pino';
 import type { BuildBackend } from '../build/backend.js';
 import type { BuildJob } from '../jobs/build-job.js';
 import { makeSbom } from '../build/sbom.js';
+import { BackendError } from '../build/errors.js';
 import { UploadError, UploadReceiver } from './upload-receiver.js';
-import { UnsafeArchiveError, safeUntar } from './safe-untar.js';
+import { DEFAULT_UNTAR_LIMITS, UnsafeArchiveError, safeUntar } from './safe-untar.js';
+import { uploadTarOf, workspaceOpsOf } from '../workspace/index.js';
 import { streamLog } from './log-stream.js';
 
 export interface EspctlHandlerOptions {
@@ -67,7 +69,8 @@ export function serveEspctl(o: EspctlHandlerOptions): () => void {
       await upload?.discard();
       upload = undefined;
       try {
-        upload = await UploadReceiver.begin(join(job.workspaceDir, 'upload.tar'), p.size, p.sha256, o.maxUploadBytes);
+        // The upload lands beside the workspace, in the machine's own job directory, never inside it.
+        upload = await UploadReceiver.begin(uploadTarOf(job.workspaceDir), p.size, p.sha256, o.maxUploadBytes);
       } catch (err) {
         if (err instanceof UploadError)
           throw new RpcError(RpcErrorCode.UploadRejected, err.message, { code: err.code });
@@ -81,11 +84,13 @@ export function serveEspctl(o: EspctlHandlerOptions): () => void {
       if (!u) throw new RpcError(RpcErrorCode.UploadRejected, 'No upload in progress; call upload.begin first.');
       try {
         await u.end();
-        const r = await safeUntar(u.path, job.workspaceDir);
+        const r = await safeUntar(u.path, job.workspaceDir, DEFAULT_UNTAR_LIMITS, workspaceOpsOf(backend));
         job.projectUploaded = true;
         return r;
       } catch (err) {
         if (err instanceof UploadError || err instanceof UnsafeArchiveError)
+          throw new RpcError(RpcErrorCode.UploadRejected, err.message, { code: err.code });
+        if (err instanceof BackendError)
           throw new RpcError(RpcErrorCode.UploadRejected, err.message, { code: err.code });
         throw err;
       } finally {
@@ -133,9 +138,9 @@ export function serveEspctl(o: EspctlHandlerOptions): () => void {
       const manifest = m
         ? FlashBundleManifest.safeParse(JSON.parse(await readFile(join(dir, m.name), 'utf8'))).data
         : undefined;
+      // Without the build's own SBOM there is no project view: the machine never reads the workspace itself.
       return makeSbom({
         jobId: job.id,
-        projectDir: job.workspaceDir,
         target: job.target,
         idfVersion: job.idfVersion,
         manifest,

@@ -1,6 +1,6 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { extract, list, type ReadEntry } from 'tar';
+import { list, type ReadEntry } from 'tar';
+import { UnpackRefused, workspaceOpsOf, type WorkspaceOps } from '../workspace/index.js';
 
 export interface UntarLimits {
   maxFiles: number;
@@ -42,15 +42,10 @@ function checkEntry(e: ReadEntry): string | undefined {
 }
 
 /**
- * Unpacks a tar into `<workspaceDir>/project`, all or nothing: the whole archive is checked first (paths, entry
- * types, count, size), then extracted into a fresh directory that replaces the old project only on success.
- * Returns the number of files and bytes unpacked.
+ * Checks a whole upload archive (paths, entry types, count, size) without unpacking it. The archive is the
+ * machine's own file outside any workspace, so reading it with the machine's rights is safe.
  */
-export async function safeUntar(
-  tarPath: string,
-  workspaceDir: string,
-  limits: UntarLimits = DEFAULT_UNTAR_LIMITS,
-): Promise<{ files: number; bytes: number }> {
+export async function checkArchive(tarPath: string, limits: UntarLimits): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
   let problem: string | undefined;
@@ -71,26 +66,27 @@ export async function safeUntar(
     problem ??= `a damaged archive (${err.message})`;
   });
   if (problem) throw new UnsafeArchiveError(`The project archive was refused: it contains ${problem}.`);
-
-  const fresh = posix.join(workspaceDir, `.project-${process.pid}-${Date.now()}`);
-  const project = posix.join(workspaceDir, 'project');
-  await mkdir(fresh, { recursive: false });
-  try {
-    await extract({
-      file: tarPath,
-      cwd: fresh,
-      strict: true,
-      preservePaths: false,
-      preserveOwner: false,
-      noChmod: false,
-      // Belt and braces: the same checks again while extracting.
-      filter: (_p, e) => !checkEntry(e as ReadEntry),
-    });
-  } catch (err) {
-    await rm(fresh, { recursive: true, force: true });
-    throw new UnsafeArchiveError(`The project archive could not be unpacked: ${(err as Error).message}.`);
-  }
-  await rm(project, { recursive: true, force: true });
-  await rename(fresh, project);
   return { files, bytes };
+}
+
+/**
+ * Unpacks an upload into `<workspaceDir>/project`, all or nothing: the archive is checked first, then the
+ * workspace's owner unpacks it in the job's sandbox (WorkspaceOps.unpack) into a fresh directory that replaces
+ * the old project only on success. The machine never extracts into, or deletes in, the workspace itself.
+ * Without `ops` (unit tests) the unconfined operations are used.
+ */
+export async function safeUntar(
+  tarPath: string,
+  workspaceDir: string,
+  limits: UntarLimits = DEFAULT_UNTAR_LIMITS,
+  ops: WorkspaceOps = workspaceOpsOf({}),
+): Promise<{ files: number; bytes: number }> {
+  const counted = await checkArchive(tarPath, limits);
+  try {
+    await ops.unpack(workspaceDir, tarPath, limits);
+  } catch (err) {
+    if (err instanceof UnpackRefused) throw new UnsafeArchiveError(err.message);
+    throw err;
+  }
+  return counted;
 }

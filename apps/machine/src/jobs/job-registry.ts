@@ -1,12 +1,13 @@
-import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobParams } from '@aegis/protocol';
 import { BuildJob } from './build-job.js';
+import { workspaceOpsOf, type WorkspaceOps } from '../workspace/index.js';
 
 /**
  * The build jobs this machine holds. A job stays after its client left and after its build ended, until the
  * retention time has passed since it finished (or since it was last used, if it never built); then its
- * workspace is deleted.
+ * workspace is deleted — by its owner or by unmounting its filesystem, never by a recursive delete as the
+ * machine (see WorkspaceOps). Job directories live in `<workDir>/jobs/<id>/` (workspace/layout.ts).
  */
 export class JobRegistry {
   private readonly jobs = new Map<string, BuildJob>();
@@ -17,12 +18,17 @@ export class JobRegistry {
     private readonly workDir: string,
     private readonly retentionMs: number,
     private readonly now: () => number = Date.now,
+    private readonly ops: WorkspaceOps = workspaceOpsOf({}),
   ) {}
+
+  private get jobsDir(): string {
+    return join(this.workDir, 'jobs');
+  }
 
   async create(init: { id: string; userId: string; params: JobParams }): Promise<BuildJob> {
     if (this.jobs.has(init.id)) throw new Error(`job ${init.id} exists already`);
-    const workspaceDir = join(this.workDir, 'jobs', init.id);
-    await mkdir(workspaceDir, { recursive: true, mode: 0o700 });
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(init.id)) throw new Error(`job id ${init.id} is not a plain name`);
+    const workspaceDir = await this.ops.create(join(this.jobsDir, init.id));
     const job = new BuildJob({ ...init, workspaceDir });
     this.jobs.set(init.id, job);
     this.touch(init.id);
@@ -56,9 +62,16 @@ export class JobRegistry {
       if (now - since < this.retentionMs) continue;
       this.jobs.delete(job.id);
       this.lastUsed.delete(job.id);
-      await rm(job.workspaceDir, { recursive: true, force: true });
+      await this.ops.remove(job.workspaceDir);
       gone.push(job.id);
     }
+    return gone;
+  }
+
+  /** Job directories from before this start (a restart or crash): nobody can reattach to them, so they go. */
+  async sweepStale(): Promise<string[]> {
+    const known = new Set(this.jobs.keys());
+    const gone = await this.ops.sweepStale(this.jobsDir, (id) => !known.has(id));
     return gone;
   }
 

@@ -15,6 +15,8 @@ export interface BwrapLayout {
   /** Synthetic /etc/passwd and /etc/group for the sandbox user. */
   passwdFile: string;
   groupFile: string;
+  /** The workspace helper program (workspace/helper-program.ts), bound read-only at SANDBOX_HELPER. */
+  helperFile?: string;
 }
 
 /**
@@ -22,7 +24,11 @@ export interface BwrapLayout {
  * capabilities, a tmpfs root with read-only system directories, the store read-only at its own path, and the
  * workspace as the only writable place. Nothing else of the host (home, /root, /work, the repo, /tmp) is visible.
  */
-export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout, opts: { interactive: boolean }): string[] {
+export function bwrapArgs(
+  spec: SandboxSpec,
+  layout: BwrapLayout,
+  opts: { interactive: boolean; roBinds?: Array<[from: string, to: string]> },
+): string[] {
   const a: string[] = [
     '--unshare-user',
     '--uid',
@@ -51,6 +57,8 @@ export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout, opts: { intera
   a.push('--proc', '/proc', '--dev', '/dev');
   a.push('--size', String(256 * 1024 * 1024), '--tmpfs', '/tmp');
   for (const dir of spec.readOnlyDirs) a.push('--ro-bind', dir, dir);
+  if (layout.helperFile) a.push('--ro-bind', layout.helperFile, '/aegis/ws-helper.cjs');
+  for (const [from, to] of opts.roBinds ?? []) a.push('--ro-bind', from, to);
   a.push('--bind', spec.workspaceDir, SANDBOX_WORKSPACE);
   // Everything bwrap created on the root tmpfs (/etc, mount points) becomes read-only too.
   a.push('--remount-ro', '/');

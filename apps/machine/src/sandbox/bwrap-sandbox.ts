@@ -1,16 +1,18 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { bwrapArgs, prlimitArgs, SANDBOX_WORKSPACE, type BwrapLayout } from './bwrap-args.js';
 import { assertReachable } from './reachable.js';
 import { spawnTree } from './spawn-tree.js';
-import type { PreparedCommand, RunIo, RunResult, Sandbox, SandboxSpec } from './types.js';
+import type { PreparedCommand, RunIo, RunResult, SandboxSpec } from './types.js';
 import type { CgroupDriver, CgroupJail } from './cgroup-jail.js';
 import { UidLocks } from './uid-lock.js';
 import { UidPool } from './uid-pool.js';
 import { sweepUid, taskCount } from './uid-sweep.js';
-import { prepareWorkspace } from './workspace-owner.js';
+import { spawnBinary } from './spawn-binary.js';
+import { SANDBOX_ARTIFACTS, SANDBOX_HELPER, type WorkspaceSandbox } from './workspace-sandbox.js';
 import { BackendError } from '../build/errors.js';
+import { artifactsDirOf } from '../workspace/layout.js';
 
 export interface BwrapSandboxOptions {
   layout: BwrapLayout;
@@ -29,7 +31,7 @@ export interface BwrapSandboxOptions {
  * The bubblewrap sandbox. As root, each run gets a dedicated host uid (setpriv) so RLIMIT_NPROC really bounds
  * it, and bwrap then runs unprivileged in a new user namespace where the build sees itself as uid 1000.
  */
-export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
+export function createBwrapSandbox(opts: BwrapSandboxOptions): WorkspaceSandbox {
   const bwrap = opts.bwrapPath ?? '/usr/bin/bwrap';
   const prlimit = opts.prlimitPath ?? '/usr/bin/prlimit';
   const setpriv = opts.setprivPath ?? '/usr/bin/setpriv';
@@ -51,21 +53,42 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
   }
   const pool =
     opts.uidPool ??
-    new UidPool(61000, 64, isRoot ? new UidLocks(opts.uidLockDir ?? '/run/aegis/sandbox-uids') : undefined);
+    new UidPool(61000, 512, isRoot ? new UidLocks(opts.uidLockDir ?? '/run/aegis/sandbox-uids') : undefined);
 
   const jails = new Map<number, CgroupJail>();
+  /** Running commands (builds, terminals, helper runs) per workspace. */
+  const runs = new Map<string, number>();
+  /** A workspace whose last command just ended: its uid is being swept; the next command waits for that. */
+  const settling = new Map<string, Promise<void>>();
 
-  /** The last holder of a job's uid kills whatever that uid still runs before the uid is reused. */
+  /** Kills whatever the uid still runs and drops its cgroups. */
+  async function sweep(uid: number): Promise<void> {
+    await sweepUid(uid);
+    const jail = jails.get(uid);
+    jails.delete(uid);
+    await jail?.destroy();
+  }
+
+  /**
+   * The last command of a workspace ended: nothing of the job may keep running (a terminal's background jobs
+   * die with it). A claimed uid stays with its workspace; an unclaimed one goes back to the pool once swept.
+   */
   async function releaseUid(key: string): Promise<void> {
+    const left = (runs.get(key) ?? 1) - 1;
+    if (left > 0) runs.set(key, left);
+    else runs.delete(key);
+    const held = pool.uidOf(key);
     const uid = pool.release(key);
-    if (uid === undefined) return;
-    try {
-      await sweepUid(uid);
-      const jail = jails.get(uid);
-      jails.delete(uid);
-      await jail?.destroy();
-    } finally {
-      pool.free(uid);
+    if (uid !== undefined) {
+      try {
+        await sweep(uid);
+      } finally {
+        pool.free(uid);
+      }
+    } else if (left === 0 && held !== undefined) {
+      const done = sweep(held).finally(() => settling.delete(key));
+      settling.set(key, done);
+      await done;
     }
   }
 
@@ -87,23 +110,33 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
   ): Promise<{ file: string; args: string[]; uid?: number; key?: string }> {
     // Unprivileged, the build shares our uid, so its process limit sits on top of what we already run.
     const nprocBase = isRoot ? 0 : (await taskCount(process.getuid?.() ?? 0)) + 64;
+    const artifacts = artifactsDirOf(spec.workspaceDir);
+    // Only a directory the machine made (its own): never expose some other host directory by accident.
+    const own = await lstat(artifacts).catch(() => undefined);
+    const roBinds: Array<[string, string]> =
+      own?.isDirectory() && own.uid === process.getuid?.() ? [[artifacts, SANDBOX_ARTIFACTS]] : [];
     const inner = (addressSpaceMb?: number): string[] => [
       ...prlimitArgs(spec, { nprocBase, addressSpaceMb }),
       '--',
       bwrap,
-      ...bwrapArgs(spec, opts.layout, { interactive }),
+      ...bwrapArgs(spec, opts.layout, { interactive, roBinds }),
     ];
+    const key = path.resolve(spec.workspaceDir);
     if (!isRoot) {
       // Unprivileged machine: the workspace is already ours and there is no dedicated uid.
-      await mkdir(path.join(spec.workspaceDir, '.home'), { recursive: true });
-      return { file: prlimit, args: inner() };
+      runs.set(key, (runs.get(key) ?? 0) + 1);
+      return { file: prlimit, args: inner(), key };
     }
-    const key = spec.workspaceDir;
-    const { uid, fresh } = pool.acquire(key);
+    await settling.get(key);
+    if (pool.uidOf(key) === undefined) {
+      throw new BackendError(
+        'workspace_unclaimed',
+        'The job workspace has no owner on this machine yet (it was not opened through its workspace operations).',
+      );
+    }
+    const { uid } = pool.acquire(key);
+    runs.set(key, (runs.get(key) ?? 0) + 1);
     try {
-      // Only while nothing of this job runs: a running sandbox could swap a directory for a symlink under
-      // our (root) chown walk. A job's later sandboxes find the files already theirs.
-      if (fresh) await prepareWorkspace(spec.workspaceDir, uid);
       await assertReachable(spec.workspaceDir, uid, 'job workspace');
       for (const d of spec.readOnlyDirs) await assertReachable(d, uid, 'store');
       await assertReachable(path.dirname(opts.layout.passwdFile), uid, 'sandbox state directory');
@@ -138,10 +171,60 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
     return { ...inJail(uid, setpriv, args), uid, key };
   }
 
+  const release = async (key: string): Promise<void> => {
+    if (isRoot) await releaseUid(key);
+    else {
+      const left = (runs.get(key) ?? 1) - 1;
+      if (left > 0) runs.set(key, left);
+      else runs.delete(key);
+    }
+  };
+
   return {
     kind: 'bwrap',
-    isIdle: (workspaceDir) => !pool.isHeld(workspaceDir),
+    privileged: isRoot,
+    helperPath: SANDBOX_HELPER,
+    isIdle: (workspaceDir) => !runs.has(path.resolve(workspaceDir)),
     workspacePath: () => SANDBOX_WORKSPACE,
+    ownerOf: (workspaceDir) => (isRoot ? pool.uidOf(path.resolve(workspaceDir)) : process.getuid?.()),
+    async claim(workspaceDir: string, prefer?: number): Promise<number> {
+      if (!isRoot) return process.getuid?.() ?? 0;
+      const key = path.resolve(workspaceDir);
+      await settling.get(key);
+      const { uid, fresh } = pool.acquire(key, prefer);
+      // A uid handed out afresh must not bring processes of a machine that died with it.
+      if (fresh) await sweep(uid);
+      return uid;
+    },
+    async unclaim(workspaceDir: string): Promise<void> {
+      if (!isRoot) return;
+      const key = path.resolve(workspaceDir);
+      if (!pool.isHeld(key)) return;
+      const uid = pool.release(key);
+      if (uid === undefined) return;
+      try {
+        await sweep(uid);
+      } finally {
+        pool.free(uid);
+      }
+    },
+    async exec(spec, io) {
+      const cl = await commandLine(spec, false);
+      try {
+        return await spawnBinary(
+          {
+            file: cl.file,
+            args: cl.args,
+            env: { PATH: '/usr/bin:/bin' },
+            cwd: '/',
+            timeoutSecs: spec.limits.timeoutSecs,
+          },
+          io,
+        );
+      } finally {
+        if (cl.key !== undefined) await release(cl.key);
+      }
+    },
     async run(spec: SandboxSpec, io: RunIo): Promise<RunResult> {
       const cl = await commandLine(spec, false);
       try {
@@ -156,7 +239,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
           io,
         );
       } finally {
-        if (cl.key !== undefined) await releaseUid(cl.key);
+        if (cl.key !== undefined) await release(cl.key);
       }
     },
     async prepare(spec: SandboxSpec, o: { interactive: boolean }): Promise<PreparedCommand> {
@@ -168,7 +251,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): Sandbox {
         env: { PATH: '/usr/bin:/bin' },
         cwd: '/',
         release: () => {
-          if (!released && cl.key !== undefined) void releaseUid(cl.key);
+          if (!released && cl.key !== undefined) void release(cl.key);
           released = true;
         },
       };

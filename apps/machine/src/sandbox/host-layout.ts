@@ -1,7 +1,8 @@
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SANDBOX_UID, type BwrapLayout } from './bwrap-args.js';
+import { helperScript } from '../workspace/helper-program.js';
 
 const TOP_LEVEL = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 const ETC_FILES = ['/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/alternatives', '/etc/localtime'];
@@ -32,5 +33,9 @@ export async function detectHostLayout(stateDir: string): Promise<BwrapLayout> {
     { mode: 0o644 },
   );
   await writeFile(groupFile, `root:x:0:\nbuild:x:${SANDBOX_UID}:\nnogroup:x:65534:\n`, { mode: 0o644 });
-  return { systemDirs, symlinks, etcFiles, passwdFile, groupFile };
+  // The workspace helper runs as the sandbox user, so it lives next to passwd, readable by all, owned by us.
+  const helperFile = path.join(stateDir, 'ws-helper.cjs');
+  await writeFile(`${helperFile}.tmp-${process.pid}`, helperScript(), { mode: 0o644 });
+  await rename(`${helperFile}.tmp-${process.pid}`, helperFile);
+  return { systemDirs, symlinks, etcFiles, passwdFile, groupFile, helperFile };
 }

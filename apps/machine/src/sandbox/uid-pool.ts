@@ -17,22 +17,31 @@ export class UidPool {
     private readonly locks?: UidLocks,
   ) {}
 
-  /** `fresh` is true when no other sandbox of this key holds the uid (nothing of it is running). */
-  acquire(key: string): { uid: number; fresh: boolean } {
+  /**
+   * `fresh` is true when no other holder of this key has the uid. `prefer` is tried first (the owner of a workspace
+   * left from before a restart, which only that uid may delete).
+   */
+  acquire(key: string, prefer?: number): { uid: number; fresh: boolean } {
     const held = this.byKey.get(key);
     if (held) {
       held.refs++;
       return { uid: held.uid, fresh: false };
     }
     const used = new Set([...this.byKey.values()].map((h) => h.uid).concat([...this.draining]));
-    for (let i = 0; i < this.size; i++) {
-      const uid = this.base + i;
+    const inRange = prefer !== undefined && prefer >= this.base && prefer < this.base + this.size;
+    const order = [...(inRange ? [prefer] : []), ...Array.from({ length: this.size }, (_, i) => this.base + i)];
+    for (const uid of order) {
       if (!used.has(uid) && (this.locks?.tryLock(uid) ?? true)) {
         this.byKey.set(key, { uid, refs: 1 });
         return { uid, fresh: true };
       }
     }
     throw new Error(`all ${this.size} sandbox uids are in use`);
+  }
+
+  /** The uid this key holds, if any. */
+  uidOf(key: string): number | undefined {
+    return this.byKey.get(key)?.uid;
   }
 
   isHeld(key: string): boolean {

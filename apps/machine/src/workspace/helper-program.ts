@@ -1,0 +1,537 @@
+/**
+ * The workspace helper: a small, self-contained program that the machine runs AS THE WORKSPACE OWNER inside the
+ * job's sandbox (see workspace-ops.ts) for every file operation in a job workspace. Whatever a user planted there
+ * (symlinks, swapped directories) can then only reach what the user reaches from their own terminal.
+ *
+ * `helperMain` must not reference anything outside its own body: it is stringified into a CommonJS script
+ * (helperScript()) that /usr/bin/node runs with only node's built-in modules.
+ *
+ * Usage: `node helper.cjs <op> <workspace root> [json argument]`; stdin/stdout are binary. Exit codes: 0 ok,
+ * 2 refused (message on stderr), 3 nothing to do, 28 the workspace is full (ENOSPC), 1 anything else.
+ */
+export function helperMain(require: NodeJS.Require, argv: string[]): void {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  const crypto = require('node:crypto') as typeof import('node:crypto');
+
+  class Refused extends Error {}
+  const sleepMs = (ms: number): void => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  };
+
+  function writeAll(fd: number, buf: Uint8Array): void {
+    let off = 0;
+    while (off < buf.length) {
+      try {
+        off += fs.writeSync(fd, buf, off, buf.length - off);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') sleepMs(2);
+        else throw e;
+      }
+    }
+  }
+
+  /** Synchronous reader over stdin (a pipe), so the whole helper stays simple and bounded. */
+  const input = {
+    buf: Buffer.alloc(0),
+    eof: false,
+    fill(n: number): void {
+      const chunks: Buffer[] = [this.buf];
+      let have = this.buf.length;
+      while (have < n && !this.eof) {
+        const b = Buffer.allocUnsafe(Math.max(65536, n - have));
+        let got: number;
+        try {
+          got = fs.readSync(0, b, 0, b.length, null);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN') {
+            sleepMs(2);
+            continue;
+          }
+          if (code === 'EOF') got = 0;
+          else throw e;
+        }
+        if (got === 0) this.eof = true;
+        else {
+          chunks.push(b.subarray(0, got));
+          have += got;
+        }
+      }
+      this.buf = Buffer.concat(chunks);
+    },
+    /** Exactly n bytes, or fewer at the end of input. */
+    read(n: number): Buffer {
+      this.fill(n);
+      const out = this.buf.subarray(0, n);
+      this.buf = this.buf.subarray(out.length);
+      return out;
+    },
+    drain(): void {
+      while (!this.eof) this.read(1 << 20);
+    },
+  };
+
+  function safeRel(p: string): string {
+    const norm = path.posix.normalize(p.replace(/\/+$/, '') || '.');
+    if (norm === '.') return '';
+    if (p.includes('\0') || p.includes('\\')) throw new Refused(`the path "${p}"`);
+    if (norm.startsWith('/') || norm === '..' || norm.startsWith('../') || p.split('/').includes('..'))
+      throw new Refused(`the path "${p}" that leaves the project`);
+    return norm;
+  }
+
+  function mkdirs(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  }
+
+  const octal = (b: Buffer, off: number, len: number): number => {
+    const field = b.subarray(off, off + len);
+    if (field[0] & 0x80) {
+      let v = 0;
+      for (let i = 1; i < field.length; i++) v = v * 256 + field[i];
+      return v;
+    }
+    const s = field.toString('latin1').replace(/\0.*$/s, '').trim();
+    return s ? parseInt(s, 8) : 0;
+  };
+  const cstr = (b: Buffer, off: number, len: number): string => {
+    const f = b.subarray(off, off + len);
+    const z = f.indexOf(0);
+    return f.subarray(0, z < 0 ? f.length : z).toString('utf8');
+  };
+  function parsePax(data: Buffer): Record<string, string> {
+    const out: Record<string, string> = {};
+    let off = 0;
+    while (off < data.length) {
+      const sp = data.indexOf(0x20, off);
+      if (sp < 0) break;
+      const len = parseInt(data.subarray(off, sp).toString('latin1'), 10);
+      if (!(len > 0)) break;
+      const rec = data.subarray(sp + 1, off + len - 1).toString('utf8');
+      const eq = rec.indexOf('=');
+      if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
+      off += len;
+    }
+    return out;
+  }
+
+  interface ExtractOptions {
+    allowLinks: boolean;
+    maxFiles: number;
+    maxBytes: number;
+    /** Called for a file entry; return a Buffer sink to keep it in memory instead of writing it. */
+    keep?: (rel: string) => boolean;
+    skip?: (rel: string) => boolean;
+  }
+
+  /** Extracts a tar from stdin into `dest` (plain files, directories, and symlinks when allowed). */
+  function extract(dest: string, o: ExtractOptions): { files: number; bytes: number; kept: Map<string, Buffer> } {
+    let files = 0;
+    let bytes = 0;
+    const kept = new Map<string, Buffer>();
+    let pax: Record<string, string> = {};
+    let longName: string | undefined;
+    const dirTimes: Array<[string, number]> = [];
+    for (;;) {
+      const h = input.read(512);
+      if (h.length < 512) {
+        if (h.length === 0) break;
+        throw new Refused('a damaged archive (truncated header)');
+      }
+      if (h.every((x) => x === 0)) break;
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
+      if (sum !== octal(h, 148, 8)) throw new Refused('a damaged archive (bad header checksum)');
+      const type = String.fromCharCode(h[156] || 48);
+      const size = octal(h, 124, 12);
+      const padded = Math.ceil(size / 512) * 512;
+      if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+        if (size > 1024 * 1024) throw new Refused('a damaged archive (oversized extended header)');
+        const data = input.read(padded).subarray(0, size);
+        if (type === 'x') pax = parsePax(data);
+        else if (type === 'L') longName = cstr(data, 0, data.length);
+        continue;
+      }
+      const prefix = cstr(h, 345, 155);
+      const rawName = pax.path ?? longName ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
+      const linkName = pax.linkpath ?? cstr(h, 157, 100);
+      const mtime = pax.mtime !== undefined ? Number(pax.mtime) : octal(h, 136, 12);
+      const mode = octal(h, 100, 8);
+      pax = {};
+      longName = undefined;
+      const rel = safeRel(rawName);
+      const target = path.join(dest, rel);
+      if (!rel && type !== '5') throw new Refused(`an entry without a name`);
+      if (type === '5') {
+        mkdirs(target);
+        dirTimes.push([target, mtime]);
+        input.read(padded);
+        continue;
+      }
+      if (type === '2' && o.allowLinks) {
+        input.read(padded);
+        if (o.skip?.(rel)) continue;
+        mkdirs(path.dirname(target));
+        fs.rmSync(target, { force: true });
+        fs.symlinkSync(linkName, target);
+        continue;
+      }
+      if (type !== '0' && type !== '7') throw new Refused(`an entry of type "${type}" at "${rel}"`);
+      files++;
+      bytes += size;
+      if (files > o.maxFiles) throw new Refused(`more than ${o.maxFiles} files`);
+      if (bytes > o.maxBytes) throw new Refused(`more than ${o.maxBytes} unpacked bytes`);
+      if (o.keep?.(rel)) {
+        kept.set(rel, Buffer.from(input.read(padded).subarray(0, size)));
+        continue;
+      }
+      if (o.skip?.(rel)) {
+        for (let left = padded; left > 0; left -= Math.min(left, 1 << 20)) input.read(Math.min(left, 1 << 20));
+        continue;
+      }
+      mkdirs(path.dirname(target));
+      fs.rmSync(target, { force: true, recursive: true });
+      const fd = fs.openSync(
+        target,
+        fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+        mode & 0o111 ? 0o755 : 0o644,
+      );
+      try {
+        let left = size;
+        while (left > 0) {
+          const chunk = input.read(Math.min(left, 1 << 20));
+          if (chunk.length === 0) throw new Refused('a damaged archive (truncated file)');
+          writeAll(fd, chunk);
+          left -= chunk.length;
+        }
+        if (padded > size) input.read(padded - size);
+        fs.futimesSync(fd, mtime, mtime);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    for (const [d, t] of dirTimes.reverse()) fs.utimesSync(d, t, t);
+    return { files, bytes, kept };
+  }
+
+  /** ustar header (+ a pax header for the exact path, link and sub-second mtime). */
+  function tarHeader(
+    rel: string,
+    type: '0' | '2' | '5',
+    size: number,
+    mode: number,
+    mtimeMs: number,
+    link = '',
+  ): Buffer {
+    const header = (name: string, t: string, sz: number, linkName: string): Buffer => {
+      const b = Buffer.alloc(512);
+      b.write(name.slice(0, 99), 0, 'utf8');
+      b.write((mode & 0o7777).toString(8).padStart(7, '0'), 100, 'latin1');
+      b.write('0000000', 108, 'latin1');
+      b.write('0000000', 116, 'latin1');
+      b.write(sz.toString(8).padStart(11, '0'), 124, 'latin1');
+      b.write(
+        Math.floor(mtimeMs / 1000)
+          .toString(8)
+          .padStart(11, '0'),
+        136,
+        'latin1',
+      );
+      b.write('        ', 148, 'latin1');
+      b.write(t, 156, 'latin1');
+      b.write(linkName.slice(0, 99), 157, 'utf8');
+      b.write('ustar\u000000', 257, 'latin1');
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += b[i];
+      b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+      return b;
+    };
+    const rec = (k: string, v: string): string => {
+      const body = ` ${k}=${v}\n`;
+      let len = Buffer.byteLength(body) + 1;
+      while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+      return `${len}${body}`;
+    };
+    const paxBody = Buffer.from(
+      rec('path', rel) + rec('mtime', (mtimeMs / 1000).toFixed(6)) + (link ? rec('linkpath', link) : ''),
+    );
+    const pad = Buffer.alloc(Math.ceil(paxBody.length / 512) * 512 - paxBody.length);
+    return Buffer.concat([header('PaxHeader', 'x', paxBody.length, ''), paxBody, pad, header(rel, type, size, link)]);
+  }
+
+  function packFile(abs: string, rel: string, st: import('node:fs').Stats): void {
+    writeAll(1, tarHeader(rel, '0', st.size, st.mode, st.mtimeMs));
+    const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      const b = Buffer.allocUnsafe(1 << 20);
+      let left = st.size;
+      while (left > 0) {
+        const n = fs.readSync(fd, b, 0, Math.min(b.length, left), null);
+        if (n === 0) break;
+        writeAll(1, b.subarray(0, n));
+        left -= n;
+      }
+      // A file that shrank meanwhile is padded, so the archive stays well-formed.
+      if (left > 0) writeAll(1, Buffer.alloc(left));
+    } finally {
+      fs.closeSync(fd);
+    }
+    const pad = (512 - (st.size % 512)) % 512;
+    if (pad) writeAll(1, Buffer.alloc(pad));
+  }
+
+  function packTree(abs: string, rel: string): void {
+    const st = fs.lstatSync(abs);
+    if (st.isSymbolicLink()) writeAll(1, tarHeader(rel, '2', 0, 0o777, st.mtimeMs, fs.readlinkSync(abs)));
+    else if (st.isFile()) packFile(abs, rel, st);
+    else if (st.isDirectory()) {
+      writeAll(1, tarHeader(rel, '5', 0, st.mode, st.mtimeMs));
+      for (const e of fs.readdirSync(abs).sort()) packTree(path.join(abs, e), `${rel}/${e}`);
+    }
+  }
+
+  const SKIP = new Set(['build', '.git']);
+  function sourceFiles(project: string): string[] {
+    const out: string[] = [];
+    const walk = (dir: string, rel: string): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (!rel && SKIP.has(e.name)) continue;
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(path.join(dir, e.name), r);
+        else if (e.isFile()) out.push(r);
+      }
+    };
+    walk(project, '');
+    return out;
+  }
+  function sha256(file: string): string {
+    const h = crypto.createHash('sha256');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      const b = Buffer.allocUnsafe(1 << 20);
+      for (let n; (n = fs.readSync(fd, b, 0, b.length, null)) > 0;) h.update(b.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+    return h.digest('hex');
+  }
+
+  /** A regular file of the project (never through a symlink), or why not. */
+  function readSmall(file: string, max: number): { kind: 'file'; text: string } | { kind: 'other' | 'too_big' } | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      if (code === 'ELOOP') return { kind: 'other' };
+      throw e;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) return { kind: 'other' };
+      if (st.size > max) return { kind: 'too_big' };
+      const b = Buffer.alloc(st.size);
+      let off = 0;
+      while (off < b.length) {
+        const n = fs.readSync(fd, b, off, b.length - off, off);
+        if (n === 0) break;
+        off += n;
+      }
+      return { kind: 'file', text: b.subarray(0, off).toString('utf8') };
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  const [op, root, argText] = argv;
+  const arg = argText ? (JSON.parse(argText) as Record<string, unknown>) : {};
+  const project = path.join(root, 'project');
+  const json = (v: unknown): void => writeAll(1, Buffer.from(JSON.stringify(v)));
+  try {
+    switch (op) {
+      case 'init': {
+        for (const d of ['project', '.home']) fs.mkdirSync(path.join(root, d), { recursive: true, mode: 0o755 });
+        json({ ok: true });
+        break;
+      }
+      case 'unpack': {
+        // Into a fresh directory first: the old project is replaced only when the whole archive unpacked.
+        const fresh = path.join(root, `.project-new-${process.pid}`);
+        fs.rmSync(fresh, { recursive: true, force: true });
+        fs.mkdirSync(fresh, { mode: 0o755 });
+        let r;
+        try {
+          r = extract(fresh, {
+            allowLinks: false,
+            maxFiles: Number(arg.maxFiles),
+            maxBytes: Number(arg.maxBytes),
+          });
+        } catch (e) {
+          fs.rmSync(fresh, { recursive: true, force: true });
+          throw e;
+        }
+        const old = path.join(root, `.project-old-${process.pid}`);
+        if (fs.lstatSync(project, { throwIfNoEntry: false })) fs.renameSync(project, old);
+        fs.renameSync(fresh, project);
+        fs.rmSync(old, { recursive: true, force: true });
+        json({ files: r.files, bytes: r.bytes });
+        break;
+      }
+      case 'files': {
+        const st = fs.lstatSync(project, { throwIfNoEntry: false });
+        const out: Record<string, unknown> = { project: st ? (st.isDirectory() ? 'dir' : 'other') : 'missing' };
+        const files: Record<string, unknown> = {};
+        if (st?.isDirectory()) {
+          for (const name of arg.names as string[])
+            files[name] = readSmall(path.join(project, safeRel(name)), Number(arg.maxBytes));
+        }
+        json({ ...out, files });
+        break;
+      }
+      case 'view': {
+        // Directory listings (real directories only) and small text files of the project, for the SBOM.
+        const lists: Record<string, string[] | null> = {};
+        const texts: Record<string, string | null> = {};
+        for (const d of (arg.list as string[]) ?? []) {
+          const abs = path.join(project, safeRel(d));
+          const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+          lists[d] = st?.isDirectory() ? fs.readdirSync(abs) : null;
+        }
+        for (const f of (arg.read as string[]) ?? []) {
+          const r = readSmall(path.join(project, safeRel(f)), 1024 * 1024);
+          texts[f] = r?.kind === 'file' ? r.text : null;
+        }
+        json({ lists, texts });
+        break;
+      }
+      case 'read': {
+        // Build outputs as frames: u32 length of a JSON {name, size|null}, then the bytes.
+        const base = path.join(project, safeRel(String(arg.base)));
+        const baseSt = fs.lstatSync(base, { throwIfNoEntry: false });
+        for (const name of arg.names as string[]) {
+          let bytes: Buffer | undefined;
+          if (baseSt?.isDirectory()) {
+            const r = readSmallBinary(path.join(base, safeRel(name)), Number(arg.maxBytes));
+            bytes = r ?? undefined;
+          }
+          const meta = Buffer.from(JSON.stringify({ name, size: bytes ? bytes.length : null }));
+          const len = Buffer.alloc(4);
+          len.writeUInt32BE(meta.length);
+          writeAll(1, Buffer.concat([len, meta]));
+          if (bytes) writeAll(1, bytes);
+        }
+        break;
+      }
+      case 'pack': {
+        // The incremental build state: the source stamps, then build/ and sdkconfig, as one tar on stdout.
+        const build = fs.lstatSync(path.join(project, 'build'), { throwIfNoEntry: false });
+        if (!build?.isDirectory()) {
+          process.exitCode = 3;
+          break;
+        }
+        const stamps: Record<string, { sha256: string; mtimeMs: number }> = {};
+        for (const rel of sourceFiles(project)) {
+          const p = path.join(project, rel);
+          stamps[rel] = { sha256: sha256(p), mtimeMs: fs.lstatSync(p).mtimeMs };
+        }
+        const stampBytes = Buffer.from(JSON.stringify(stamps));
+        writeAll(1, tarHeader('.aegis-source-stamps.json', '0', stampBytes.length, 0o644, Date.now()));
+        writeAll(1, stampBytes);
+        writeAll(1, Buffer.alloc((512 - (stampBytes.length % 512)) % 512));
+        const sdk = fs.lstatSync(path.join(project, 'sdkconfig'), { throwIfNoEntry: false });
+        if (sdk?.isFile()) packFile(path.join(project, 'sdkconfig'), 'sdkconfig', sdk);
+        packTree(path.join(project, 'build'), 'build');
+        writeAll(1, Buffer.alloc(1024));
+        break;
+      }
+      case 'restore': {
+        // Only into a project without its own build/; the project's own sdkconfig wins over the cached one.
+        if (fs.lstatSync(path.join(project, 'build'), { throwIfNoEntry: false })) {
+          input.drain();
+          json({ restored: false });
+          break;
+        }
+        const ownSdkconfig = !!fs.lstatSync(path.join(project, 'sdkconfig'), { throwIfNoEntry: false });
+        const r = extract(project, {
+          allowLinks: true,
+          maxFiles: Number.MAX_SAFE_INTEGER,
+          maxBytes: Number.MAX_SAFE_INTEGER,
+          keep: (rel) => rel === '.aegis-source-stamps.json',
+          skip: (rel) => (rel === 'sdkconfig' && ownSdkconfig) || !(rel === 'sdkconfig' || rel.startsWith('build/')),
+        });
+        // Honest mtimes for ninja: unchanged content gets the cached build's mtime back, changed content "now".
+        const stampsText = r.kept.get('.aegis-source-stamps.json');
+        const stamps = stampsText
+          ? (JSON.parse(stampsText.toString('utf8')) as Record<string, { sha256: string; mtimeMs: number }>)
+          : {};
+        const now = Number(arg.nowMs) / 1000;
+        for (const rel of sourceFiles(project)) {
+          const p = path.join(project, rel);
+          const known = stamps[rel];
+          const t = known && sha256(p) === known.sha256 ? known.mtimeMs / 1000 : now;
+          fs.utimesSync(p, t, t);
+        }
+        json({ restored: true });
+        break;
+      }
+      case 'clear': {
+        // Everything in the workspace goes, as its owner; what cannot be removed is reported.
+        let left = 0;
+        for (const e of fs.readdirSync(root)) {
+          try {
+            fs.rmSync(path.join(root, e), { recursive: true, force: true });
+          } catch {
+            left++;
+          }
+        }
+        json({ left });
+        break;
+      }
+      default:
+        throw new Refused(`unknown operation ${op}`);
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (e instanceof Refused) {
+      fs.writeSync(2, err.message);
+      process.exitCode = 2;
+    } else if (err.code === 'ENOSPC' || err.code === 'EDQUOT') {
+      fs.writeSync(2, 'ENOSPC');
+      process.exitCode = 28;
+    } else {
+      fs.writeSync(2, `${err.code ?? 'error'}: ${err.message}`);
+      process.exitCode = 1;
+    }
+  }
+
+  function readSmallBinary(file: string, max: number): Buffer | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch {
+      return null;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile() || st.size > max) return null;
+      const b = Buffer.alloc(st.size);
+      let off = 0;
+      while (off < b.length) {
+        const n = fs.readSync(fd, b, off, b.length - off, off);
+        if (n === 0) break;
+        off += n;
+      }
+      return b.subarray(0, off);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+/** The helper as a self-contained CommonJS program (what /usr/bin/node runs in the sandbox). */
+export function helperScript(): string {
+  // Transpilers may wrap functions in a `__name(fn, "name")` helper; give it a harmless definition.
+  return '"use strict";\nvar __name = (f) => f;\n' + `(${helperMain.toString()})(require, process.argv.slice(2));\n`;
+}
