@@ -10,6 +10,7 @@ export async function loadBuildBackend(config: MachineConfig, log: Logger): Prom
     storeRoot: config.storeRoot,
     sandbox: config.sandbox,
     workDir: config.workDir,
+    workspaceQuotaMb: config.workspaceQuotaMb,
     log: { info: (m) => blog.info(m), warn: (m) => blog.warn(m) },
   });
 }

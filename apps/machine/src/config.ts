@@ -35,6 +35,13 @@ export const MachineConfig = z.object({
     .min(1)
     .max(4096)
     .default(MAX_UPLOAD_BYTES / 1024 / 1024),
+  /** Disk quota of each job workspace (a size-limited filesystem per job, as root); 0 = none. */
+  workspaceQuotaMb: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1024 * 1024)
+    .default(4096),
   rtcInterface: z.ipv4().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
@@ -57,6 +64,7 @@ const ENV: Record<string, string> = {
   workDir: 'AEGIS_WORK_DIR',
   workDirAlias: 'AEGIS_MACHINE_WORK_DIR',
   maxUploadMb: 'AEGIS_MAX_UPLOAD_MB',
+  workspaceQuotaMb: 'AEGIS_WORKSPACE_QUOTA_MB',
   rtcInterface: 'AEGIS_RTC_INTERFACE',
   logLevel: 'LOG_LEVEL',
 };
@@ -100,6 +108,10 @@ export function buildCli(): Command {
     )
     .option('--work-dir <dir>', `job workspaces (default ~/.aegis-machine)${env('workDir')}`)
     .option('--max-upload-mb <n>', `largest project archive accepted (default 64)${env('maxUploadMb')}`)
+    .option(
+      '--workspace-quota-mb <n>',
+      `disk quota of each job workspace, a size-limited filesystem per job (default 4096; 0 = none; needs root)${env('workspaceQuotaMb')}`,
+    )
     .option(
       '--rtc-interface <ipv4>',
       `bind WebRTC to this one address only, e.g. 127.0.0.1 in tests${env('rtcInterface')}`,
