@@ -2,7 +2,7 @@
 // `npm start`: install what is missing, build, and run the whole system on embedded defaults —
 // control API on SQLite (.aegis/), one build machine with the local store, and the dashboard.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ensureIdfStore, kitDir } from './idf-store.mjs';
@@ -83,7 +83,10 @@ if (webBuilt)
   step('building the dashboard (next build)…', 'npm', ['run', 'build', '-w', 'apps/web'], {
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
   });
-mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+// .aegis stays 0700 (tightened if it was opened) and holds the key-sealing secret in its own 0600 file, so the
+// API's grant-signing keys are sealed in its database by default.
+const { ensureSealingSecretFile } = await import(join(root, 'apps/api/dist/grants/sealing-secret.js'));
+const sealingSecretFile = ensureSealingSecretFile(dataDir);
 
 // 2. The store of IDF versions: the operator's (ESPCTL_STORE_ROOT), or real ESP-IDF provisioned once from the
 // offline kit (AEGIS_IDF_KIT, default ../shared/esp-idf-kit) into .aegis-store and reused afterwards. It lives
@@ -106,6 +109,10 @@ const apiEnv = {
   AEGIS_DATA_DIR: dataDir,
   ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? webUrl,
   PUBLIC_URL: process.env.PUBLIC_URL ?? apiUrl,
+  // The operator's own secret (either setting) wins over the generated file.
+  ...(process.env.AEGIS_KEY_ENCRYPTION_SECRET || process.env.AEGIS_KEY_ENCRYPTION_SECRET_FILE
+    ? {}
+    : { AEGIS_KEY_ENCRYPTION_SECRET_FILE: sealingSecretFile }),
 };
 await launch('api', process.execPath, [join(root, 'apps/api/dist/main.js')], apiEnv, /"msg":"listening"/);
 const adminKeyFile = join(dataDir, 'admin-key');

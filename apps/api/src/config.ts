@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { IceServer } from '@aegis/protocol';
 import { z } from 'zod';
+import { readSecretFile } from './grants/sealing-secret.js';
 
 /** Everything the API reads from its environment, parsed once at start. */
 export interface Config {
@@ -79,7 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean),
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined,
     bootstrapAdminKey: bootstrap,
-    keyEncryptionSecret: env.AEGIS_KEY_ENCRYPTION_SECRET || undefined,
+    keyEncryptionSecret: keyEncryptionSecret(env),
     iceServers,
     grantMaxBandwidthKbps: int(env, 'GRANT_MAX_BANDWIDTH_KBPS', 100_000, 1),
     grantMaxMessageRate: int(env, 'GRANT_MAX_MESSAGE_RATE', 2000, 1),
@@ -98,6 +99,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailWindowSecs: int(env, 'AUTH_FAIL_WINDOW_SECS', 60, 1),
     trustProxy: trustProxy(env.TRUST_PROXY),
   };
+}
+
+/** The sealing secret: AEGIS_KEY_ENCRYPTION_SECRET, or the 0600 file AEGIS_KEY_ENCRYPTION_SECRET_FILE names. */
+function keyEncryptionSecret(env: NodeJS.ProcessEnv): string | undefined {
+  const file = env.AEGIS_KEY_ENCRYPTION_SECRET_FILE;
+  if (file && env.AEGIS_KEY_ENCRYPTION_SECRET)
+    throw new Error('Set AEGIS_KEY_ENCRYPTION_SECRET or AEGIS_KEY_ENCRYPTION_SECRET_FILE, not both.');
+  if (file) return readSecretFile(path.resolve(file), 'AEGIS_KEY_ENCRYPTION_SECRET_FILE');
+  return env.AEGIS_KEY_ENCRYPTION_SECRET || undefined;
 }
 
 /** TRUST_PROXY as Express takes it: unset/false = none, true, a hop count, or addresses/subnets ("loopback"). */

@@ -26,11 +26,13 @@ export function seal(jwk: Record<string, unknown>, secret: string | undefined): 
   return sealed as unknown as StoredPrivateKey;
 }
 
+export const isSealed = (stored: StoredPrivateKey): boolean => stored.sealed === 'A256GCM';
+
 export function unseal(stored: StoredPrivateKey, secret: string | undefined): Record<string, unknown> {
   if (stored.sealed !== 'A256GCM') return stored;
   if (!secret)
     throw new Error(
-      'The grant-signing key is encrypted; set AEGIS_KEY_ENCRYPTION_SECRET to the secret it was sealed with.',
+      'The grant-signing key is sealed; set AEGIS_KEY_ENCRYPTION_SECRET_FILE (or AEGIS_KEY_ENCRYPTION_SECRET) to the secret it was sealed with.',
     );
   const s = stored as unknown as Sealed;
   const d = createDecipheriv('aes-256-gcm', keyOf(secret), Buffer.from(s.iv, 'base64url'));
@@ -41,6 +43,8 @@ export function unseal(stored: StoredPrivateKey, secret: string | undefined): Re
       unknown
     >;
   } catch {
-    throw new Error('AEGIS_KEY_ENCRYPTION_SECRET does not open the stored grant-signing key.');
+    throw new Error(
+      'The configured sealing secret does not open the stored grant-signing key; use the one it was sealed with.',
+    );
   }
 }

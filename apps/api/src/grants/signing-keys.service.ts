@@ -6,7 +6,8 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { DataSource } from 'typeorm';
 import { GRANT_TTL_MAX_SECS } from '@aegis/protocol';
 import { SigningKeyRow } from '../db/entities.js';
-import { seal, unseal } from './key-sealing.js';
+import { isSealed, seal, unseal } from './key-sealing.js';
+import { LOGGER, type Logger } from '../logger.js';
 import { CLOCK, type Clock } from '../clock.js';
 import { CONFIG, type Config } from '../config.js';
 
@@ -28,6 +29,7 @@ export class SigningKeysService {
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(CONFIG) private readonly cfg: Config,
+    @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
   private get repo() {
@@ -35,7 +37,27 @@ export class SigningKeysService {
   }
 
   async init(): Promise<void> {
+    await this.sealStored();
     if (!(await this.rotateIfDue())) await this.load();
+  }
+
+  /**
+   * With a sealing secret configured, seal every private key still stored as plain JWK (a database from before
+   * the secret was set), so no readable signing key is left in it. Without one, say that keys are unsealed.
+   */
+  private async sealStored(): Promise<void> {
+    const secret = this.cfg.keyEncryptionSecret;
+    const rows = await this.repo.find();
+    const plain = rows.filter((r) => !isSealed(r.privateJwk));
+    if (!secret) {
+      if (plain.length || !rows.length)
+        this.log.warn(
+          'grant-signing keys are stored unsealed; set AEGIS_KEY_ENCRYPTION_SECRET_FILE (npm start does) to seal them',
+        );
+      return;
+    }
+    for (const r of plain) await this.repo.update({ kid: r.kid }, { privateJwk: seal(r.privateJwk, secret) as never });
+    if (plain.length) this.log.info({ keys: plain.length }, 'sealed stored grant-signing keys');
   }
 
   /** Rotate when the newest key is older than SIGNING_KEY_ROTATE_HOURS (checked at start and by the sweeper). */
