@@ -9,7 +9,7 @@ import { BuildCache } from './build-cache.js';
 import { artifactsDirOf, readBuildInfo, writeBuildInfo } from './build-info.js';
 import { parseAddr2line } from './decode.js';
 import { BackendError } from './errors.js';
-import { idfCommand, idfEnv } from './idf-command.js';
+import { exportScriptOf, idfCommand, idfEnv } from './idf-command.js';
 import { readProjectSettings, resolveIdfVersion } from './project-settings.js';
 import { readProjectView } from './project-view.js';
 import { limitsFor, runBuild } from './runner.js';
@@ -63,9 +63,15 @@ export interface BuildBackendConfig {
 /** Default per-job workspace quota (MiB). */
 export const DEFAULT_WORKSPACE_QUOTA_MB = 4096;
 
-/** bash restores the terminal cleanly inside the pid namespace (dash reports a lost process group on exit). */
-function interactiveShell(): string[] {
-  return existsSync('/bin/bash') ? ['/bin/bash', '--noprofile', '--norc', '-i'] : ['/bin/sh', '-i'];
+/**
+ * The job's shell with the IDF environment (idf.py, the toolchains and the Python env on PATH): bash sources the
+ * store's export script as its rc file. bash restores the terminal cleanly inside the pid namespace (dash reports
+ * a lost process group on exit).
+ */
+function interactiveShell(exportScript: string): string[] {
+  return existsSync('/bin/bash')
+    ? ['/bin/bash', '--noprofile', '--rcfile', exportScript, '-i']
+    : ['/bin/sh', '-c', `. "${exportScript}"; exec /bin/sh -i`];
 }
 
 const quiet: BackendLog = { info: () => undefined, warn: () => undefined };
@@ -310,7 +316,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
       const env = { ...idfEnv(s, v, ws), TERM: 'xterm-256color', PS1: 'build:\\w$ ' };
       const prepared = await sandbox.prepare(
         {
-          command: command === 'menuconfig' ? idfCommand(['menuconfig']) : interactiveShell(),
+          command: command === 'menuconfig' ? idfCommand(['menuconfig']) : interactiveShell(exportScriptOf(s, v)),
           cwd: path.posix.join(ws, 'project'),
           env,
           workspaceDir,
