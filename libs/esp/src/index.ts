@@ -18,3 +18,4 @@ export * from './project-components.js';
 export * from './spdx-sbom.js';
 export * from './project-description.js';
 export * from './project-templates.js';
+export * from './linker-map.js';

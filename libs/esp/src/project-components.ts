@@ -3,8 +3,11 @@ export interface ProjectComponent {
   name: string;
   /** Exact version when known (a lock or the component's own manifest), a range from idf_component.yml, or none. */
   version?: string;
-  /** `local`: main or components/<name>; `managed`: from the IDF Component Manager (dependencies.lock / yml). */
-  source: 'local' | 'managed';
+  /**
+   * `local`: main or components/<name>; `managed`: from the IDF Component Manager (dependencies.lock / yml);
+   * `idf`: a component of ESP-IDF itself that the build linked (from project_description.json and the map).
+   */
+  source: 'local' | 'managed' | 'idf';
   /** Where it comes from (registry page or git URL), for managed components. */
   downloadLocation?: string;
   /** SPDX license expression from the component's idf_component.yml `license:`, when it has one. */

@@ -82,7 +82,10 @@ export function parseProjectDescription(input: unknown): ProjectDescription {
       'project_description.json has no project_name; it is not what ESP-IDF writes to build/.',
     );
   const target = Target.safeParse(obj.target);
-  const idfPath = str(obj, 'idf_path');
+  // ESP-IDF 4.x does not write idf_path; its freertos component always sits in <IDF_PATH>/components.
+  const paths = Array.isArray(obj.build_component_paths) ? obj.build_component_paths : [];
+  const freertos = paths.find((p): p is string => typeof p === 'string' && /\/components\/freertos$/.test(p));
+  const idfPath = str(obj, 'idf_path') ?? freertos?.replace(/\/components\/freertos$/, '');
   const projectPath = str(obj, 'project_path');
   const buildDir = str(obj, 'build_dir');
 
@@ -102,7 +105,6 @@ export function parseProjectDescription(input: unknown): ProjectDescription {
       });
     }
   } else if (Array.isArray(obj.build_components)) {
-    const paths = Array.isArray(obj.build_component_paths) ? obj.build_component_paths : [];
     obj.build_components.forEach((name, i) => {
       if (typeof name !== 'string' || name === '') return;
       const dir = typeof paths[i] === 'string' ? paths[i] : '';
@@ -123,4 +125,16 @@ export function parseProjectDescription(input: unknown): ProjectDescription {
     ...(str(obj, 'monitor_toolprefix') ? { toolPrefix: str(obj, 'monitor_toolprefix') } : {}),
     components,
   };
+}
+
+/**
+ * The components whose library went into the image, given the archives the linker map names (linkedArchives).
+ * A component's library directory counts too (mbedtls links esp-idf/mbedtls/mbedtls/library/libmbedcrypto.a).
+ */
+export function linkedComponents(components: readonly BuiltComponent[], archives: readonly string[]): BuiltComponent[] {
+  return components.filter((c) => {
+    if (!c.library) return false;
+    const dir = c.library.includes('/') ? c.library.slice(0, c.library.lastIndexOf('/') + 1) : undefined;
+    return archives.some((a) => a === c.library || (dir !== undefined && a.startsWith(dir)));
+  });
 }

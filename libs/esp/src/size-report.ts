@@ -225,15 +225,12 @@ export function jsonObjectInOutput(stdout: string): string | undefined {
 export function parseSizeReport(input: unknown): SizeReport {
   let data = input;
   if (typeof input === 'string') {
-    const trimmed = input.trim();
     // The stdout of idf.py carries the build log before the JSON (see jsonObjectInOutput).
-    const json = trimmed.startsWith('{') ? trimmed : jsonObjectInOutput(input);
-    if (json === undefined) return validated(fromLegacyText(input));
-    try {
-      data = JSON.parse(json);
-    } catch {
+    const json = jsonObjectInOutput(input);
+    if (json !== undefined) data = JSON.parse(json);
+    else if (input.trim().startsWith('{'))
       throw new EspFormatError('bad_size_report', 'Size report starts like JSON but does not parse.');
-    }
+    else return validated(fromLegacyText(input));
   }
   if (!isObject(data)) throw new EspFormatError('bad_size_report', 'Size report must be a JSON object.');
 

@@ -91,20 +91,32 @@ export function makeSpdxSbom(o: SbomInput): SpdxDocument {
     packages.push(idf);
     rels.push({ spdxElementId: project.SPDXID, relationshipType: 'DEPENDS_ON', relatedSpdxElement: idf.SPDXID });
   }
+  const idfId = packages.find((p) => p.primaryPackagePurpose === 'FRAMEWORK')?.SPDXID;
   for (const c of o.components) {
     const p = pkg('Component', c.name, {
       versionInfo: c.version,
       downloadLocation: c.downloadLocation,
       licenseDeclared: c.license,
       primaryPackagePurpose: 'LIBRARY',
-      comment: c.source === 'local' ? 'component in the project' : 'managed component (IDF Component Manager)',
+      ...(c.source === 'idf' ? { supplier: 'Organization: Espressif Systems' } : {}),
+      comment:
+        c.source === 'local'
+          ? 'component in the project'
+          : c.source === 'idf'
+            ? 'ESP-IDF component linked into the firmware'
+            : 'managed component (IDF Component Manager)',
     });
     packages.push(p);
-    rels.push({
-      spdxElementId: project.SPDXID,
-      relationshipType: c.source === 'local' ? 'CONTAINS' : 'DEPENDS_ON',
-      relatedSpdxElement: p.SPDXID,
-    });
+    // An ESP-IDF component is part of ESP-IDF (which the project depends on); the others hang off the project.
+    rels.push(
+      c.source === 'idf' && idfId
+        ? { spdxElementId: idfId, relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID }
+        : {
+            spdxElementId: project.SPDXID,
+            relationshipType: c.source === 'local' ? 'CONTAINS' : 'DEPENDS_ON',
+            relatedSpdxElement: p.SPDXID,
+          },
+    );
   }
   for (const t of o.toolchain) {
     const p = pkg('Tool', t.name, {

@@ -90,7 +90,8 @@ export interface KitRun {
 export function runInKit(kit: string, cwd: string, command: string, timeoutMs = 600_000): Promise<KitRun> {
   const env = kitEnv(kit);
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', command], { cwd, env });
+    // Sourced again here: a shell start-up hook of the host (pyenv) may put its own python before the kit's.
+    const child = spawn('bash', ['-c', `. "${kit}/export.sh" >/dev/null && ${command}`], { cwd, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
