@@ -3,10 +3,14 @@ import path from 'node:path';
 import {
   CHIPS,
   componentManifestPaths,
+  linkedArchives,
+  linkedComponents,
   lockedIdfVersion,
   makeSpdxSbom,
+  parseProjectDescription,
   projectComponents,
   toolchainName,
+  type ProjectComponent,
 } from '@aegis/esp';
 import type { Artifact, FlashBundleManifest, SpdxDocument, StoreIdfVersion, Target } from '@aegis/protocol';
 import { AGENT_VERSION } from '../agent.js';
@@ -18,6 +22,12 @@ export interface ProjectView {
   text(rel: string): string | undefined;
 }
 
+/** What the build wrote, as text: build/project_description.json and the app's linker map. */
+export interface BuildOutputs {
+  projectDescription?: string;
+  map?: string;
+}
+
 export interface SbomInput {
   jobId: string;
   /**
@@ -27,6 +37,8 @@ export interface SbomInput {
   project?: ProjectView;
   /** A project directory the machine made itself (unit tests); never a job workspace. */
   projectDir?: string;
+  /** The build's own outputs: the ESP-IDF components it linked are listed from them. */
+  build?: BuildOutputs;
   /** The bundle manifest: names the firmware, its app version (esp_app_desc) and target. */
   manifest?: FlashBundleManifest;
   /** The store's ESP-IDF entry that built it (commit, tools by sha256), when known. */
@@ -87,9 +99,38 @@ function localProjectView(projectDir: string): ProjectView {
 }
 
 /**
+ * The ESP-IDF components the build linked into the app: the component list ESP-IDF wrote to
+ * build/project_description.json, narrowed by the linker map to those whose library the image took something from
+ * (without a map: every component that builds a library). Versions are the ESP-IDF release's.
+ */
+function linkedIdfComponents(build: BuildOutputs, idfVersion: string | undefined): ProjectComponent[] {
+  if (!build.projectDescription) return [];
+  let desc;
+  try {
+    desc = parseProjectDescription(build.projectDescription);
+  } catch {
+    return []; // an unreadable description leaves the SBOM with what the sources tell
+  }
+  const idf = desc.components.filter((c) => c.source === 'idf');
+  const linked = build.map ? linkedComponents(idf, linkedArchives(build.map)) : idf.filter((c) => c.library);
+  const release = idfVersion?.replace(/^v/, '');
+  return linked.map((c) => ({
+    name: c.name,
+    source: 'idf' as const,
+    ...(release
+      ? {
+          version: release,
+          downloadLocation: `git+https://github.com/espressif/esp-idf.git@v${release}#components/${c.name}`,
+        }
+      : {}),
+  }));
+}
+
+/**
  * SPDX 2.3 SBOM of a build (the one generator in libs/esp), from what the machine knows for certain: the firmware
  * and its app version, the ESP-IDF release (or the test toolchain) with its commit, the store tools that built it
- * (by sha256), the project's components with their versions, and the built images by sha256.
+ * (by sha256), the project's components with their versions, the ESP-IDF components linked into the image, and
+ * the built images by sha256.
  */
 export function makeSbom(o: SbomInput): SpdxDocument {
   const view =
@@ -111,7 +152,11 @@ export function makeSbom(o: SbomInput): SpdxDocument {
       ? { version: idfVersion, commit: o.version?.commit, testToolchain: o.version?.test_toolchain }
       : undefined,
     target,
-    components: projectComponents(paths, text),
+    components: [
+      ...projectComponents(paths, text),
+      // The test toolchain is not ESP-IDF: its build has no ESP-IDF components to name.
+      ...(o.build && !o.version?.test_toolchain ? linkedIdfComponents(o.build, idfVersion) : []),
+    ],
     toolchain: tools,
     files: o.artifacts.filter((a) => IMAGE_KINDS.has(a.kind)).map((a) => ({ name: a.name, sha256: a.sha256 })),
     creator: `aegis-machine-${AGENT_VERSION}`,

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SpdxDocument, type StoreIdfVersion } from '@aegis/protocol';
@@ -19,9 +20,18 @@ const version: StoreIdfVersion = {
   tools: [],
   test_toolchain: false,
 };
+// An empty project: every component in these SBOMs comes from the build's outputs.
+const projectDir = mkdtempSync(join(os.tmpdir(), 'aegis-sbom-build-'));
 const sbom = (o: Partial<Parameters<typeof makeSbom>[0]>) =>
   SpdxDocument.parse(
-    makeSbom({ jobId: 'job-1', target: 'esp32c3', artifacts: [], now: new Date('2026-01-01T00:00:00Z'), ...o }),
+    makeSbom({
+      jobId: 'job-1',
+      projectDir,
+      target: 'esp32c3',
+      artifacts: [],
+      now: new Date('2026-01-01T00:00:00Z'),
+      ...o,
+    }),
   );
 
 describe('SBOM from the real component list of the build', () => {
