@@ -29,7 +29,9 @@ function from(
         method,
         path,
         localAddress: source,
-        agent: false,
+        // Keep-alive: the server then discards an unread upload instead of closing mid-upload, which could
+        // reset the connection before this client has read the answer.
+        agent: new http.Agent({ keepAlive: true, maxSockets: 1 }),
         headers: {
           ...(key ? { authorization: `Bearer ${key}` } : {}),
           ...(body ? { 'content-type': contentType, 'content-length': String(body.length) } : {}),
@@ -43,10 +45,7 @@ function from(
         );
       },
     );
-    // The server may answer and close before the whole upload went out: that is the point, not a failure.
-    rq.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') reject(e);
-    });
+    rq.on('error', reject);
     rq.end(body);
   });
 }

@@ -81,7 +81,8 @@ for (const db of ['sqlite', 'postgres'] as const) {
     });
 
     it('orders offered jobs fairly across users and by priority', async () => {
-      const a = await createUser(w.url, w.admin);
+      // Only administrators may raise a job's priority (grant-rules.spec.ts), so `a` is one.
+      const a = await createUser(w.url, w.admin, 'admin');
       const b = await createUser(w.url, w.admin);
       const a1 = await offered(w, a);
       const a2 = await offered(w, a);
