@@ -18,7 +18,7 @@ export async function assertReachable(dir: string, uid: number, what: string): P
       throw new BackendError(
         'sandbox_path_unreachable',
         `The sandbox user (uid ${uid}) cannot reach the ${what} ${dir} because ${cur} is not searchable by others; ` +
-          `run chmod o+x ${cur} or move the ${what}.`,
+          `move the ${what} out of ${cur} (private directories such as the data dir .aegis must stay closed to other users).`,
       );
     }
   }
