@@ -83,7 +83,10 @@ export async function runBuild(
     const defines = defaultsFiles.length > 0 ? ['-D', `SDKCONFIG_DEFAULTS=${defaultsFiles.join(';')}`] : [];
     const cacheKey: CacheKey = {
       userId: req.userId,
-      project: profile ? `${settings.name}#${profile}` : settings.name,
+      // Without the sandbox each job's project has its own host path, which CMake records in build/: key on it.
+      project:
+        (profile ? `${settings.name}#${profile}` : settings.name) +
+        (deps.sandbox.kind === 'none' ? `@${req.workspaceDir}` : ''),
       target,
       idfVersion,
     };
@@ -165,9 +168,13 @@ export async function runBuild(
 
     // The workspace owner unpacks the cached state in the sandbox, so a terminal of this job racing it with
     // symlinks only reaches its own files.
-    const restored = req.clean
-      ? false
-      : await deps.cache.restore(cacheKey, (state) => deps.ops.restoreState(req.workspaceDir, state, now()));
+    // Without a sandbox each job builds at its own host path, which CMake records in build/: another job's state
+    // would make idf.py refuse the build ("configured for project …"), so it is neither restored nor saved.
+    const cacheable = deps.sandbox.kind !== 'none';
+    const restored =
+      req.clean || !cacheable
+        ? false
+        : await deps.cache.restore(cacheKey, (state) => deps.ops.restoreState(req.workspaceDir, state, now()));
     if (restored) system('Restored the incremental build state of the previous build.');
     if (req.clean) {
       const r = await run(['fullclean']);
@@ -186,11 +193,13 @@ export async function runBuild(
     const r = await run([...defines, 'build']);
     const s = stopped(r, 'build');
     if (s) return s;
-    await deps.cache
-      .save(cacheKey, (dest) => deps.ops.packState(req.workspaceDir, dest))
-      .catch((e: unknown) => {
-        deps.log.warn(`job ${req.jobId}: could not save the build cache: ${(e as Error).message}`);
-      });
+    if (cacheable) {
+      await deps.cache
+        .save(cacheKey, (dest) => deps.ops.packState(req.workspaceDir, dest))
+        .catch((e: unknown) => {
+          deps.log.warn(`job ${req.jobId}: could not save the build cache: ${(e as Error).message}`);
+        });
+    }
     const made = await afterSuccess({ store, version, target, projectName: settings.name, cacheKey }, run);
     system('Build succeeded.');
     return { state: 'succeeded', exitCode: 0, target, idfVersion, ...made };
