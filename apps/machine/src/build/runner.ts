@@ -83,10 +83,7 @@ export async function runBuild(
     const defines = defaultsFiles.length > 0 ? ['-D', `SDKCONFIG_DEFAULTS=${defaultsFiles.join(';')}`] : [];
     const cacheKey: CacheKey = {
       userId: req.userId,
-      // Without the sandbox each job's project has its own host path, which CMake records in build/: key on it.
-      project:
-        (profile ? `${settings.name}#${profile}` : settings.name) +
-        (deps.sandbox.kind === 'none' ? `@${req.workspaceDir}` : ''),
+      project: profile ? `${settings.name}#${profile}` : settings.name,
       target,
       idfVersion,
     };
