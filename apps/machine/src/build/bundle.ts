@@ -6,6 +6,7 @@ import {
   encodeManifest,
   mergeParts,
   parseFlasherArgs,
+  jsonObjectInOutput,
   parseSizeReport,
   signBundleManifest,
   toEspWebToolsManifest,
@@ -148,10 +149,12 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   if (elf) await put(path.basename(elfName), elf, 'elf');
   const map = read(elfName.replace(/\.elf$/, '.map'));
   if (map) await put(path.basename(elfName).replace(/\.elf$/, '.map'), map, 'map');
-  if (input.sizeJson) {
+  // idf.py prints `Executing action: size` and the ninja log before the JSON; size.json keeps the JSON alone.
+  const sizeJson = input.sizeJson ? jsonObjectInOutput(input.sizeJson) : undefined;
+  if (sizeJson) {
     try {
-      parseSizeReport(input.sizeJson);
-      await put('size.json', new TextEncoder().encode(input.sizeJson), 'report');
+      parseSizeReport(sizeJson);
+      await put('size.json', new TextEncoder().encode(sizeJson + '\n'), 'report');
     } catch {
       // a size report we cannot read is left out rather than passed on
     }
@@ -164,6 +167,7 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
       project: await outputs.project(),
       projectDir: input.outputs ? undefined : input.projectDir,
       manifest: built.manifest,
+      build: { projectDescription: descText, map: map ? new TextDecoder().decode(map) : undefined },
       version: input.version,
       artifacts: [...artifacts],
       now: input.now,

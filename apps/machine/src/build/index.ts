@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { jsonObjectInOutput } from '@aegis/esp';
 import type { DecodedFrame, SizeDetail } from '@aegis/protocol';
 import type { BuildBackend, BuildOutcome, BuildRequest, SandboxedCommand } from './backend.js';
 import { makeArtifacts } from './bundle.js';
@@ -192,7 +193,8 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
       throw new BackendError('size_failed', `idf.py ${command} failed: ${why.slice(0, 300)}`);
     }
     try {
-      const json: unknown = JSON.parse(stdout.slice(stdout.indexOf('{')));
+      const text = jsonObjectInOutput(stdout); // after idf.py's log lines
+      const json: unknown = text === undefined ? undefined : JSON.parse(text);
       if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as Record<string, unknown>;
     } catch {
       // falls through to the error below
