@@ -114,7 +114,8 @@ export class LiveBuild {
 
   private async open(onJob: (id: string) => void, grant: Parameters<typeof connectToMachine>[0]['grant']) {
     this.link = await connectToMachine({
-      channels: ['espctl', 'firmware', 'pty'],
+      // A reattachment reads results only: the API never grants it a terminal.
+      channels: this.kind === 'attach' ? ['espctl', 'firmware'] : ['espctl', 'firmware', 'pty'],
       grant,
       onJob: (id) => {
         this.store.set({ jobId: id });
