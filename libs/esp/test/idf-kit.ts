@@ -1,57 +1,29 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureIdfStore } from '../../../scripts/idf-store.mjs';
 
 /** The repository root (libs/esp/test → ../../..). */
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * Where the real-ESP-IDF tests keep the installed kit, the ccache and their builds (gitignored, shared by every
+ * Where the real-ESP-IDF template tests keep their ccache and builds (gitignored, shared by every
  * run, so the second run reuses what the first compiled). AEGIS_TEST_IDF_DIR moves it.
  */
 export const TEST_IDF_DIR = process.env.AEGIS_TEST_IDF_DIR ?? path.join(REPO, '.test-store', 'kit-templates');
 
-/** The offline kit (the directory with install.sh): AEGIS_IDF_KIT, else ../shared/esp-idf-kit beside the repo. */
-export function findKitSource(): string {
-  const candidates = [
-    process.env.AEGIS_IDF_KIT,
-    path.join(REPO, '..', 'shared', 'esp-idf-kit'),
-    '/work/shared/esp-idf-kit',
-  ].filter((p): p is string => !!p);
-  const found = candidates.find((p) => existsSync(path.join(p, 'install.sh')));
-  if (!found)
-    throw new Error(
-      `The ESP-IDF v5.1.6 kit is missing (looked for install.sh in ${candidates.join(', ')}). ` +
-        'These tests build real firmware: set AEGIS_IDF_KIT to the kit directory (the one with install.sh and ' +
-        'esp-idf-v5.1.6.tar.zst) or place it at ../shared/esp-idf-kit.',
-    );
-  return found;
-}
-
 /**
- * Install the kit into TEST_IDF_DIR/kit once. install.sh is idempotent (about 1 s when nothing changed); the
- * flock makes parallel test files wait for one installer instead of unpacking over each other.
+ * The kit as installed in the test store (the one every build test shares): `npm test` provisions it once and
+ * passes AEGIS_TEST_STORE; a test file run on its own provisions it here (serialised with flock, about a second
+ * when up to date). A missing kit throws with what to set (AEGIS_IDF_KIT), never a skip.
  */
 export function ensureKit(): string {
-  const source = findKitSource();
-  const dest = path.join(TEST_IDF_DIR, 'kit');
-  mkdirSync(TEST_IDF_DIR, { recursive: true });
-  const r = spawnSync('flock', [path.join(TEST_IDF_DIR, 'kit.lock'), path.join(source, 'install.sh'), dest], {
-    encoding: 'utf8',
-  });
-  if (r.error || r.status !== 0)
-    throw new Error(
-      `Installing the ESP-IDF kit from ${source} into ${dest} failed (${r.error?.message ?? `exit ${r.status}`}): ` +
-        `${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}`,
-    );
-  return dest;
-}
-
-export interface KitRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+  const store = process.env.AEGIS_TEST_STORE ?? ensureIdfStore(path.join(REPO, '.test-store', 'idf'), { quiet: true });
+  const dir = path.join(store, 'idf', '5.1.6');
+  if (!existsSync(path.join(dir, 'export.sh')))
+    throw new Error(`The test store ${store} has no ESP-IDF 5.1.6 kit install at ${dir}; delete it and run again.`);
+  return dir;
 }
 
 /**
