@@ -12,6 +12,7 @@ const benches = [
   { file: 'flash.mjs', netns: false },
   { file: 'rtc.mjs', netns: true },
   { file: 'web-rtc.mjs', netns: true },
+  { file: 'build.mjs', netns: true },
 ].filter(
   (b) => existsSync(join(root, 'bench', b.file)) && (only.length === 0 || only.some((o) => b.file.startsWith(o))),
 );
