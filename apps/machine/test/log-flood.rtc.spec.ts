@@ -16,16 +16,19 @@ const floodProject = (n: number) =>
     { name: 'fixture.json', data: JSON.stringify({ flood: n }) },
   ]);
 
-/** Every `online` the API reports for the machine, polled until stopped. */
+/** Every `online` the API reports for the machine, polled until stopped (a failed poll counts as offline). */
 function watchOnline(api: { url: string; adminKey: string }, machineId: string) {
   const seen: boolean[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const res = await fetch(`${api.url}/machines`, { headers: { authorization: `Bearer ${api.adminKey}` } });
-      const body = (await res.json()) as MachineListResponse;
-      const m = body.machines.find((x) => x.id === machineId);
-      seen.push(m?.online ?? false);
+      try {
+        const res = await fetch(`${api.url}/machines`, { headers: { authorization: `Bearer ${api.adminKey}` } });
+        const body = (await res.json()) as MachineListResponse;
+        seen.push(body.machines.find((x) => x.id === machineId)?.online ?? false);
+      } catch {
+        seen.push(false);
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
   })();
@@ -44,8 +47,9 @@ describe('a build printing 2,000,000 lines does not take the machine offline', (
   const sessions: RemoteSession[] = [];
 
   beforeAll(async () => {
-    // Heartbeat every second, offline after three: a stalled event loop shows within seconds.
-    api = await startTestApi({ env: { HEARTBEAT_INTERVAL_SECS: '1' } });
+    // A heartbeat every 2 s, offline after 6 s: a stalled event loop shows within seconds (before the fix, this
+    // flood stalled the machine for well over a minute), with room for a busy test host.
+    api = await startTestApi({ env: { HEARTBEAT_INTERVAL_SECS: '2' } });
     machine = await startInProcessMachine(api, { backend: createFloodBackend() });
   });
   afterAll(async () => {
@@ -79,7 +83,7 @@ describe('a build printing 2,000,000 lines does not take the machine offline', (
         expect(b.machineId).toBe(machine.machineId);
         const bLines: LogLine[] = [];
         b.espctl!.on('log', (l) => bLines.push(l));
-        await b.espctl!.uploadProject(fixtureProject({ lines: 200, delayMs: 2 }));
+        await b.espctl!.uploadProject(fixtureProject({ lines: 200 }));
         await b.espctl!.call('build.start', { target: 'esp32c3' });
         expect(await b.espctl!.waitForBuild()).toMatchObject({ state: 'succeeded', exit_code: 0 });
         await eventually(
