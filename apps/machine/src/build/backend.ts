@@ -1,4 +1,4 @@
-import type { Artifact, DecodedFrame, ErrorBody, LogLine, SizeDetail, Target } from '@aegis/protocol';
+import type { Artifact, BuildCapability, DecodedFrame, ErrorBody, LogLine, SizeDetail, Target } from '@aegis/protocol';
 import type { OutputFlow } from '../sandbox/types.js';
 
 /**
@@ -47,8 +47,11 @@ export interface SandboxedCommand {
 }
 
 export interface BuildBackend {
-  /** IDF versions and targets of the store, for heartbeats. Throws a clear error when the store is broken. */
-  inventory(): Promise<{ idfVersions: string[]; targets: Target[] }>;
+  /**
+   * IDF versions, targets and the (version, target) pairs the store builds, for heartbeats. Throws a clear error
+   * when the store is broken. Without `builds`, every version is taken to build every target.
+   */
+  inventory(): Promise<{ idfVersions: string[]; targets: Target[]; builds?: BuildCapability[] }>;
   build(req: BuildRequest): Promise<BuildOutcome>;
   /**
    * `idf.py size --format json` of the last successful build in the workspace (summary, the default), or

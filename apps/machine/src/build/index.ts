@@ -99,8 +99,8 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
   if (!configuredRoot) {
     throw new BackendError(
       'store_missing',
-      'No toolchain store is configured; set ESPCTL_STORE_ROOT (scripts/provision-store.sh <idf-version> installs ' +
-        'ESP-IDF, `node scripts/make-test-store.mjs <dir>` makes the test toolchain).',
+      'No ESP-IDF store is configured; set ESPCTL_STORE_ROOT (`scripts/provision-store.sh --store <dir> --kit <kit>` ' +
+        'installs ESP-IDF from the offline kit, `scripts/provision-store.sh --store <dir> 5.3.1` a release online).',
     );
   }
   const storeRoot = path.resolve(configuredRoot);
