@@ -9,7 +9,7 @@ import type { BuildBackend } from '../src/build/backend.js';
 import { MachineConfig } from '../src/config.js';
 import { runMachine } from '../src/run.js';
 import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
-import { makeTestStore } from '../../../scripts/make-test-store.mjs';
+import { realIdfStore } from '@aegis/testkit';
 import { createFixtureBackend } from './fixtures/fixture-backend.mjs';
 
 export async function startTestApi(opts: StartApiOptions = {}): Promise<StartedApi & { userKey: string }> {
@@ -17,14 +17,13 @@ export async function startTestApi(opts: StartApiOptions = {}): Promise<StartedA
   return Object.assign(api, { userKey: await createUser(api.url, api.adminKey) });
 }
 
-/** The real API and the built agent with the real backend: the test-toolchain store in a bwrap sandbox. */
+/** The real API and the built agent with the real backend: real ESP-IDF 5.1.6 from the kit, in a bwrap sandbox. */
 export async function startSandboxedStack(machineName: string): Promise<{
   api: Awaited<ReturnType<typeof startTestApi>>;
   machine: StartedMachine;
   stop(): Promise<void>;
 }> {
-  const storeRoot = mkdtempSync(join(tmpdir(), 'aegis-store-'));
-  await makeTestStore(storeRoot);
+  const storeRoot = realIdfStore();
   const api = await startTestApi();
   const { token } = await createMachineToken(api.url, api.adminKey, machineName);
   const machine = await startMachine({ apiUrl: api.url, token, jwksPath: api.jwksPath, storeRoot, sandbox: 'bwrap' });
@@ -34,7 +33,6 @@ export async function startSandboxedStack(machineName: string): Promise<{
     async stop() {
       await machine.stop();
       await api.stop();
-      rmSync(storeRoot, { recursive: true, force: true });
     },
   };
 }

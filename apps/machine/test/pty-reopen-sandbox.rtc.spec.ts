@@ -27,71 +27,75 @@ describe('pty channel in the bwrap sandbox: exit, reopen, and the sandbox lease'
   beforeAll(async () => {
     stack = await startSandboxedStack('pty-bwrap');
     api = stack.api;
-  });
+  }, 5 * 60_000);
   afterAll(async () => {
     await s?.close();
     await stack?.stop();
   });
 
-  it('a running shell holds the lease; after exit and a second shell’s exit, the next build is idle again', async () => {
-    s = await startRemoteSession({ baseUrl: api.url, apiKey: api.userKey, rtcConfig: loopbackRtcConfig });
-    const lines: LogLine[] = [];
-    s.espctl!.on('log', (l) => lines.push(l));
-    /** Runs a build and returns the log lines it wrote. */
-    const build = async () => {
-      const from = lines.length;
-      await s.espctl!.call('build.start', {});
-      expect((await s.espctl!.waitForBuild()).state).toBe('succeeded');
-      const { next_seq } = await s.espctl!.call('build.status', {});
+  it(
+    'a running shell holds the lease; after exit and a second shell’s exit, the next build is idle again',
+    async () => {
+      s = await startRemoteSession({ baseUrl: api.url, apiKey: api.userKey, rtcConfig: loopbackRtcConfig });
+      const lines: LogLine[] = [];
+      s.espctl!.on('log', (l) => lines.push(l));
+      /** Runs a build and returns the log lines it wrote. */
+      const build = async () => {
+        const from = lines.length;
+        await s.espctl!.call('build.start', {});
+        expect((await s.espctl!.waitForBuild()).state).toBe('succeeded');
+        const { next_seq } = await s.espctl!.call('build.status', {});
+        await eventually(
+          async () => lines.length,
+          (n) => n >= next_seq,
+          5000,
+        );
+        return lines.slice(from).map((l) => l.text);
+      };
+      await s.espctl!.uploadProject(HELLO);
+      await s.espctl!.call('set_target', { target: 'esp32c3' });
+      expect(await build()).not.toContainEqual(expect.stringContaining(BUSY));
+
+      const pty = s.pty!;
+      let out = '';
+      const exits: (number | null)[] = [];
+      pty.onData((d) => (out += d.toString()));
+      pty.onExit((e) => exits.push(e.code));
+
+      await pty.open({ cols: 80, rows: 24 });
+      await pty.write('echo first-$((2+2)) > first.txt; cat first.txt\n');
       await eventually(
-        async () => lines.length,
-        (n) => n >= next_seq,
-        5000,
+        async () => out,
+        (o) => o.includes('first-4'),
+        15_000,
       );
-      return lines.slice(from).map((l) => l.text);
-    };
-    await s.espctl!.uploadProject(HELLO);
-    await s.espctl!.call('set_target', { target: 'esp32c3' });
-    expect(await build()).not.toContainEqual(expect.stringContaining(BUSY));
+      // While the shell runs, the build sees the workspace as busy.
+      expect(await build()).toContainEqual(expect.stringContaining(BUSY));
+      await pty.write('exit 2\n');
+      await eventually(
+        async () => exits.length,
+        (n) => n === 1,
+        15_000,
+      );
+      expect(exits[0]).toBe(2);
 
-    const pty = s.pty!;
-    let out = '';
-    const exits: (number | null)[] = [];
-    pty.onData((d) => (out += d.toString()));
-    pty.onExit((e) => exits.push(e.code));
+      out = '';
+      await pty.open({ cols: 80, rows: 24 });
+      await pty.write('echo second-$(cat first.txt); id -u; exit 0\n');
+      await eventually(
+        async () => exits.length,
+        (n) => n === 2,
+        15_000,
+      );
+      expect(exits[1]).toBe(0);
+      expect(out).toContain('second-first-4');
+      expect(out).toMatch(/^1000\r?$/m);
 
-    await pty.open({ cols: 80, rows: 24 });
-    await pty.write('echo first-$((2+2)) > first.txt; cat first.txt\n');
-    await eventually(
-      async () => out,
-      (o) => o.includes('first-4'),
-      15_000,
-    );
-    // While the shell runs, the build sees the workspace as busy.
-    expect(await build()).toContainEqual(expect.stringContaining(BUSY));
-    await pty.write('exit 2\n');
-    await eventually(
-      async () => exits.length,
-      (n) => n === 1,
-      15_000,
-    );
-    expect(exits[0]).toBe(2);
-
-    out = '';
-    await pty.open({ cols: 80, rows: 24 });
-    await pty.write('echo second-$(cat first.txt); id -u; exit 0\n');
-    await eventually(
-      async () => exits.length,
-      (n) => n === 2,
-      15_000,
-    );
-    expect(exits[1]).toBe(0);
-    expect(out).toContain('second-first-4');
-    expect(out).toMatch(/^1000\r?$/m);
-
-    // Both terminals gave the lease back: the workspace is idle again, so the build caches its state.
-    const after = await build();
-    expect(after).toContainEqual('Build succeeded.');
-    expect(after).not.toContainEqual(expect.stringContaining(BUSY));
-  });
+      // Both terminals gave the lease back: the workspace is idle again, so the build caches its state.
+      const after = await build();
+      expect(after).toContainEqual('Build succeeded.');
+      expect(after).not.toContainEqual(expect.stringContaining(BUSY));
+    },
+    30 * 60_000,
+  ); // the first build is a clean real ESP-IDF build
 });

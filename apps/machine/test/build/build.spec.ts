@@ -1,47 +1,83 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { cp, mkdir, readFile, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { compactVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAppImage, isImageValid, verifyBundleFiles, verifyBundleManifest } from '@aegis/esp';
+import {
+  isImageValid,
+  parseFlasherArgs,
+  parsePartitionBinary,
+  parseSizeReport,
+  readAppImage,
+  verifyBundleFiles,
+  verifyBundleManifest,
+} from '@aegis/esp';
 import { EspWebToolsManifest, FlashBundleManifest, SpdxDocument } from '@aegis/protocol';
-import { harness, helloProject, request, sandboxProcesses, workspace, type Harness } from './helpers.js';
+import type { BuildOutcome } from '../../src/build/backend.js';
+import { makeArtifacts } from '../../src/build/bundle.js';
 import { createBuildBackend } from '../../src/build/index.js';
+import {
+  IDF_VERSION,
+  bundlePart,
+  fakeStore,
+  harness,
+  helloProject,
+  ninjaWork,
+  request,
+  sandboxProcesses,
+  sha256,
+  timedBuild,
+  workspace,
+  type Collected,
+  type Harness,
+} from './helpers.js';
+
+/**
+ * Real ESP-IDF v5.1.6 in the bwrap sandbox. One clean hello_world build for esp32c3 (beforeAll) is checked from
+ * every side; the incremental cases then reuse its cache (same backend, same user), so this file makes only three
+ * clean builds: esp32c3, esp32 (Xtensa, the target switch) and the release profile.
+ */
+const USER = 'hello-user';
+const MAIN = 'main/hello_world_main.c';
+// Flash size by profile: the plain build takes sdkconfig.defaults, `release` adds its own file on top.
+const HELLO = helloProject({
+  'sdkconfig.defaults': 'CONFIG_ESPTOOLPY_FLASHSIZE_4MB=y\n',
+  'sdkconfig.defaults.release': 'CONFIG_ESPTOOLPY_FLASHSIZE_8MB=y\n',
+});
+const LONG = 30 * 60_000;
 
 let h: Harness;
+let clean: { ws: string; out: BuildOutcome; log: Collected };
 beforeAll(async () => {
   h = await harness();
-});
+  const ws = await workspace(h, HELLO);
+  const { req, log } = request(ws, { target: 'esp32c3', userId: USER });
+  const out = await timedBuild(h.backend, req, 'clean hello_world esp32c3 (bwrap)');
+  clean = { ws, out, log };
+}, LONG);
 afterAll(async () => {
   await h?.cleanup();
 });
 
-const compiled = (text: string): string[] => text.split('\n').filter((l) => /Building C object/.test(l));
+const buildDir = (ws: string): string => path.join(ws, 'project', 'build');
 
-describe('build in the bwrap sandbox with the test toolchain', () => {
-  it('reports the store inventory', async () => {
-    const inv = await h.backend.inventory();
-    expect(inv.idfVersions).toEqual(['test-1.0']);
-    expect(inv.targets).toContain('esp32c3');
+describe('a clean hello_world build for esp32c3 with real ESP-IDF in the bwrap sandbox', () => {
+  it('reports the store inventory as ESP-IDF 5.1.6 for esp32c3 and esp32', async () => {
+    expect(await h.backend.inventory()).toMatchObject({ idfVersions: [IDF_VERSION], targets: ['esp32c3', 'esp32'] });
   });
 
-  it('builds hello world, streams the log and signs a bundle that verifies', async () => {
-    // A lock as the IDF Component Manager writes it: the SBOM lists its components with their exact versions.
-    const lock =
-      'dependencies:\n  espressif/led_strip:\n    source:\n      type: service\n    version: 2.5.5\n' +
-      '  idf:\n    source:\n      type: idf\n    version: 5.3.1\n';
-    const ws = await workspace(h, helloProject({ 'dependencies.lock': lock }));
-    const { req, log } = request(ws, { target: 'esp32c3' });
-    const out = await h.backend.build(req);
-    expect(out.error).toBeUndefined();
-    expect(out.state).toBe('succeeded');
-    expect(out.target).toBe('esp32c3');
-    expect(out.idfVersion).toBe('test-1.0');
-    expect(log.text()).toContain('in a bubblewrap sandbox');
-    expect(log.text()).toMatch(
-      /Building C object esp-idf\/main\/CMakeFiles\/__idf_main\.dir\/hello_world_main\.c\.obj/,
-    );
-    expect(log.text()).toContain('Linking C executable hello_world.elf');
+  it('succeeds, streams the real ninja log and signs a bundle that verifies', async () => {
+    const { out, log } = clean;
+    expect(out.error, log.text().slice(-3000)).toBeUndefined();
+    expect(out).toMatchObject({ state: 'succeeded', exitCode: 0, target: 'esp32c3', idfVersion: IDF_VERSION });
+    expect(log.text()).toContain('with ESP-IDF 5.1.6 in a bubblewrap sandbox');
+    expect(log.text()).toContain('Setting target esp32c3.');
+    const work = ninjaWork(log.text());
+    expect(work).toContain('Building C object esp-idf/main/CMakeFiles/__idf_main.dir/hello_world_main.c.obj');
+    expect(work).toContain('Linking CXX executable hello_world.elf');
+    // the whole of ESP-IDF was compiled, not a stand-in
+    expect(work.length).toBeGreaterThan(500);
 
     const dir = out.artifactsDir as string;
     const manifestBytes = await readFile(path.join(dir, 'bundle/manifest.json'));
@@ -50,26 +86,22 @@ describe('build in the bwrap sandbox with the test toolchain', () => {
     expect(verified.protectedHeader).toMatchObject({ alg: 'EdDSA', kid: h.kid });
     expect(Buffer.from(verified.payload).equals(manifestBytes)).toBe(true);
     const manifest = FlashBundleManifest.parse(JSON.parse(manifestBytes.toString('utf8')));
-    expect(manifest.project).toBe('hello_world');
-    expect(manifest.chip).toBe('esp32c3');
-    expect(manifest.idf_version).toBe('test-1.0');
-    expect(manifest.parts.map((p) => [p.name, p.offset])).toEqual(
-      expect.arrayContaining([
-        ['bootloader', 0x0],
-        ['partition-table', 0x8000],
-        ['app', 0x10000],
-      ]),
+    expect(manifest).toMatchObject({ project: 'hello_world', chip: 'esp32c3', idf_version: IDF_VERSION });
+    // sdkconfig.defaults chose 4 MB; ESP-IDF's own default would be 2 MB
+    expect(manifest.flash).toMatchObject({ size: '4MB', mode: 'dio', freq: '80m' });
+
+    // the client's own check (libs/esp) with the machine's public JWK accepts it, sha256 of every part included
+    expect(h.backend.bundlePublicJwk()).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+    const checked = await verifyBundleManifest(
+      new Uint8Array(manifestBytes),
+      jws,
+      h.publicKey.export({ format: 'jwk' }),
     );
-    for (const part of manifest.parts) {
-      const bytes = await readFile(path.join(dir, 'bundle', part.file));
-      expect(bytes.length).toBe(part.size);
-      expect(createHash('sha256').update(bytes).digest('hex')).toBe(part.sha256);
-    }
-    // every artifact is listed with its real sha256
-    for (const a of out.artifacts) {
-      const bytes = await readFile(path.join(dir, a.name));
-      expect(createHash('sha256').update(bytes).digest('hex')).toBe(a.sha256);
-    }
+    const files = new Map<string, Uint8Array>();
+    for (const part of checked.parts)
+      files.set(part.file, new Uint8Array(await readFile(path.join(dir, 'bundle', part.file))));
+    expect(() => verifyBundleFiles(checked, files)).not.toThrow();
+    for (const a of out.artifacts) expect(sha256(await readFile(path.join(dir, a.name)))).toBe(a.sha256);
     expect(out.artifacts.map((a) => a.kind)).toEqual(
       expect.arrayContaining([
         'bundle-manifest',
@@ -82,185 +114,346 @@ describe('build in the bwrap sandbox with the test toolchain', () => {
         'web-manifest',
       ]),
     );
-    // the client's own check (libs/esp) with the machine's public JWK accepts it
-    const jwk = h.backend.bundlePublicJwk();
-    expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
-    const checked = await verifyBundleManifest(
-      new Uint8Array(manifestBytes),
-      jws,
-      h.publicKey.export({ format: 'jwk' }),
-    );
-    const bundleFiles = new Map<string, Uint8Array>();
-    for (const part of checked.parts)
-      bundleFiles.set(part.file, new Uint8Array(await readFile(path.join(dir, 'bundle', part.file))));
-    expect(() => verifyBundleFiles(checked, bundleFiles)).not.toThrow();
+  });
 
+  it('takes the offsets from the build’s flasher_args.json', async () => {
+    const flasher = parseFlasherArgs(
+      JSON.parse(await readFile(path.join(buildDir(clean.ws), 'flasher_args.json'), 'utf8')),
+    );
+    const manifest = (await bundlePart(clean.out, 'app')).manifest;
+    const byName = Object.fromEntries(manifest.parts.map((p) => [p.name, p.offset]));
+    expect(flasher.entries.length).toBeGreaterThanOrEqual(3);
+    for (const e of flasher.entries) expect(byName[e.name], e.name).toBe(e.offset);
+    expect(byName).toMatchObject({ bootloader: 0x0, 'partition-table': 0x8000, app: 0x10000 });
+    expect(flasher.chip).toBe('esp32c3');
+  });
+
+  it('its images parse back with libs/esp: app header + esp_app_desc, bootloader, partition table', async () => {
+    const app = await bundlePart(clean.out, 'app');
+    const image = readAppImage(new Uint8Array(app.bytes));
+    expect(isImageValid(image)).toBe(true);
+    expect(image.sha256?.valid).toBe(true);
+    expect(image.header.chip).toBe('esp32c3');
+    expect(image.header.flashSize).toBe('4MB');
+    expect(image.appDesc).toMatchObject({ projectName: 'hello_world', idfVersion: 'v5.1.6' });
+    const elf = await readFile(path.join(clean.out.artifactsDir!, 'hello_world.elf'));
+    expect(image.appDesc?.elfSha256).toBe(sha256(elf));
+    expect(clean.out.sizes?.app).toBe(app.bytes.length);
+
+    const boot = readAppImage(new Uint8Array((await bundlePart(clean.out, 'bootloader')).bytes));
+    expect(isImageValid(boot)).toBe(true);
+    expect(boot.header.chip).toBe('esp32c3');
+
+    const table = parsePartitionBinary(new Uint8Array((await bundlePart(clean.out, 'partition-table')).bytes));
+    expect(table.md5Valid).toBe(true);
+    const factory = table.partitions.find((p) => p.name === 'factory');
+    expect(factory?.offset).toBe(app.offset);
+    expect(factory!.size).toBeGreaterThanOrEqual(app.bytes.length);
+    expect(table.partitions.map((p) => p.name)).toEqual(expect.arrayContaining(['nvs', 'phy_init', 'factory']));
+
+    const dir = clean.out.artifactsDir!;
     const web = EspWebToolsManifest.parse(
       JSON.parse(await readFile(path.join(dir, 'bundle/web-manifest.json'), 'utf8')),
     );
     expect(web.builds[0].chipFamily).toBe('ESP32-C3');
-    expect(web.builds[0].parts).toContainEqual({
-      path: manifest.parts.find((p) => p.name === 'app')!.file,
-      offset: 0x10000,
-    });
+    expect(web.builds[0].parts).toContainEqual({ path: expect.stringContaining('hello_world'), offset: 0x10000 });
     const merged = await readFile(path.join(dir, 'merged.bin'));
-    for (const part of manifest.parts) {
+    for (const part of app.manifest.parts) {
       const bytes = await readFile(path.join(dir, 'bundle', part.file));
-      expect(merged.subarray(part.offset, part.offset + part.size).equals(bytes)).toBe(true);
+      expect(merged.subarray(part.offset, part.offset + part.size).equals(bytes), part.name).toBe(true);
     }
-    expect(merged[0x8000 - 1]).toBe(0xff);
+  });
 
-    const app = manifest.parts.find((p) => p.name === 'app');
-    const image = readAppImage(new Uint8Array(await readFile(path.join(dir, 'bundle', app!.file))));
-    expect(isImageValid(image)).toBe(true);
-    expect(image.header.chip).toBe('esp32c3');
-    expect(image.appDesc?.projectName).toBe('hello_world');
-    expect(image.appDesc?.idfVersion).toBe('test-1.0');
-    const elf = await readFile(path.join(dir, 'hello_world.elf'));
-    expect(image.appDesc?.elfSha256).toBe(createHash('sha256').update(elf).digest('hex'));
-    expect(out.sizes?.app).toBe(app!.size);
-
-    const sbom = SpdxDocument.parse(JSON.parse(await readFile(path.join(dir, 'sbom.json'), 'utf8')));
-    expect(sbom.creationInfo.creators).toEqual([expect.stringMatching(/^Tool: aegis-machine-\d/)]);
-    const pk = Object.fromEntries(sbom.packages.map((p) => [p.name, p]));
-    expect(pk.hello_world.versionInfo).toBe(image.appDesc?.version);
-    // The test toolchain is never presented as ESP-IDF; its store tools are listed by sha256.
-    expect(pk['aegis-test-toolchain'].versionInfo).toBe('test-1.0');
-    expect(pk['esp-idf']).toBeUndefined();
-    expect(pk['riscv64-unknown-elf-gcc'].checksums?.[0].algorithm).toBe('SHA256');
-    expect(pk.main.versionInfo).toBe('NOASSERTION');
-    expect(pk['espressif/led_strip'].versionInfo).toBe('2.5.5');
-    const files = Object.fromEntries(sbom.files.map((f) => [f.fileName, f.checksums[0].checksumValue]));
-    for (const a of out.artifacts.filter((x) => ['image', 'merged', 'elf'].includes(x.kind)))
-      expect(files[`./${a.name}`]).toBe(a.sha256);
-    expect(files['./bundle/manifest.json']).toBeUndefined();
-
-    const size = await h.backend.size(ws);
-    expect(size.total_size).toBeGreaterThan(0);
-    expect(size.iram_text).toBeGreaterThan(0);
-    expect(await h.backend.size(ws, 'summary')).toEqual(size);
-    // Per archive / per object file: run in the sandbox; IRAM code adds up to the summary's.
-    const archives = (await h.backend.size(ws, 'components')) as Record<string, Record<string, number>>;
-    expect(Object.keys(archives)).toContain('libmain.a');
-    const objects = (await h.backend.size(ws, 'files')) as Record<string, Record<string, number>>;
+  it('carries the real size report (size.json) and the per-component and per-file tables', async () => {
+    const text = await readFile(path.join(clean.out.artifactsDir!, 'size.json'), 'utf8');
+    const size = JSON.parse(text) as Record<string, number>;
+    const report = parseSizeReport(size);
+    expect(report).toBeDefined();
+    expect(size.total_size ?? 0).toBeGreaterThan(50_000);
+    expect(await h.backend.size(clean.ws)).toEqual(size);
+    const archives = (await h.backend.size(clean.ws, 'components')) as Record<string, unknown>;
+    expect(Object.keys(archives)).toEqual(expect.arrayContaining(['libmain.a', 'libfreertos.a']));
+    const objects = (await h.backend.size(clean.ws, 'files')) as Record<string, unknown>;
     expect(Object.keys(objects)).toContain('hello_world_main.c.obj');
-    for (const rows of [archives, objects])
-      expect(Object.values(rows).reduce((n, e) => n + (e['.iram0.text'] ?? 0), 0)).toBe(size.iram_text);
   });
 
-  it('fails a compile error with the gcc diagnostic in the log', async () => {
-    const ws = await workspace(
-      h,
-      helloProject({ 'main/hello_world_main.c': 'void app_main(void)\n{\n    int x = ;\n}\n' }),
-    );
-    const { req, log } = request(ws, { target: 'esp32c3' });
-    const out = await h.backend.build(req);
-    expect(out.state).toBe('failed');
-    expect(out.error?.code).toBe('build_failed');
-    expect(out.exitCode).not.toBe(0);
-    const diag = log.lines.find((l) =>
-      /hello_world_main\.c:3:13: error: expected expression before ';' token/.test(l.text),
-    );
-    expect(diag?.stream).toBe('stderr');
-    expect(out.artifacts).toEqual([]);
-    // the outcome carries the first compiler error, for people and agents that only read the status
-    expect(out.error?.message).toMatch(/hello_world_main\.c:3: expected expression before ';' token/);
-    expect(out.error?.details).toMatchObject({
-      diagnostics: [
-        expect.objectContaining({ severity: 'error', line: 3, file: expect.stringMatching(/hello_world_main\.c$/) }),
-      ],
-    });
+  it('writes an SBOM naming ESP-IDF 5.1.6 and the built images by sha256', async () => {
+    const dir = clean.out.artifactsDir!;
+    const sbom = SpdxDocument.parse(JSON.parse(await readFile(path.join(dir, 'sbom.json'), 'utf8')));
+    const pk = Object.fromEntries(sbom.packages.map((p) => [p.name, p]));
+    expect(pk['esp-idf']?.versionInfo).toMatch(/^v?5\.1\.6$/);
+    const app = readAppImage(new Uint8Array((await bundlePart(clean.out, 'app')).bytes));
+    expect(pk.hello_world.versionInfo).toBe(app.appDesc?.version);
+    const files = Object.fromEntries(sbom.files.map((f) => [f.fileName, f.checksums[0].checksumValue]));
+    for (const a of clean.out.artifacts.filter((x) => ['image', 'merged', 'elf'].includes(x.kind)))
+      expect(files[`./${a.name}`]).toBe(a.sha256);
   });
 
-  it('rebuilds nothing when nothing changed, and rebuilds when the target changes', async () => {
-    const files = helloProject({ 'main/util.c': 'int twice(int x)\n{\n    return 2 * x;\n}\n' });
-    const first = request(await workspace(h, files), { target: 'esp32c3', userId: 'cache-user' });
-    expect((await h.backend.build(first.req)).state).toBe('succeeded');
-    expect(compiled(first.log.text()).length).toBeGreaterThanOrEqual(2);
-
-    // a new job (fresh workspace, same upload) restores the cache and compiles nothing
-    const second = request(await workspace(h, files), { target: 'esp32c3', userId: 'cache-user' });
-    const out2 = await h.backend.build(second.req);
-    expect(out2.state).toBe('succeeded');
-    expect(compiled(second.log.text())).toEqual([]);
-    expect(second.log.text()).toContain('ninja: no work to do.');
-    expect(out2.artifacts.length).toBeGreaterThan(0);
-
-    // a changed source recompiles only that file
-    const third = request(
-      await workspace(h, { ...files, 'main/util.c': 'int twice(int x)\n{\n    return x + x;\n}\n' }),
-      { target: 'esp32c3', userId: 'cache-user' },
-    );
-    expect((await h.backend.build(third.req)).state).toBe('succeeded');
-    expect(compiled(third.log.text())).toEqual([expect.stringContaining('util.c.obj')]);
-
-    // another target: set-target runs and everything is compiled again
-    const fourth = request(await workspace(h, files), { target: 'esp32c6', userId: 'cache-user' });
-    const out4 = await h.backend.build(fourth.req);
-    expect(out4.state).toBe('succeeded');
-    expect(out4.target).toBe('esp32c6');
-    expect(fourth.log.text()).toContain('Set Target to: esp32c6');
-    expect(compiled(fourth.log.text()).length).toBeGreaterThanOrEqual(2);
-    const manifest = JSON.parse(await readFile(path.join(out4.artifactsDir!, 'bundle/manifest.json'), 'utf8'));
-    expect(manifest.chip).toBe('esp32c6');
-  });
-
-  it('decodes addresses with the store addr2line', async () => {
-    const ws = await workspace(h, helloProject());
-    const { req } = request(ws, { target: 'esp32c3' });
-    const out = await h.backend.build(req);
-    expect(out.state).toBe('succeeded');
-    const nm = await import('node:child_process').then((cp) =>
-      cp.execFileSync('riscv64-unknown-elf-nm', [path.join(out.artifactsDir!, 'hello_world.elf')], {
-        encoding: 'utf8',
-      }),
+  it('decodes addresses with the store’s addr2line', async () => {
+    const nm = execFileSync(
+      path.join(h.storeRoot, 'idf', IDF_VERSION, 'tools/riscv32-esp-elf/bin/riscv32-esp-elf-nm'),
+      [path.join(clean.out.artifactsDir!, 'hello_world.elf')],
+      { encoding: 'utf8' },
     );
     const appMain = /^([0-9a-f]+) T app_main$/m.exec(nm)?.[1];
     expect(appMain).toBeDefined();
-    const frames = await h.backend.decode(ws, [`0x${appMain}`, '0x00000004']);
+    const frames = await h.backend.decode(clean.ws, [`0x${appMain}`, '0x00000004']);
     expect(frames[0]).toMatchObject({ function: 'app_main', line: expect.any(Number) });
     expect(frames[0].file).toMatch(/hello_world_main\.c$/);
     expect(frames[1]).toMatchObject({ function: null, file: null, line: null });
-    await expect(h.backend.decode(ws, ['not-an-address'])).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(h.backend.decode(clean.ws, ['not-an-address'])).rejects.toMatchObject({ code: 'invalid_input' });
   });
+});
+
+/** The bundle step on its own, fed the clean build's real output directory (no build of its own). */
+describe('flash bundle from a build directory', () => {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const input = (projectDir: string, artifactsDir: string) => ({
+    projectDir,
+    artifactsDir,
+    target: 'esp32c3' as const,
+    idfVersion: IDF_VERSION,
+    jobId: 'j',
+    signingKey: { kid: 'k', privateKey },
+    now: new Date(),
+  });
+  const OUTPUTS = [
+    'flasher_args.json',
+    'project_description.json',
+    'bootloader/bootloader.bin',
+    'partition_table/partition-table.bin',
+    'hello_world.bin',
+    'hello_world.elf',
+    'hello_world.map',
+  ];
+
+  it('bundles a plain build directory', async () => {
+    const project = path.join(h.root, 'bundle-ok', 'project');
+    for (const f of OUTPUTS) {
+      await mkdir(path.dirname(path.join(project, 'build', f)), { recursive: true });
+      await cp(path.join(buildDir(clean.ws), f), path.join(project, 'build', f));
+    }
+    const made = await makeArtifacts(input(project, path.join(h.root, 'bundle-ok', 'artifacts')));
+    expect(made.projectName).toBe('hello_world');
+    expect(made.sizes.app).toBe(clean.out.sizes?.app);
+  });
+
+  it("refuses a build/ that is a link (it could point at another job's firmware)", async () => {
+    const project = path.join(h.root, 'bundle-link', 'project');
+    await mkdir(project, { recursive: true });
+    await symlink(buildDir(clean.ws), path.join(project, 'build'));
+    await expect(makeArtifacts(input(project, path.join(h.root, 'bundle-link', 'artifacts')))).rejects.toMatchObject({
+      code: 'bundle_failed',
+    });
+  });
+
+  it('skips files that are links leaving the build directory', async () => {
+    const project = path.join(h.root, 'bundle-filelink', 'project');
+    await mkdir(path.join(project, 'build'), { recursive: true });
+    for (const f of ['flasher_args.json', 'project_description.json'])
+      await cp(path.join(buildDir(clean.ws), f), path.join(project, 'build', f));
+    for (const f of ['hello_world.bin', 'bootloader', 'partition_table'])
+      await symlink(path.join(buildDir(clean.ws), f), path.join(project, 'build', f));
+    await expect(
+      makeArtifacts(input(project, path.join(h.root, 'bundle-filelink', 'artifacts'))),
+    ).rejects.toMatchObject({ code: 'bundle_failed', message: expect.stringContaining('missing') });
+  });
+});
+
+/**
+ * Later uploads of the same project by the same user: a fresh workspace each time (as for a new job), the cached
+ * state (build/, sdkconfig, source stamps) restored, real ninja deciding by mtimes.
+ */
+describe('incremental builds across uploads with real ninja', () => {
+  const appSha = async (out: BuildOutcome): Promise<string> => sha256((await bundlePart(out, 'app')).bytes);
+  const edited = (text: string): string => text.replace('Hello world!', 'Hello again!');
+
+  it(
+    'an unchanged re-upload compiles nothing and yields the identical app image',
+    async () => {
+      const { req, log } = request(await workspace(h, HELLO), { target: 'esp32c3', userId: USER });
+      const out = await timedBuild(h.backend, req, 'unchanged re-upload');
+      expect(out.state, log.text().slice(-3000)).toBe('succeeded');
+      expect(log.text()).toContain('Restored the incremental build state of the previous build.');
+      expect(ninjaWork(log.text())).toEqual([]);
+      expect(log.text()).toContain('ninja: no work to do.');
+      expect(await appSha(out)).toBe(await appSha(clean.out));
+    },
+    LONG,
+  );
+
+  it(
+    'one edited .c — uploaded with an OLD mtime — recompiles exactly that file and relinks; the image differs',
+    async () => {
+      const longAgo = new Date(Date.now() - 365 * 24 * 3600_000);
+      const files = { ...HELLO, [MAIN]: edited(HELLO[MAIN]) };
+      const { req, log } = request(await workspace(h, files, { [MAIN]: longAgo }), {
+        target: 'esp32c3',
+        userId: USER,
+      });
+      const out = await timedBuild(h.backend, req, 'one edited .c');
+      expect(out.state, log.text().slice(-3000)).toBe('succeeded');
+      expect(ninjaWork(log.text())).toEqual([
+        'Building C object esp-idf/main/CMakeFiles/__idf_main.dir/hello_world_main.c.obj',
+        'Linking C static library esp-idf/main/libmain.a',
+        'Linking CXX executable hello_world.elf',
+      ]);
+      const app = await bundlePart(out, 'app');
+      expect(sha256(app.bytes)).not.toBe(await appSha(clean.out));
+      expect(app.bytes.includes(Buffer.from('Hello again!'))).toBe(true);
+      expect(app.bytes.includes(Buffer.from('Hello world!'))).toBe(false);
+      expect(isImageValid(readAppImage(new Uint8Array(app.bytes)))).toBe(true);
+    },
+    LONG,
+  );
+
+  it(
+    'a real compile error fails the build with the gcc diagnostic (file:line) in the outcome',
+    async () => {
+      const lines = HELLO[MAIN].split('\n');
+      const at = lines.findIndex((l) => l.includes('Hello world!')) + 1;
+      lines.splice(at, 0, '    int broken = ;');
+      const { req, log } = request(await workspace(h, { ...HELLO, [MAIN]: lines.join('\n') }), {
+        target: 'esp32c3',
+        userId: USER,
+      });
+      const out = await timedBuild(h.backend, req, 'compile error');
+      expect(out.state).toBe('failed');
+      expect(out.error?.code).toBe('build_failed');
+      expect(out.exitCode).not.toBe(0);
+      expect(out.artifacts).toEqual([]);
+      const diag = log.lines.find((l) =>
+        /hello_world_main\.c:\d+:\d+: error: expected expression before ';' token/.test(l.text),
+      );
+      expect(diag?.stream).toBe('stderr');
+      expect(out.error?.message).toMatch(
+        new RegExp(`hello_world_main\\.c:${at + 1}: expected expression before ';' token`),
+      );
+      expect(out.error?.details).toMatchObject({
+        diagnostics: [
+          expect.objectContaining({
+            severity: 'error',
+            line: at + 1,
+            file: expect.stringMatching(/hello_world_main\.c$/),
+          }),
+        ],
+      });
+    },
+    LONG,
+  );
+
+  it(
+    'a real CMake error fails the build and the outcome says where and why',
+    async () => {
+      // a typo in the project's CMakeLists.txt, as people make them
+      const cmake = HELLO['CMakeLists.txt'].replace('project(hello_world)', 'projct(hello_world)');
+      const line = cmake.split('\n').findIndex((l) => l.startsWith('projct(')) + 1;
+      const { req, log } = request(await workspace(h, { ...HELLO, 'CMakeLists.txt': cmake }), {
+        target: 'esp32c3',
+        userId: USER,
+      });
+      const out = await timedBuild(h.backend, req, 'CMake error');
+      expect(out.state).toBe('failed');
+      expect(out.error?.code).toBe('build_failed');
+      expect(out.artifacts).toEqual([]);
+      expect(log.text()).toContain(`CMake Error at CMakeLists.txt:${line} (projct):`);
+      expect(out.error?.message).toMatch(new RegExp(`CMakeLists\\.txt:${line}: .*Unknown CMake command "projct"`));
+      expect(out.error?.details).toMatchObject({
+        diagnostics: [expect.objectContaining({ severity: 'error', line, file: 'CMakeLists.txt' })],
+      });
+    },
+    LONG,
+  );
+
+  it(
+    'another target (esp32, Xtensa, from .espctl.toml) is a full rebuild with an esp32 image',
+    async () => {
+      const files = { ...HELLO, '.espctl.toml': '[build]\ntarget = "esp32"\n' };
+      const { req, log } = request(await workspace(h, files), { userId: USER });
+      const out = await timedBuild(h.backend, req, 'target switch to esp32 (clean)');
+      expect(out.error, log.text().slice(-3000)).toBeUndefined();
+      expect(out).toMatchObject({ state: 'succeeded', target: 'esp32' });
+      expect(log.text()).toContain('Setting target esp32.');
+      expect(log.text()).not.toContain('Restored the incremental build state');
+      const work = ninjaWork(log.text());
+      expect(work.length).toBeGreaterThan(500);
+      expect(work).toContain('Building C object esp-idf/main/CMakeFiles/__idf_main.dir/hello_world_main.c.obj');
+      const app = await bundlePart(out, 'app');
+      expect(app.manifest.chip).toBe('esp32');
+      const image = readAppImage(new Uint8Array(app.bytes));
+      expect(isImageValid(image)).toBe(true);
+      expect(image.header.chip).toBe('esp32');
+      expect(sha256(app.bytes)).not.toBe(await appSha(clean.out));
+      // the ESP32 ROM loads its bootloader at 0x1000, as flasher_args.json says
+      const boot = await bundlePart(out, 'bootloader');
+      expect(boot.offset).toBe(0x1000);
+      expect(readAppImage(new Uint8Array(boot.bytes)).header.chip).toBe('esp32');
+    },
+    LONG,
+  );
+
+  it(
+    'a profile uses sdkconfig.defaults.<profile> and keeps its own cache entry',
+    async () => {
+      const build = async (profile?: 'release') => {
+        const { req, log } = request(await workspace(h, HELLO), { target: 'esp32c3', userId: USER, profile });
+        const out = await timedBuild(h.backend, req, `profile ${profile ?? 'default'}`);
+        expect(out.state, log.text().slice(-3000)).toBe('succeeded');
+        return { out, log, flash: (await bundlePart(out, 'app')).manifest.flash.size };
+      };
+      const release = await build('release');
+      expect(release.flash).toBe('8MB');
+      expect(readAppImage(new Uint8Array((await bundlePart(release.out, 'app')).bytes)).header.flashSize).toBe('8MB');
+      const plain = await build();
+      expect(plain.flash).toBe('4MB');
+      const again = await build('release');
+      expect(again.flash).toBe('8MB');
+      expect(ninjaWork(again.log.text())).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    'builds of different jobs run in parallel',
+    async () => {
+      const jobs = await Promise.all(
+        [1, 2, 3].map(async () => request(await workspace(h, HELLO), { target: 'esp32c3', userId: USER })),
+      );
+      const outs = await Promise.all(jobs.map((j) => h.backend.build(j.req)));
+      expect(outs.map((o) => o.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      const shas = await Promise.all(outs.map(appSha));
+      expect(new Set(shas).size).toBe(1);
+    },
+    LONG,
+  );
 });
 
 describe('clear errors', () => {
   it('unknown IDF version lists the available ones', async () => {
-    const ws = await workspace(h, helloProject());
-    const { req, log } = request(ws, { idfVersion: '5.9.9' });
+    const { req, log } = request(await workspace(h, HELLO), { idfVersion: '5.9.9' });
     const out = await h.backend.build(req);
     expect(out.state).toBe('failed');
     expect(out.error?.code).toBe('unknown_idf_version');
     expect(out.error?.message).toContain('5.9.9');
-    expect(out.error?.message).toContain('test-1.0 (test toolchain)');
+    expect(out.error?.message).toContain(IDF_VERSION);
     expect(log.text()).toContain('5.9.9');
   });
 
   it('IDF version from .idf-version and .espctl.toml', async () => {
-    const a = request(await workspace(h, helloProject({ '.idf-version': '4.4\n' })));
+    const a = request(await workspace(h, { ...HELLO, '.idf-version': '4.4\n' }));
     expect((await h.backend.build(a.req)).error?.message).toMatch(/ESP-IDF 4\.4 \(from \.idf-version\)/);
-    const b = request(await workspace(h, helloProject({ '.espctl.toml': '[build]\nidf_version = "5.1"\n' })));
+    const b = request(await workspace(h, { ...HELLO, '.espctl.toml': '[build]\nidf_version = "5.1"\n' }));
     expect((await h.backend.build(b.req)).error?.message).toMatch(/ESP-IDF 5\.1 \(from \.espctl\.toml\)/);
-    const c = request(await workspace(h, helloProject({ '.espctl.toml': '[build]\ntarget = 42\n' })));
+    const c = request(await workspace(h, { ...HELLO, '.espctl.toml': '[build]\ntarget = 42\n' }));
     expect((await h.backend.build(c.req)).error?.code).toBe('invalid_project_config');
   });
 
-  it('unknown target says what the toolchain builds for', async () => {
-    const ws = await workspace(h, helloProject());
-    const { req } = request(ws, { target: 'esp32s3' });
+  it('unknown target says what the store builds for', async () => {
+    const { req } = request(await workspace(h, HELLO), { target: 'esp32s3' });
     const out = await h.backend.build(req);
     expect(out.state).toBe('failed');
     expect(out.error?.code).toBe('unknown_target');
-    expect(out.error?.message).toMatch(/esp32s3.*test toolchain test-1\.0.*esp32c3/);
-  });
-
-  it('target from .espctl.toml is used when the request has none', async () => {
-    const ws = await workspace(h, helloProject({ '.espctl.toml': '[build]\ntarget = "esp32h2"\n' }));
-    const { req } = request(ws);
-    const out = await h.backend.build(req);
-    expect(out.state).toBe('succeeded');
-    expect(out.target).toBe('esp32h2');
+    expect(out.error?.message).toMatch(/esp32s3.*5\.1\.6.*esp32c3, esp32/);
   });
 
   it('a missing project is a clear error', async () => {
@@ -270,14 +463,14 @@ describe('clear errors', () => {
   });
 
   it('cancel stops the build and every process it started', async () => {
-    const ws = await workspace(
-      h,
-      helloProject({ 'CMakeLists.txt': 'project(slow)\nexecute_process(COMMAND sleep 607)\n' }),
-    );
-    const { req, abort } = request(ws);
+    // CMake runs execute_process while configuring, before ESP-IDF's project.cmake is even included.
+    const ws = await workspace(h, {
+      ...HELLO,
+      'CMakeLists.txt': `cmake_minimum_required(VERSION 3.16)\nexecute_process(COMMAND sleep 607)\n${HELLO['CMakeLists.txt']}`,
+    });
+    const { req, abort } = request(ws, { target: 'esp32c3' });
     const p = h.backend.build(req);
-    // wait until the build really runs its `sleep 607` in the sandbox, then cancel
-    for (let i = 0; i < 400 && sandboxProcesses('sleep\u0000607') === 0; i++)
+    for (let i = 0; i < 1200 && sandboxProcesses('sleep\u0000607') === 0; i++)
       await new Promise((r) => setTimeout(r, 50));
     expect(sandboxProcesses('sleep\u0000607')).toBe(1);
     abort.abort();
@@ -285,78 +478,52 @@ describe('clear errors', () => {
     expect(out.state).toBe('canceled');
     expect(out.artifacts).toEqual([]);
     expect(sandboxProcesses('sleep\u0000607')).toBe(0);
-  });
+  }, 120_000);
 
-  it('a profile uses sdkconfig.defaults.<profile> and its own cache entry', async () => {
-    const files = helloProject({
-      'sdkconfig.defaults': 'CONFIG_ESPTOOLPY_FLASHSIZE="4MB"\n',
-      'sdkconfig.defaults.release': 'CONFIG_ESPTOOLPY_FLASHSIZE="8MB"\n',
+  it(
+    'runs with a private (0700) machine directory and keeps its bundle key across restarts',
+    async () => {
+      const workDir = path.join(h.root, 'machine-state');
+      await mkdir(workDir, { mode: 0o700 });
+      // the warm cache of this file, so both builds are incremental
+      const first = await createBuildBackend({
+        storeRoot: h.storeRoot,
+        sandbox: 'bwrap',
+        workDir,
+        cacheDir: h.cacheDir,
+      });
+      const { req, log } = request(await workspace(h, HELLO), { target: 'esp32c3', userId: USER });
+      const out = await first.build(req);
+      expect(out.error, log.text().slice(-2000)).toBeUndefined();
+      const dir = out.artifactsDir!;
+      const manifestBytes = new Uint8Array(await readFile(path.join(dir, 'bundle/manifest.json')));
+      const jws = await readFile(path.join(dir, 'bundle/manifest.jws'), 'utf8');
+      await expect(verifyBundleManifest(manifestBytes, jws, first.bundlePublicJwk())).resolves.toMatchObject({
+        project: 'hello_world',
+      });
+      first.setMachineId('0b7c6c1e-6f7e-4a57-9d43-9d1c1c7b9c11');
+      const again = request(await workspace(h, HELLO), { target: 'esp32c3', userId: USER });
+      const out2 = await first.build(again.req);
+      const m2 = JSON.parse(await readFile(path.join(out2.artifactsDir!, 'bundle/manifest.json'), 'utf8'));
+      expect(m2.machine_id).toBe('0b7c6c1e-6f7e-4a57-9d43-9d1c1c7b9c11');
+      const second = await createBuildBackend({ storeRoot: h.storeRoot, sandbox: 'bwrap', workDir });
+      expect(second.bundlePublicJwk()).toEqual(first.bundlePublicJwk());
+      expect((await stat(path.join(workDir, 'bundle-signing-key.pem'))).mode & 0o777).toBe(0o600);
+    },
+    LONG,
+  );
+
+  it('an IDF whose export script fails says so, with its output', async () => {
+    // a store that passes its checksums but whose export script fails (e.g. a half-finished install.sh)
+    const broken = await fakeStore(path.join(h.root, 'broken-store'), {
+      exportScript: 'echo "ERROR: tool xtensa-esp-elf has no installed versions" >&2\nfalse\n',
     });
-    const flashSize = async (profile?: 'debug' | 'release'): Promise<string> => {
-      const { req } = request(await workspace(h, files), { target: 'esp32c3', userId: 'profile-user', profile });
-      const out = await h.backend.build(req);
-      expect(out.state).toBe('succeeded');
-      return JSON.parse(await readFile(path.join(out.artifactsDir!, 'bundle/manifest.json'), 'utf8')).flash.size;
-    };
-    expect(await flashSize('release')).toBe('8MB');
-    expect(await flashSize()).toBe('4MB');
-    expect(await flashSize('release')).toBe('8MB');
-  });
-
-  it('builds of different jobs run in parallel', async () => {
-    const jobs = await Promise.all(
-      [1, 2, 3].map(async () => request(await workspace(h, helloProject()), { target: 'esp32c3' })),
-    );
-    const outs = await Promise.all(jobs.map((j) => h.backend.build(j.req)));
-    expect(outs.map((o) => o.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-  });
-
-  it('runs with a private (0700) machine directory and keeps its bundle key across restarts', async () => {
-    const workDir = path.join(h.root, 'machine-state');
-    await mkdir(workDir, { mode: 0o700 });
-    const first = await createBuildBackend({ storeRoot: h.storeRoot, sandbox: 'bwrap', workDir });
-    const { req } = request(await workspace(h, helloProject()), { target: 'esp32c3' });
-    const out = await first.build(req);
-    expect(out.error).toBeUndefined();
-    const dir = out.artifactsDir!;
-    const manifestBytes = new Uint8Array(await readFile(path.join(dir, 'bundle/manifest.json')));
-    const jws = await readFile(path.join(dir, 'bundle/manifest.jws'), 'utf8');
-    await expect(verifyBundleManifest(manifestBytes, jws, first.bundlePublicJwk())).resolves.toMatchObject({
-      project: 'hello_world',
-    });
-    first.setMachineId('0b7c6c1e-6f7e-4a57-9d43-9d1c1c7b9c11');
-    const again = request(await workspace(h, helloProject()), { target: 'esp32c3' });
-    const out2 = await first.build(again.req);
-    const m2 = JSON.parse(await readFile(path.join(out2.artifactsDir!, 'bundle/manifest.json'), 'utf8'));
-    expect(m2.machine_id).toBe('0b7c6c1e-6f7e-4a57-9d43-9d1c1c7b9c11');
-    const second = await createBuildBackend({ storeRoot: h.storeRoot, sandbox: 'bwrap', workDir });
-    expect(second.bundlePublicJwk()).toEqual(first.bundlePublicJwk());
-    expect((await stat(path.join(workDir, 'bundle-signing-key.pem'))).mode & 0o777).toBe(0o600);
-  });
-
-  it('an IDF whose export.sh fails says so, with its output', async () => {
-    const { cp, writeFile: write } = await import('node:fs/promises');
-    const broken = path.join(h.root, 'broken-store');
-    await cp(h.storeRoot, broken, { recursive: true, verbatimSymlinks: true });
-    // a store that passes its checksums but whose export.sh fails (e.g. a half-finished install.sh)
-    const exportSh = path.join(broken, 'idf/test-1.0/export.sh');
-    await write(exportSh, 'echo "ERROR: tool xtensa-esp-elf has no installed versions" >&2\nfalse\n');
-    const manifestFile = path.join(broken, 'manifest.json');
-    const m = JSON.parse(await readFile(manifestFile, 'utf8'));
-    const { createHash } = await import('node:crypto');
-    for (const t of m.versions[0].tools) {
-      if (t.name === 'export.sh')
-        t.sha256 = createHash('sha256')
-          .update(await readFile(exportSh))
-          .digest('hex');
-    }
-    await write(manifestFile, JSON.stringify(m));
     const backend = await createBuildBackend({
-      storeRoot: broken,
+      storeRoot: broken.root,
       sandbox: 'bwrap',
       workDir: path.join(h.root, 'broken-work'),
     });
-    const { req, log } = request(await workspace(h, helloProject()), { target: 'esp32c3' });
+    const { req, log } = request(await workspace(h, HELLO), { target: 'esp32c3' });
     const out = await backend.build(req);
     expect(out.state).toBe('failed');
     expect(log.text()).toContain('tool xtensa-esp-elf has no installed versions');
