@@ -215,15 +215,18 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
     return { files, bytes, kept };
   }
 
+  /**
+   * A file time for the archive, in decimal seconds: nanoseconds cut to microseconds, minus one. Never later than
+   * the real time, even after the double rounding of utimes: ninja rebuilds an output whose restored mtime is
+   * newer than the one its deps log recorded ("stored deps info out of date"), so rounding up costs a rebuild.
+   */
+  function archiveTime(ns: bigint): string {
+    const us = ns / 1000n - 1n;
+    return `${us / 1000000n}.${(us % 1000000n).toString().padStart(6, '0')}`;
+  }
+
   /** ustar header (+ a pax header for the exact path, link and sub-second mtime). */
-  function tarHeader(
-    rel: string,
-    type: '0' | '2' | '5',
-    size: number,
-    mode: number,
-    mtimeMs: number,
-    link = '',
-  ): Buffer {
+  function tarHeader(rel: string, type: '0' | '2' | '5', size: number, mode: number, mtime: string, link = ''): Buffer {
     const header = (name: string, t: string, sz: number, linkName: string): Buffer => {
       const b = Buffer.alloc(512);
       b.write(name.slice(0, 99), 0, 'utf8');
@@ -231,13 +234,7 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
       b.write('0000000', 108, 'latin1');
       b.write('0000000', 116, 'latin1');
       b.write(sz.toString(8).padStart(11, '0'), 124, 'latin1');
-      b.write(
-        Math.floor(mtimeMs / 1000)
-          .toString(8)
-          .padStart(11, '0'),
-        136,
-        'latin1',
-      );
+      b.write(Number(mtime.split('.')[0]).toString(8).padStart(11, '0'), 136, 'latin1');
       b.write('        ', 148, 'latin1');
       b.write(t, 156, 'latin1');
       b.write(linkName.slice(0, 99), 157, 'utf8');
@@ -253,15 +250,14 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
       while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
       return `${len}${body}`;
     };
-    const paxBody = Buffer.from(
-      rec('path', rel) + rec('mtime', (mtimeMs / 1000).toFixed(6)) + (link ? rec('linkpath', link) : ''),
-    );
+    const paxBody = Buffer.from(rec('path', rel) + rec('mtime', mtime) + (link ? rec('linkpath', link) : ''));
     const pad = Buffer.alloc(Math.ceil(paxBody.length / 512) * 512 - paxBody.length);
     return Buffer.concat([header('PaxHeader', 'x', paxBody.length, ''), paxBody, pad, header(rel, type, size, link)]);
   }
 
-  function packFile(abs: string, rel: string, st: import('node:fs').Stats): void {
-    writeAll(1, tarHeader(rel, '0', st.size, st.mode, st.mtimeMs));
+  function packFile(abs: string, rel: string, big: import('node:fs').BigIntStats): void {
+    const st = { size: Number(big.size), mode: Number(big.mode) };
+    writeAll(1, tarHeader(rel, '0', st.size, st.mode, archiveTime(big.mtimeNs)));
     const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
       const b = Buffer.allocUnsafe(1 << 20);
@@ -282,11 +278,12 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
   }
 
   function packTree(abs: string, rel: string): void {
-    const st = fs.lstatSync(abs);
-    if (st.isSymbolicLink()) writeAll(1, tarHeader(rel, '2', 0, 0o777, st.mtimeMs, fs.readlinkSync(abs)));
+    const st = fs.lstatSync(abs, { bigint: true });
+    const t = archiveTime(st.mtimeNs);
+    if (st.isSymbolicLink()) writeAll(1, tarHeader(rel, '2', 0, 0o777, t, fs.readlinkSync(abs)));
     else if (st.isFile()) packFile(abs, rel, st);
     else if (st.isDirectory()) {
-      writeAll(1, tarHeader(rel, '5', 0, st.mode, st.mtimeMs));
+      writeAll(1, tarHeader(rel, '5', 0, Number(st.mode), t));
       for (const e of fs.readdirSync(abs).sort()) packTree(path.join(abs, e), `${rel}/${e}`);
     }
   }
@@ -431,16 +428,25 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
           process.exitCode = 3;
           break;
         }
-        const stamps: Record<string, { sha256: string; mtimeMs: number }> = {};
+        const stamps: Record<string, { sha256: string; mtime: string }> = {};
         for (const rel of sourceFiles(project)) {
           const p = path.join(project, rel);
-          stamps[rel] = { sha256: sha256(p), mtimeMs: fs.lstatSync(p).mtimeMs };
+          stamps[rel] = { sha256: sha256(p), mtime: archiveTime(fs.lstatSync(p, { bigint: true }).mtimeNs) };
         }
         const stampBytes = Buffer.from(JSON.stringify(stamps));
-        writeAll(1, tarHeader('.aegis-source-stamps.json', '0', stampBytes.length, 0o644, Date.now()));
+        writeAll(
+          1,
+          tarHeader(
+            '.aegis-source-stamps.json',
+            '0',
+            stampBytes.length,
+            0o644,
+            archiveTime(BigInt(Date.now()) * 1000000n),
+          ),
+        );
         writeAll(1, stampBytes);
         writeAll(1, Buffer.alloc((512 - (stampBytes.length % 512)) % 512));
-        const sdk = fs.lstatSync(path.join(project, 'sdkconfig'), { throwIfNoEntry: false });
+        const sdk = fs.lstatSync(path.join(project, 'sdkconfig'), { throwIfNoEntry: false, bigint: true });
         if (sdk?.isFile()) packFile(path.join(project, 'sdkconfig'), 'sdkconfig', sdk);
         packTree(path.join(project, 'build'), 'build');
         writeAll(1, Buffer.alloc(1024));
@@ -464,13 +470,13 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
         // Honest mtimes for ninja: unchanged content gets the cached build's mtime back, changed content "now".
         const stampsText = r.kept.get('.aegis-source-stamps.json');
         const stamps = stampsText
-          ? (JSON.parse(stampsText.toString('utf8')) as Record<string, { sha256: string; mtimeMs: number }>)
+          ? (JSON.parse(stampsText.toString('utf8')) as Record<string, { sha256: string; mtime: string }>)
           : {};
         const now = Number(arg.nowMs) / 1000;
         for (const rel of sourceFiles(project)) {
           const p = path.join(project, rel);
           const known = stamps[rel];
-          const t = known && sha256(p) === known.sha256 ? known.mtimeMs / 1000 : now;
+          const t = known && sha256(p) === known.sha256 ? Number(known.mtime) : now;
           fs.utimesSync(p, t, t);
         }
         json({ restored: true });
