@@ -98,6 +98,8 @@ export class Agent {
     await this.loop;
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, graceMs).unref())]);
     await this.stop();
+    // Unmounts the jobs' quota filesystems too; what a crash leaves behind, the next start sweeps.
+    await this.registry.removeAll();
   }
 
   async stop(): Promise<void> {

@@ -68,6 +68,15 @@ export class JobRegistry {
     return gone;
   }
 
+  /** At shutdown: every job's results die with this process (nobody can reattach), so their workspaces go now. */
+  async removeAll(): Promise<void> {
+    for (const job of [...this.jobs.values()]) {
+      this.jobs.delete(job.id);
+      this.lastUsed.delete(job.id);
+      await this.ops.remove(job.workspaceDir).catch(() => undefined);
+    }
+  }
+
   /** Job directories from before this start (a restart or crash): nobody can reattach to them, so they go. */
   async sweepStale(): Promise<string[]> {
     const known = new Set(this.jobs.keys());
