@@ -6,6 +6,9 @@ import type { BuildBackend } from '../build/backend.js';
 import type { BuildJob } from '../jobs/build-job.js';
 
 const PTY_CHUNK = 16 * 1024;
+/** Terminal output queued for the channel beyond which the terminal is paused, and where it resumes. */
+export const PTY_PAUSE_BYTES = 1024 * 1024;
+const PTY_RESUME_BYTES = 256 * 1024;
 /** Keystrokes typed while the sandbox is still starting wait here; past this they are refused. */
 const MAX_PENDING_INPUT = 64 * 1024;
 
@@ -56,10 +59,30 @@ export function servePty(o: {
         env: cmd.env,
       });
       run.term = term;
+      // Output waits in the sender's queue at the channel's pace; past a bound the terminal is paused (its
+      // process blocks on write), so `yes` in a terminal cannot grow the machine's memory or stall its loop.
+      let inFlight = 0;
+      let paused = false;
       term.onData((d) => {
         const buf = Buffer.from(d, 'utf8');
-        for (let i = 0; i < buf.length; i += PTY_CHUNK)
-          void sender.send(buf.subarray(i, i + PTY_CHUNK)).catch(() => undefined);
+        for (let i = 0; i < buf.length; i += PTY_CHUNK) {
+          const chunk = buf.subarray(i, i + PTY_CHUNK);
+          inFlight += chunk.length;
+          void sender
+            .send(chunk)
+            .catch(() => undefined)
+            .finally(() => {
+              inFlight -= chunk.length;
+              if (paused && inFlight <= PTY_RESUME_BYTES && !run.exited) {
+                paused = false;
+                term.resume();
+              }
+            });
+        }
+        if (!paused && inFlight > PTY_PAUSE_BYTES) {
+          paused = true;
+          term.pause();
+        }
       });
       term.onExit(({ exitCode, signal }) => {
         run.exited = true;
