@@ -7,7 +7,7 @@
 //   node bench/build.mjs          (or `npm run bench -- build`)
 // Runs itself inside a private network namespace (unshare -n, lo only) when started outside one, after building
 // the dists (`tsc -b tsconfig.build.json`). Env: BENCH_RUNS (3: unchanged and one-line runs, median),
-// BENCH_CLEAN_RUNS (1), BENCH_TARGET (esp32c3), ESPCTL_STORE_ROOT (default: scripts/idf-store.mjs provisions
+// BENCH_CLEAN_RUNS (1), BENCH_TARGET (esp32c3), BENCH_KEEP=1 (keep every build log), ESPCTL_STORE_ROOT (default: scripts/idf-store.mjs provisions
 // .aegis-store from the kit). Writes bench/results/build.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -116,6 +116,17 @@ function rawEnv() {
   };
 }
 
+/** Phase marks: the first log line (the machine's own, or idf.py's) that matches; on both sides. */
+const MARKS = {
+  building: (t) => t.startsWith('Building '),
+  restored: (t) => t.startsWith('Restored the incremental build state'),
+  setTarget: (t) => t.startsWith('Setting target') || t.startsWith('Target changes'),
+  ninja: (t) => t.startsWith('Executing action: all'),
+  complete: (t) => t.startsWith('Project build complete'),
+  bundle: (t) => t.startsWith('Flash bundle ready'),
+  succeeded: (t) => t.startsWith('Build succeeded'),
+};
+
 /** Counts ninja's `[n/m]` steps and spots "no work to do", for the report. */
 function ninjaWork(lines) {
   return {
@@ -129,6 +140,7 @@ function rawIdf(dir, args, logName) {
   return new Promise((resolvePromise, reject) => {
     const log = createWriteStream(join(scratch, `${logName}.log`));
     const lines = [];
+    const at = [];
     let rest = '';
     const t0 = performance.now();
     const child = spawn(
@@ -141,6 +153,7 @@ function rawIdf(dir, args, logName) {
       const parts = (rest + d.toString()).split('\n');
       rest = parts.pop();
       lines.push(...parts);
+      for (const _ of parts) at.push(performance.now() - t0);
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -151,7 +164,22 @@ function rawIdf(dir, args, logName) {
       if (rest) lines.push(rest);
       if (code !== 0)
         reject(new Error(`raw idf.py ${args.join(' ')} failed (exit ${code}):\n${lines.slice(-30).join('\n')}`));
-      else resolvePromise({ ms, ...ninjaWork(lines) });
+      else {
+        const when = (test) => at[lines.findIndex(test)];
+        const ninja = when(MARKS.ninja);
+        const first = when((t) => t.startsWith('Executing action:'));
+        resolvePromise({
+          ms,
+          ...ninjaWork(lines),
+          // The same phases as the Aegis breakdown: idf.py start-up (export.sh + python) to its first action,
+          // set-target (clean only), then the build action to "Project build complete".
+          phases: {
+            startup: first,
+            set_target: ninja !== undefined && first !== ninja ? ninja - first : undefined,
+            idf_build: ninja !== undefined ? when(MARKS.complete) - ninja : undefined,
+          },
+        });
+      }
     });
   });
 }
@@ -210,19 +238,8 @@ async function openSession(userKey, onEvent) {
   }
 }
 
-/** Machine-side marks: the first log line (system or idf.py) that matches, as its timestamp. */
-const MARKS = {
-  building: (t) => t.startsWith('Building '),
-  restored: (t) => t.startsWith('Restored the incremental build state'),
-  setTarget: (t) => t.startsWith('Setting target') || t.startsWith('Target changes'),
-  ninja: (t) => t.startsWith('Executing action: all'),
-  complete: (t) => t.startsWith('Project build complete'),
-  bundle: (t) => t.startsWith('Flash bundle ready'),
-  succeeded: (t) => t.startsWith('Build succeeded'),
-};
-
 /** One build through Aegis, from the grant request to a verified flash bundle in this process. */
-async function aegisBuild(userKey, tar) {
+async function aegisBuild(userKey, tar, logName) {
   const wall = { t0: Date.now() };
   const p0 = performance.now();
   let jwk;
@@ -270,6 +287,8 @@ async function aegisBuild(userKey, tar) {
     const mark = {};
     for (const [k, test] of Object.entries(MARKS)) mark[k] = lines.find((l) => test(l.text))?.ts;
     const texts = lines.map((l) => l.text);
+    await writeFile(join(scratch, `${logName}.log`), lines.map((l) => `${l.ts} ${l.stream} ${l.text}`).join('\n'));
+    const firstAction = lines.find((l) => l.text.startsWith('Executing action:'))?.ts;
     // idf.py's first invocation starts after the cache restore (warm) or with `set-target` (clean).
     const idfStart = mark.setTarget ?? mark.restored ?? mark.building;
     const seg = (a, b) => (a !== undefined && b !== undefined ? b - a : undefined);
@@ -284,7 +303,8 @@ async function aegisBuild(userKey, tar) {
         upload: seg(wall.open, wall.uploaded),
         job_start: seg(wall.uploaded, mark.building),
         cache_restore: seg(mark.building, mark.restored),
-        set_target: seg(mark.setTarget, mark.ninja),
+        idf_startup: seg(idfStart, firstAction),
+        set_target: mark.setTarget !== undefined ? seg(firstAction, mark.ninja) : undefined,
         idf_build: seg(mark.ninja ?? idfStart, mark.complete),
         post_build: seg(mark.complete, mark.bundle),
         to_client: seg(mark.bundle, wall.built),
@@ -302,7 +322,8 @@ const SEGMENTS = [
   ['upload', 'upload + unpack'],
   ['job_start', 'build.start → runner'],
   ['cache_restore', 'cache restore'],
-  ['set_target', 'idf.py set-target'],
+  ['idf_startup', 'idf.py start-up (export.sh, python)'],
+  ['set_target', 'idf.py set-target (+ 2nd start-up)'],
   ['idf_build', 'idf.py build'],
   ['post_build', 'cache save + idf.py size + bundle'],
   ['to_client', 'status → client'],
@@ -344,7 +365,7 @@ try {
     const row = { load: loadavg()[0] };
     for (const side of order) {
       if (side === 'raw') row.raw = await rawCleanBuild(i);
-      else row.aegis = await aegisBuild(key, baseTar);
+      else row.aegis = await aegisBuild(key, baseTar, `aegis-clean-${i}`);
       await sleep(1000);
     }
     if (row.aegis.restoredCache) warnings.push('the clean Aegis build restored a cache entry');
@@ -361,7 +382,7 @@ try {
     const row = { load: loadavg()[0] };
     row.raw = await rawRebuild(rawDir, 0, `raw-unchanged-${i}`);
     await sleep(500);
-    row.aegis = await aegisBuild(userKey, baseTar);
+    row.aegis = await aegisBuild(userKey, baseTar, `aegis-unchanged-${i}`);
     await sleep(500);
     if (row.raw.app !== rawPrev) warnings.push(`unchanged #${i + 1}: the raw image changed`);
     if (row.aegis.app !== aegisPrev) warnings.push(`unchanged #${i + 1}: the Aegis image changed`);
@@ -380,7 +401,7 @@ try {
     const row = { load: loadavg()[0] };
     row.raw = await rawRebuild(rawDir, edit, `raw-one-line-${i}`);
     await sleep(500);
-    row.aegis = await aegisBuild(userKey, tar);
+    row.aegis = await aegisBuild(userKey, tar, `aegis-one-line-${i}`);
     await sleep(500);
     if (row.raw.app === rawPrev) warnings.push(`one-line #${edit}: the raw image did not change`);
     if (row.aegis.app === aegisPrev) warnings.push(`one-line #${edit}: the Aegis image did not change`);
@@ -405,6 +426,8 @@ try {
     const aegis = median(rows.map((r) => r.aegis.totalMs));
     const segments = {};
     for (const [k] of SEGMENTS) segments[k] = median(rows.map((r) => r.aegis.segments[k]));
+    const rawPhases = {};
+    for (const k of ['startup', 'set_target', 'idf_build']) rawPhases[k] = median(rows.map((r) => r.raw.phases[k]));
     summary[name] = {
       runs: rows.length,
       raw_ms: raw,
@@ -414,6 +437,7 @@ try {
       raw_ninja_steps: median(rows.map((r) => r.raw.steps)),
       aegis_ninja_steps: median(rows.map((r) => r.aegis.steps)),
       segments,
+      raw_phases: rawPhases,
     };
   }
   const aims = { clean: AIM_CLEAN, one_line: AIM_ONE_LINE };
@@ -462,6 +486,10 @@ try {
   row('= Aegis total', (s) => (s.aegis_ms / 1000).toFixed(2));
   row('sandboxed idf.py (all invocations)', (s) => (s.sandboxed_idf_ms / 1000).toFixed(2));
   row('raw idf.py', (s) => (s.raw_ms / 1000).toFixed(2));
+  const sec = (ms) => (ms === undefined ? '—' : (ms / 1000).toFixed(2));
+  row('  raw: start-up to first action', (s) => sec(s.raw_phases.startup));
+  row('  raw: set-target', (s) => sec(s.raw_phases.set_target));
+  row('  raw: build action', (s) => sec(s.raw_phases.idf_build));
   row('ninja steps raw / Aegis', (s) => `${s.raw_ninja_steps}/${s.aegis_ninja_steps}`);
   console.log(`  (raw \`idf.py size --format json\` alone: ${secs(rawSize.ms)}; Aegis runs it after every build)`);
   if (process.env.BENCH_STALE_DIST === '1') warnings.push('tsc -b failed before this run; the dists may lag the tree');
@@ -499,7 +527,7 @@ try {
   // A failed cleanup (e.g. a job workspace still busy) must not hide the figures or the error above.
   for (const stop of [() => machine.stop(), () => api.stop()])
     await stop().catch((e) => console.error(`bench/build.mjs: cleanup: ${e.message}`));
-  if (!failed) rmSync(scratch, { recursive: true, force: true });
-  else console.error(`raw build logs kept in ${scratch}`);
+  if (!failed && process.env.BENCH_KEEP !== '1') rmSync(scratch, { recursive: true, force: true });
+  else console.error(`build logs (raw-*.log, aegis-*.log) kept in ${scratch}`);
 }
 process.exit(failed ? 1 : 0);
