@@ -8,7 +8,7 @@ import { LiveBuild } from '@/lib/build/live-build';
 import { registerLive } from '@/lib/build/registry';
 import { toMachineRow } from '@/lib/machine-view';
 import { projectDefaults, readPickedFiles, toProjectFiles } from '@/lib/project/project-files';
-import { TEMPLATES, templateFiles, type TemplateName } from '@/lib/project/templates';
+import { LED_BOARDS, TEMPLATES, templateFiles, type TemplateName } from '@/lib/project/templates';
 import { unzip } from '@/lib/project/unzip';
 import type { TarEntry } from '@/lib/tar/ustar';
 import { formatBytes } from '@/lib/format';
@@ -28,6 +28,8 @@ export function NewBuildForm() {
 
   const [source, setSource] = useState<Source>('template');
   const [template, setTemplate] = useState<TemplateName>('hello_world');
+  // blink only: the board whose LED pin the project gets (Kconfig default per target otherwise).
+  const [board, setBoard] = useState('');
   const [uploaded, setUploaded] = useState<TarEntry[] | null>(null);
   const [target, setTarget] = useState('');
   const [idf, setIdf] = useState('');
@@ -74,7 +76,15 @@ export function NewBuildForm() {
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     setError(null);
-    const files = source === 'template' ? templateFiles(template) : uploaded;
+    const chosen = LED_BOARDS.find((b) => b.id === board);
+    const files =
+      source === 'template'
+        ? templateFiles(
+            template,
+            (target || chosen?.target || 'esp32c3') as Target,
+            template === 'blink' && chosen ? chosen.id : undefined,
+          )
+        : uploaded;
     if (!files?.length) {
       setError(new Error('Choose a template, a project folder or a zip first.'));
       return;
@@ -125,6 +135,27 @@ export function NewBuildForm() {
                 </option>
               ))}
             </select>
+            {template === 'blink' && (
+              <>
+                <label htmlFor="board">Board (LED pin)</label>
+                <select
+                  id="board"
+                  value={board}
+                  onChange={(e) => {
+                    setBoard(e.target.value);
+                    const b = LED_BOARDS.find((x) => x.id === e.target.value);
+                    if (b) setTarget(b.target);
+                  }}
+                >
+                  <option value="">the target&apos;s default pin (change it in menuconfig)</option>
+                  {LED_BOARDS.filter((b) => !target || b.target === target).map((b) => (
+                    <option key={b.id} value={b.id}>
+                      {b.name}: GPIO{b.gpio} — {b.note}
+                    </option>
+                  ))}
+                </select>
+              </>
+            )}
           </div>
         )}
         {source === 'folder' && (
