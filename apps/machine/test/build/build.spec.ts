@@ -174,7 +174,8 @@ describe('a clean hello_world build for esp32c3 with real ESP-IDF in the bwrap s
     const archives = (await h.backend.size(clean.ws, 'components')) as Record<string, unknown>;
     expect(Object.keys(archives)).toEqual(expect.arrayContaining(['libmain.a', 'libfreertos.a']));
     const objects = (await h.backend.size(clean.ws, 'files')) as Record<string, unknown>;
-    expect(Object.keys(objects)).toContain('hello_world_main.c.obj');
+    // idf.py size-files names each object as <archive>:<object>.
+    expect(Object.keys(objects)).toContain('libmain.a:hello_world_main.c.obj');
   });
 
   it('writes an SBOM naming ESP-IDF 5.1.6 and the built images by sha256', async () => {
@@ -276,7 +277,10 @@ describe('incremental builds across uploads with real ninja', () => {
       expect(out.state, log.text().slice(-3000)).toBe('succeeded');
       expect(log.text()).toContain('Restored the incremental build state of the previous build.');
       expect(ninjaWork(log.text())).toEqual([]);
-      expect(log.text()).toContain('ninja: no work to do.');
+      // Real ESP-IDF has no "no work to do" at the top: its always-run steps (the app and bootloader size checks,
+      // the bootloader subproject's wrapper) run on every build. Nothing else may: at most those 4 steps.
+      const totals = [...log.text().matchAll(/^\[\d+\/(\d+)\] /gm)].map((m) => Number(m[1]));
+      expect(Math.max(...totals)).toBeLessThanOrEqual(4);
       expect(await appSha(out)).toBe(await appSha(clean.out));
     },
     LONG,
