@@ -104,7 +104,6 @@ export async function addVersion(opts) {
     default: Boolean(opts.default) || !versions.some((v) => v.default),
     targets,
     tools,
-    test_toolchain: false,
   };
   const manifest = { v: 1, versions: [...versions, entry] };
   const tmp = `${manifestFile}.tmp-${process.pid}`;

@@ -16,8 +16,8 @@ export interface SbomTool {
 export interface SbomInput {
   /** The firmware: the project name and the app version from its esp_app_desc (or PROJECT_VER). */
   project: { name: string; version?: string };
-  /** ESP-IDF that builds it; `testToolchain` marks the store's test toolchain (never called ESP-IDF). */
-  idf?: { version: string; commit?: string; testToolchain?: boolean };
+  /** ESP-IDF that builds it. */
+  idf?: { version: string; commit?: string };
   target?: string;
   components: readonly ProjectComponent[];
   toolchain: readonly SbomTool[];
@@ -78,16 +78,14 @@ export function makeSpdxSbom(o: SbomInput): SpdxDocument {
   const packages: SpdxPackage[] = [project];
 
   if (o.idf) {
-    const idf = o.idf.testToolchain
-      ? pkg('Framework', 'aegis-test-toolchain', { versionInfo: o.idf.version, primaryPackagePurpose: 'FRAMEWORK' })
-      : pkg('Framework', 'esp-idf', {
-          versionInfo: o.idf.version,
-          downloadLocation: `git+https://github.com/espressif/esp-idf.git@v${o.idf.version}`,
-          licenseDeclared: 'Apache-2.0',
-          supplier: 'Organization: Espressif Systems',
-          primaryPackagePurpose: 'FRAMEWORK',
-          ...(o.idf.commit ? { comment: `commit ${o.idf.commit}` } : {}),
-        });
+    const idf = pkg('Framework', 'esp-idf', {
+      versionInfo: o.idf.version,
+      downloadLocation: `git+https://github.com/espressif/esp-idf.git@v${o.idf.version}`,
+      licenseDeclared: 'Apache-2.0',
+      supplier: 'Organization: Espressif Systems',
+      primaryPackagePurpose: 'FRAMEWORK',
+      ...(o.idf.commit ? { comment: `commit ${o.idf.commit}` } : {}),
+    });
     packages.push(idf);
     rels.push({ spdxElementId: project.SPDXID, relationshipType: 'DEPENDS_ON', relatedSpdxElement: idf.SPDXID });
   }

@@ -21,8 +21,6 @@ export const StoreIdfVersion = z.object({
   default: z.boolean().default(false),
   targets: z.array(Target).min(1),
   tools: z.array(StoreTool),
-  /** True for the test toolchain made by scripts/make-test-store: never presented as real ESP-IDF. */
-  test_toolchain: z.boolean().default(false),
 });
 export type StoreIdfVersion = z.infer<typeof StoreIdfVersion>;
 

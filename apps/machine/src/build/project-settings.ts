@@ -94,9 +94,7 @@ export function resolveIdfVersion(store: Store, requested: string | undefined, s
     if (!want) continue;
     const found = store.manifest.versions.find((v) => norm(v.version) === norm(want));
     if (found) return found;
-    const available = store.manifest.versions
-      .map((v) => (v.test_toolchain ? `${v.version} (test toolchain)` : v.version))
-      .join(', ');
+    const available = store.manifest.versions.map((v) => v.version).join(', ');
     throw new BackendError(
       'unknown_idf_version',
       `ESP-IDF ${want} (from ${from}) is not installed on this build machine; available: ${available}.`,
@@ -117,7 +115,7 @@ export function resolveTarget(v: StoreIdfVersion, requested: string | undefined,
     if (!want) continue;
     const t = Target.safeParse(want);
     if (t.success && v.targets.includes(t.data)) return t.data;
-    const what = v.test_toolchain ? `the test toolchain ${v.version}` : `ESP-IDF ${v.version}`;
+    const what = `ESP-IDF ${v.version}`;
     throw new BackendError(
       'unknown_target',
       `Target ${want} (from ${from}) is not supported by ${what} on this build machine; it builds for ${v.targets.join(', ')}.`,

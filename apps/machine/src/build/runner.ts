@@ -93,7 +93,7 @@ export async function runBuild(
       deps.log.warn(`job ${req.jobId}: ${warning}`);
     }
     system(
-      `Building ${settings.name} for ${target} with ${version.test_toolchain ? 'the TEST TOOLCHAIN ' : 'ESP-IDF '}${version.version}` +
+      `Building ${settings.name} for ${target} with ESP-IDF ${version.version}` +
         (deps.sandbox.kind === 'bwrap' ? ' in a bubblewrap sandbox' : ''),
     );
 

@@ -148,14 +148,12 @@ export function makeSbom(o: SbomInput): SpdxDocument {
       : [];
   return makeSpdxSbom({
     project: { name: o.manifest?.project ?? `job-${o.jobId}`, version: o.manifest?.app_version },
-    idf: idfVersion
-      ? { version: idfVersion, commit: o.version?.commit, testToolchain: o.version?.test_toolchain }
-      : undefined,
+    idf: idfVersion ? { version: idfVersion, commit: o.version?.commit } : undefined,
     target,
     components: [
       ...projectComponents(paths, text),
       // The test toolchain is not ESP-IDF: its build has no ESP-IDF components to name.
-      ...(o.build && !o.version?.test_toolchain ? linkedIdfComponents(o.build, idfVersion) : []),
+      ...(o.build ? linkedIdfComponents(o.build, idfVersion) : []),
     ],
     toolchain: tools,
     files: o.artifacts.filter((a) => IMAGE_KINDS.has(a.kind)).map((a) => ({ name: a.name, sha256: a.sha256 })),

@@ -23,7 +23,7 @@ describe('the store provisioned offline from the ESP-IDF kit', () => {
   it('lists ESP-IDF 5.1.6 as the default with its real targets and checksummed tools', () => {
     expect(store.manifest.versions).toHaveLength(1);
     const v = store.manifest.versions[0];
-    expect(v).toMatchObject({ version: '5.1.6', default: true, test_toolchain: false });
+    expect(v).toMatchObject({ version: '5.1.6', default: true });
     expect(v.export_script).toBe('idf/5.1.6/export.sh');
     expect([...v.targets].sort()).toEqual(['esp32', 'esp32c3']);
     const names = v.tools.map((t) => t.name);

@@ -74,11 +74,14 @@ describe('provision-store.sh against a local ESP-IDF stand-in', () => {
     expect(first.out).toContain('store ready');
     expect(first.status).toBe(0);
     const loaded = await loadStore(store);
-    expect(inventory(loaded)).toEqual({ idfVersions: ['5.3.1', '5.2.2'], targets: ['esp32', 'esp32s3', 'esp32c3'] });
+    expect(inventory(loaded)).toMatchObject({
+      idfVersions: ['5.3.1', '5.2.2'],
+      targets: ['esp32', 'esp32s3', 'esp32c3'],
+    });
+    expect(inventory(loaded).builds).toContainEqual({ idf_version: '5.2.2', target: 'esp32s3' });
     const v531 = loaded.manifest.versions.find((v) => v.version === '5.3.1')!;
     expect(v531.default).toBe(true);
     expect(v531.commit).toMatch(/^[0-9a-f]{40}$/);
-    expect(v531.test_toolchain).toBe(false);
     expect(v531.tools.map((t) => t.name)).toEqual(
       expect.arrayContaining(['tools/idf.py', 'export.sh', 'riscv32-esp-elf-gcc', 'riscv32-esp-elf-addr2line']),
     );

@@ -18,7 +18,6 @@ const version: StoreIdfVersion = {
   default: true,
   targets: ['esp32c3', 'esp32'],
   tools: [],
-  test_toolchain: false,
 };
 // An empty project: every component in these SBOMs comes from the build's outputs.
 const projectDir = mkdtempSync(join(os.tmpdir(), 'aegis-sbom-build-'));
@@ -61,12 +60,5 @@ describe('SBOM from the real component list of the build', () => {
     expect(all).toContain('esp_wifi');
     const none = sbom({ version }).packages.map((p) => p.name);
     expect(none).not.toContain('freertos');
-  });
-
-  it('the test toolchain is not ESP-IDF: no ESP-IDF components even with a description', () => {
-    const names = sbom({ version: { ...version, version: 'test-1.0', test_toolchain: true }, build }).packages.map(
-      (p) => p.name,
-    );
-    expect(names).not.toContain('freertos');
   });
 });

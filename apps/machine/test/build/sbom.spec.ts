@@ -42,7 +42,6 @@ describe('machine makeSbom (SPDX 2.3 from the workspace)', () => {
     default: true,
     targets: ['esp32c3'],
     tools: [{ name: 'riscv32-esp-elf-gcc', path: 'tools/gcc', sha256: SHA }],
-    test_toolchain: false,
   };
 
   it('lists the app, ESP-IDF, the project components, the store tools and the images; validates', () => {

@@ -31,7 +31,7 @@ describe('store', () => {
     const real = idfStore();
     const m = StoreManifest.parse(JSON.parse(await readFile(path.join(real, 'manifest.json'), 'utf8')));
     expect(m.versions).toHaveLength(1);
-    expect(m.versions[0]).toMatchObject({ version: IDF_VERSION, test_toolchain: false, default: true });
+    expect(m.versions[0]).toMatchObject({ version: IDF_VERSION, default: true });
     const names = m.versions[0].tools.map((t) => t.name);
     expect(names).toEqual(
       expect.arrayContaining(['tools/idf.py', 'export.sh', 'riscv32-esp-elf-gcc', 'riscv32-esp-elf-addr2line']),

@@ -15,7 +15,6 @@ const v = (
   default: false,
   targets: ['esp32', 'esp32c3'],
   tools: [],
-  test_toolchain: false,
   ...extra,
 });
 const store: Store = { root: '/s', manifest: { v: 1, versions: [v('5.2.2'), v('5.3.1', { default: true })] } };
