@@ -90,8 +90,8 @@ describe('dashboard without a build machine', () => {
         name: 'bench-1',
         agent_version: 'test',
         capacity: { total_slots: 2, free_slots: 1, cpu_cores: 2, memory_mb: 4096 },
-        idf_versions: ['test-1.0'],
-        targets: ['esp32c3'],
+        idf_versions: ['5.1.6'],
+        targets: ['esp32c3', 'esp32'],
         running_job_ids: [],
       }),
     });
@@ -101,8 +101,9 @@ describe('dashboard without a build machine', () => {
     await expect.poll(() => table.textContent()).toContain('bench-1');
     const text = (await table.textContent()) ?? '';
     expect(text).toContain('online');
-    expect(text).toContain('test-1.0');
+    expect(text).toContain('5.1.6');
     expect(text).toContain('esp32c3');
+    expect(text).toMatch(/esp32(?!c)/);
     expect(text).toContain('1 / 2');
     await shot(page, '04-machines');
     await page.setViewportSize({ width: 390, height: 844 });

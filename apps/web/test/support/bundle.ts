@@ -25,7 +25,7 @@ export async function signedBundleTar(o: {
     chip: 'esp32c3',
     project: 'hello_world',
     appVersion: '1.0.0',
-    idfVersion: 'test-1.0',
+    idfVersion: '5.1.6',
     machineId: o.machineId,
     createdAt: new Date().toISOString(),
     signer: o.key,

@@ -1,13 +1,20 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { REPO } from './next-server';
+import { createMachineToken, realIdfStore, type StartedApi } from '@aegis/testkit';
+import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
 
-/** The test toolchain store (scripts/make-test-store.mjs): real C compiled for esp32c3, not ESP-IDF. */
-export function makeTestStore(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'aegis-store-'));
-  const r = spawnSync(process.execPath, [`${REPO}scripts/make-test-store.mjs`, dir], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`make-test-store failed:\n${r.stdout}\n${r.stderr}`);
-  return dir;
+/**
+ * One real build machine for the dashboard's suites: real ESP-IDF v5.1.6 from the kit (provisioned once; a missing
+ * kit throws with what to do) and every job in the bubblewrap sandbox, as in production.
+ */
+export async function startBuildMachine(api: StartedApi, o: { name: string; slots: number }): Promise<StartedMachine> {
+  const storeRoot = realIdfStore();
+  const { token } = await createMachineToken(api.url, api.adminKey, o.name);
+  // The machine's name comes from its token; AEGIS_MACHINE_NAME keeps the heartbeat's name the same.
+  return startMachine({
+    apiUrl: api.url,
+    token,
+    jwksPath: api.jwksPath,
+    storeRoot,
+    sandbox: 'bwrap',
+    env: { AEGIS_MACHINE_NAME: o.name, AEGIS_MACHINE_SLOTS: String(o.slots) },
+  });
 }

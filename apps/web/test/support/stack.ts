@@ -1,11 +1,11 @@
-import { createMachineToken, createUser, startApi, type StartedApi } from '@aegis/testkit';
-import { startMachine, type StartedMachine } from '@aegis/testkit/machine';
+import { createUser, startApi, type StartedApi } from '@aegis/testkit';
+import type { StartedMachine } from '@aegis/testkit/machine';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchDashboardBrowser, type Browser } from './chromium';
-import { makeTestStore } from './machine';
+import { startBuildMachine } from './machine';
 import { startWeb, type WebServer } from './next-server';
 
 export interface Stack {
@@ -18,22 +18,15 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** The real API, optionally one real build machine with the test store, the built dashboard, and Chromium. */
+/**
+ * The real API, optionally one real build machine (real ESP-IDF, bubblewrap sandbox), the built dashboard, and
+ * Chromium.
+ */
 export async function startStack(o: { machine: boolean; slots?: number }): Promise<Stack> {
   const api = await startApi();
   const userKey = await createUser(api.url, api.adminKey, 'user', 'Ada');
   let machine: StartedMachine | null = null;
-  if (o.machine) {
-    const { token } = await createMachineToken(api.url, api.adminKey, 'builder-1');
-    // The machine's name comes from its token; AEGIS_MACHINE_NAME keeps the heartbeat's name the same.
-    machine = await startMachine({
-      apiUrl: api.url,
-      token,
-      jwksPath: api.jwksPath,
-      storeRoot: makeTestStore(),
-      env: { AEGIS_MACHINE_NAME: 'builder-1', AEGIS_MACHINE_SLOTS: String(o.slots ?? 1) },
-    });
-  }
+  if (o.machine) machine = await startBuildMachine(api, { name: 'builder-1', slots: o.slots ?? 1 });
   const web = await startWeb({ AEGIS_API_URL: api.url, AEGIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'aegis-web-')) });
   const browser = await launchDashboardBrowser();
   const page = browser.ctx.pages()[0] ?? (await browser.ctx.newPage());
