@@ -470,13 +470,16 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
         // Honest mtimes for ninja: unchanged content gets the cached build's mtime back, changed content "now".
         const stampsText = r.kept.get('.aegis-source-stamps.json');
         const stamps = stampsText
-          ? (JSON.parse(stampsText.toString('utf8')) as Record<string, { sha256: string; mtime: string }>)
+          ? (JSON.parse(stampsText.toString('utf8')) as Record<string, { sha256?: string; mtime?: unknown }>)
           : {};
-        const now = Number(arg.nowMs) / 1000;
+        const nowArg = Number(arg.nowMs) / 1000;
+        const now = Number.isFinite(nowArg) ? nowArg : Date.now() / 1000;
         for (const rel of sourceFiles(project)) {
           const p = path.join(project, rel);
           const known = stamps[rel];
-          const t = known && sha256(p) === known.sha256 ? Number(known.mtime) : now;
+          // A stamp this helper cannot read (an older cache entry's) counts as changed: rebuilt, never an error.
+          const cached = known && sha256(p) === known.sha256 ? Number(known.mtime) : NaN;
+          const t = Number.isFinite(cached) ? cached : now;
           fs.utimesSync(p, t, t);
         }
         json({ restored: true });
