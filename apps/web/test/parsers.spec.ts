@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAnsi, stripAnsi } from '../src/lib/ansi';
-import { diagnosticsOf } from '../src/lib/build/diagnostics';
+import { diagnosticsOf, projectRelative } from '../src/lib/build/diagnostics';
 import { toSizeModel } from '../src/lib/build/size-model';
 import { isProxyable } from '../src/server/proxy-paths';
 import { fingerprintOf } from '../src/lib/rtc/sdp-fingerprint';
@@ -30,9 +30,9 @@ describe('build diagnostics', () => {
   it('finds gcc errors and warnings with file and line, once each', () => {
     const d = diagnosticsOf([
       line(1, '[1/3] Building C object esp-idf/main/CMakeFiles/__idf_main.dir/main.c.obj'),
-      line(2, "/tmp/job/src/main/main.c:12:5: error: unknown type name 'in'"),
-      line(3, "/tmp/job/src/main/main.c:3:1: warning: unused variable 'x' [-Wunused-variable]"),
-      line(4, "/tmp/job/src/main/main.c:12:5: error: unknown type name 'in'"),
+      line(2, "/ws/project/main/main.c:12:5: error: unknown type name 'in'"),
+      line(3, "/ws/project/main/main.c:3:1: warning: unused variable 'x' [-Wunused-variable]"),
+      line(4, "/ws/project/main/main.c:12:5: error: unknown type name 'in'"),
       line(5, 'ninja: build stopped: subcommand failed.'),
     ]);
     expect(d).toEqual([
@@ -46,6 +46,17 @@ describe('build diagnostics', () => {
         seq: 3,
       },
     ]);
+  });
+});
+
+describe('diagnostic paths', () => {
+  it('shortens paths inside the project (/ws/project in the sandbox) and leaves the store whole', () => {
+    expect(projectRelative('/ws/project/main/app.c')).toBe('main/app.c');
+    expect(projectRelative('/ws/project/components/led/led.c')).toBe('components/led/led.c');
+    expect(projectRelative('../main/app.c')).toBe('main/app.c');
+    // A store that lives under a directory called main is not the project.
+    const store = '/work/main/.test-store/idf/idf/5.1.6/esp-idf/tools/cmake/tool_version_check.cmake';
+    expect(projectRelative(store)).toBe(store);
   });
 });
 

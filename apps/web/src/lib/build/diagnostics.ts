@@ -13,6 +13,12 @@ export interface Diagnostic {
   seq: number;
 }
 
+/** The project is at /ws/project in the build sandbox: paths there become project-relative, others stay whole. */
+const PROJECT_PREFIX = /^(?:\/ws\/project\/|(?:\.\.\/)+(?=main\/|components\/))/;
+export function projectRelative(file: string): string {
+  return file.replace(PROJECT_PREFIX, '');
+}
+
 /** Compiler, linker and CMake errors and warnings of the log (parsed by libs/esp), each tied to its log line. */
 export function diagnosticsOf(lines: readonly LogLine[]): Diagnostic[] {
   if (!lines.length) return [];
@@ -31,7 +37,7 @@ export function diagnosticsOf(lines: readonly LogLine[]): Diagnostic[] {
     const fallback = idx >= 0 ? idx : plain.findIndex((t) => t.includes(needle));
     out.push({
       severity: d.severity,
-      file: d.file.replace(/^.*?\/(main|components)\//, '$1/'),
+      file: projectRelative(d.file),
       line: d.line,
       column: d.column ?? null,
       message: d.message,
