@@ -7,7 +7,7 @@
  *   node scripts/idf-store.mjs [store-dir]        prints the store path
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -19,6 +19,33 @@ export function kitDir() {
 }
 
 export class KitMissingError extends Error {}
+
+/**
+ * `preferred`, or `fallback` when a root machine's sandbox users could not reach `preferred`: bwrap runs as a
+ * dedicated unprivileged uid per job and must traverse every directory above the store and the job workspaces
+ * (a clone under a 0700 home or temp directory is not). Unprivileged, the sandbox runs as us: any path works.
+ */
+export function sandboxReachable(preferred, fallback) {
+  if (process.getuid?.() !== 0) return preferred;
+  let dir = path.dirname(path.resolve(preferred));
+  for (;;) {
+    let st;
+    try {
+      st = statSync(dir);
+    } catch {
+      st = undefined; // not made yet: mkdir gives it 0755
+    }
+    if (st && (st.mode & 0o001) === 0) return fallback;
+    const up = path.dirname(dir);
+    if (up === dir) return preferred;
+    dir = up;
+  }
+}
+
+/** The store every build test shares: `<repo>/.test-store/idf`, or /var/tmp when the sandbox cannot reach that. */
+export function testStoreDir() {
+  return sandboxReachable(path.join(root, '.test-store', 'idf'), '/var/tmp/aegis-test-store/idf');
+}
 
 /**
  * Makes sure `store` holds ESP-IDF from the kit; returns its absolute path. `quiet` hides install.sh's progress

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ensureIdfStore, kitDir } from './idf-store.mjs';
+import { ensureIdfStore, kitDir, sandboxReachable } from './idf-store.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const dataDir = join(root, process.env.AEGIS_DATA_DIR ?? '.aegis');
@@ -95,7 +95,7 @@ let storeRoot = process.env.ESPCTL_STORE_ROOT;
 if (!storeRoot) {
   say(`preparing real ESP-IDF from the kit in ${kitDir()} (first start: about 20 s; then about 1 s)…`);
   try {
-    storeRoot = ensureIdfStore(join(root, '.aegis-store'));
+    storeRoot = ensureIdfStore(sandboxReachable(join(root, '.aegis-store'), '/var/lib/aegis/store'));
   } catch (e) {
     console.error(`[aegis] ${e.message}`);
     process.exit(1);
@@ -142,7 +142,7 @@ await launch(
     AEGIS_TRUSTED_JWKS: join(dataDir, 'jwks.json'),
     ESPCTL_STORE_ROOT: storeRoot,
     // Outside .aegis (0700): the sandbox's unprivileged uids must be able to reach job workspaces.
-    AEGIS_MACHINE_WORK_DIR: join(root, '.aegis-machine'),
+    AEGIS_MACHINE_WORK_DIR: sandboxReachable(join(root, '.aegis-machine'), '/var/lib/aegis/machine'),
     ESPCTL_ALLOW_INSECURE: '1',
   },
   null,

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureIdfStore } from './idf-store.mjs';
+import { ensureIdfStore, testStoreDir } from './idf-store.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (n) => join(root, 'node_modules/.bin', n);
@@ -39,7 +39,7 @@ if (!fast) {
 // is a failure with what to do, never a silent skip.
 process.stdout.write('\n▶ ESP-IDF store from the kit (reused when up to date)\n');
 try {
-  process.env.AEGIS_TEST_STORE = ensureIdfStore(join(root, '.test-store', 'idf'));
+  process.env.AEGIS_TEST_STORE = ensureIdfStore(testStoreDir());
 } catch (e) {
   console.error(`✖ ${e.message}`);
   process.exit(1);

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureIdfStore } from '../../../scripts/idf-store.mjs';
+import { ensureIdfStore, testStoreDir } from '../../../scripts/idf-store.mjs';
 
 /** The repository root (libs/esp/test → ../../..). */
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -19,7 +19,7 @@ export const TEST_IDF_DIR = process.env.AEGIS_TEST_IDF_DIR ?? path.join(REPO, '.
  * when up to date). A missing kit throws with what to set (AEGIS_IDF_KIT), never a skip.
  */
 export function ensureKit(): string {
-  const store = process.env.AEGIS_TEST_STORE ?? ensureIdfStore(path.join(REPO, '.test-store', 'idf'), { quiet: true });
+  const store = process.env.AEGIS_TEST_STORE ?? ensureIdfStore(testStoreDir(), { quiet: true });
   const dir = path.join(store, 'idf', '5.1.6');
   if (!existsSync(path.join(dir, 'export.sh')))
     throw new Error(`The test store ${store} has no ESP-IDF 5.1.6 kit install at ${dir}; delete it and run again.`);

@@ -1,8 +1,4 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ensureIdfStore } from '../../../scripts/idf-store.mjs';
-
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+import { ensureIdfStore, testStoreDir } from '../../../scripts/idf-store.mjs';
 
 /**
  * The real ESP-IDF v5.1.6 store every build test uses: `npm test` provisions it once from the kit and passes it in
@@ -10,5 +6,5 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
  * Throws with what to do when the kit is missing.
  */
 export function realIdfStore(): string {
-  return process.env.AEGIS_TEST_STORE ?? ensureIdfStore(path.join(REPO, '.test-store', 'idf'), { quiet: true });
+  return process.env.AEGIS_TEST_STORE ?? ensureIdfStore(testStoreDir(), { quiet: true });
 }
