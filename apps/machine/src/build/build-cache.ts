@@ -26,6 +26,8 @@ export interface BuildCacheOptions {
  * used entries go first) and by age.
  */
 export class BuildCache {
+  /** Saves in flight by entry key: a restore of the same entry waits for them. */
+  private readonly saving = new Map<string, Promise<boolean>>();
   private readonly now: () => number;
 
   constructor(private readonly opts: BuildCacheOptions) {
@@ -53,6 +55,8 @@ export class BuildCache {
    * it did: a project that brings its own build/ keeps it). Returns true on a hit that was used.
    */
   async restore(k: CacheKey, put: (state: Readable) => Promise<boolean>): Promise<boolean> {
+    // A save of this entry may still be running (it finishes after its build reported success): wait for it.
+    await this.saving.get(this.keyOf(k))?.catch(() => undefined);
     const file = this.entryFile(this.keyOf(k));
     const st = await stat(file).catch(() => undefined);
     if (!st?.isFile()) return false;
@@ -78,7 +82,23 @@ export class BuildCache {
    * Stores what `take` writes (the packed state; `take` returns false when there is nothing to cache), replacing
    * the entry atomically, then enforces size and age limits.
    */
-  async save(k: CacheKey, take: (dest: Writable) => Promise<boolean>): Promise<boolean> {
+  save(k: CacheKey, take: (dest: Writable) => Promise<boolean>): Promise<boolean> {
+    const key = this.keyOf(k);
+    const before = this.saving.get(key)?.catch(() => undefined);
+    const p = (async () => {
+      await before;
+      return this.saveNow(k, take);
+    })();
+    this.saving.set(key, p);
+    void p
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.saving.get(key) === p) this.saving.delete(key);
+      });
+    return p;
+  }
+
+  private async saveNow(k: CacheKey, take: (dest: Writable) => Promise<boolean>): Promise<boolean> {
     await this.init();
     const file = this.entryFile(this.keyOf(k));
     const tmp = `${file}.tmp-${process.pid}-${Math.floor(this.now())}-${Math.random().toString(36).slice(2, 8)}`;

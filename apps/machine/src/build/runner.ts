@@ -47,6 +47,9 @@ export interface PreparedBuild {
   cacheKey: CacheKey;
 }
 
+/** Workspaces whose build/ is being packed into the cache (after their build already reported success). */
+const packing = new Map<string, Promise<unknown>>();
+
 /**
  * One build: resolve IDF version and target, restore the incremental cache, `idf.py set-target` when the
  * target changes, `idf.py build`, every line streamed. Returns the outcome; never throws for a build failure.
@@ -68,6 +71,8 @@ export async function runBuild(
   const inside = path.posix.join(deps.sandbox.workspacePath(req.workspaceDir), 'project');
 
   try {
+    // A previous build of this workspace may still be packing its cache entry from build/.
+    await packing.get(req.workspaceDir);
     const store = await deps.store();
     await deps.ops.open(req.workspaceDir);
     const settings = await readProjectSettings(deps.ops, req.workspaceDir, DEFAULTS_FILES);
@@ -190,12 +195,19 @@ export async function runBuild(
     const r = await run([...defines, 'build']);
     const s = stopped(r, 'build');
     if (s) return s;
+    // The cache is saved beside the size report and the bundle and may finish after the client hears "succeeded":
+    // it is off the critical path. The next build in this workspace, and any restore of this entry, wait for it.
     if (cacheable) {
-      await deps.cache
+      const saving = deps.cache
         .save(cacheKey, (dest) => deps.ops.packState(req.workspaceDir, dest))
         .catch((e: unknown) => {
           deps.log.warn(`job ${req.jobId}: could not save the build cache: ${(e as Error).message}`);
+          return false;
         });
+      packing.set(req.workspaceDir, saving);
+      void saving.finally(() => {
+        if (packing.get(req.workspaceDir) === saving) packing.delete(req.workspaceDir);
+      });
     }
     const made = await afterSuccess({ store, version, target, projectName: settings.name, cacheKey }, run);
     system('Build succeeded.');

@@ -53,6 +53,27 @@ describe('build cache', () => {
     expect(await restore(cache, key('a'), fresh)).toBe(false);
   });
 
+  it('a restore waits for a save of the same entry still in flight (saves finish after their build succeeded)', async () => {
+    const cache = new BuildCache({ dir: path.join(dir, 'c'), maxBytes: 1 << 20, ttlSecs: 3600 });
+    const ws = await workspace('slow', 50);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const saving = cache.save(key('a'), async (dest) => {
+      await gate; // the owner's helper is still packing
+      return ops.packState(ws, dest);
+    });
+    const fresh = await emptyWorkspace('next-job');
+    let restored: boolean | undefined;
+    const restoring = restore(cache, key('a'), fresh).then((r) => (restored = r));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(restored).toBeUndefined(); // not "no entry": it waits
+    release();
+    expect(await saving).toBe(true);
+    await restoring;
+    expect(restored).toBe(true);
+    expect((await readFile(path.join(fresh, 'project', 'build', 'blob'))).length).toBe(50);
+  });
+
   it('expires entries after the TTL', async () => {
     let t = Date.now();
     const cache = new BuildCache({ dir: path.join(dir, 'c'), maxBytes: 1 << 20, ttlSecs: 60, now: () => t });
