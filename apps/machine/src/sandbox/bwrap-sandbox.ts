@@ -56,6 +56,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): WorkspaceSandbox 
     new UidPool(61000, 512, isRoot ? new UidLocks(opts.uidLockDir ?? '/run/aegis/sandbox-uids') : undefined);
 
   const jails = new Map<number, CgroupJail>();
+  const creating = new Map<number, Promise<CgroupJail>>();
   /** Running commands (builds, terminals, helper runs) per workspace. */
   const runs = new Map<string, number>();
   /** A workspace whose last command just ended: its uid is being swept; the next command waits for that. */
@@ -141,14 +142,20 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): WorkspaceSandbox 
       for (const d of spec.readOnlyDirs) await assertReachable(d, uid, 'store');
       await assertReachable(path.dirname(opts.layout.passwdFile), uid, 'sandbox state directory');
       if (opts.cgroups && !jails.has(uid)) {
-        jails.set(
-          uid,
-          await opts.cgroups.create(`uid-${uid}`, {
+        // Two commands of one workspace may start together (the cache packing beside `idf.py size`): they share
+        // one creation of the uid's cgroups instead of racing to make (and remake) the same directories.
+        let making = creating.get(uid);
+        if (!making) {
+          making = opts.cgroups.create(`uid-${uid}`, {
             memoryMb: spec.limits.totalMemoryMb,
             maxProcs: spec.limits.maxProcs,
             cpuCores: spec.limits.cpuCores,
-          }),
-        );
+          });
+          creating.set(uid, making);
+          void making.catch(() => undefined).finally(() => creating.delete(uid));
+        }
+        const jail = await making;
+        if (!jails.has(uid)) jails.set(uid, jail);
       }
     } catch (e) {
       await releaseUid(key);
