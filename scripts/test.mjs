@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: type-check, lint, format check, then every test. WebRTC and browser suites (*.rtc.spec.ts)
 // run in a private network namespace with loopback only, so nothing can leave the machine.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureIdfStore, testStoreDir } from './idf-store.mjs';
@@ -58,22 +58,34 @@ const vitest = (file) => [
   ...only,
 ];
 
+// The two runs are independent processes (the WebRTC suites cannot reach PostgreSQL, the host suites need it), so
+// they run side by side: most of either is ESP-IDF builds or waiting, and 2 cores are better used together.
+// The private-namespace run writes to a file that is printed once the host run has finished.
+const netnsLog = join(out, 'netns.log');
+const netnsScript = `ip link set lo up && exec "$@" >"$LOG" 2>&1`;
+process.stdout.write('\n▶ tests (private network namespace: WebRTC and browser), in the background\n');
+const netns = new Promise((resolve) => {
+  const child = spawn('unshare', ['-n', 'sh', '-c', netnsScript, 'sh', process.execPath, ...vitest('netns.json')], {
+    cwd: root,
+    stdio: 'ignore',
+    env: { ...process.env, AEGIS_NETNS: '1', LOG: netnsLog },
+  });
+  child.on('error', () => resolve(1));
+  child.on('close', (code) => resolve(code ?? 1));
+});
+
 ok =
   run('tests (host network: unit, API on SQLite and PostgreSQL)', process.execPath, vitest('host.json'), {
     AEGIS_NETNS: '0',
   }) && ok;
 
-// unshare needs root (or user namespaces); the inner shell brings loopback up first.
-const netnsScript = `ip link set lo up && exec "$@"`;
-ok =
-  run(
-    'tests (private network namespace: WebRTC and browser)',
-    'unshare',
-    ['-n', 'sh', '-c', netnsScript, 'sh', process.execPath, ...vitest('netns.json')],
-    {
-      AEGIS_NETNS: '1',
-    },
-  ) && ok;
+const netnsCode = await netns;
+process.stdout.write('\n▶ tests (private network namespace: WebRTC and browser)\n');
+if (existsSync(netnsLog)) process.stdout.write(readFileSync(netnsLog, 'utf8'));
+if (netnsCode !== 0) {
+  console.error(`✖ tests (private network namespace: WebRTC and browser) failed (exit ${netnsCode})`);
+  ok = false;
+}
 
 let passed = 0;
 let failed = 0;
