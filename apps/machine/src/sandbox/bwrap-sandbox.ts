@@ -3,7 +3,7 @@ import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { bwrapArgs, prlimitArgs, SANDBOX_WORKSPACE, type BwrapLayout } from './bwrap-args.js';
 import { assertReachable } from './reachable.js';
-import { spawnTree } from './spawn-tree.js';
+import { spawnTree, type SpawnTreeOptions } from './spawn-tree.js';
 import type { PreparedCommand, RunIo, RunResult, SandboxSpec } from './types.js';
 import type { CgroupDriver, CgroupJail } from './cgroup-jail.js';
 import { UidLocks } from './uid-lock.js';
@@ -187,6 +187,22 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): WorkspaceSandbox 
     }
   };
 
+  /** One non-interactive command in the sandbox, spawned by `spawn`, its uid given back when it ends. */
+  async function runSpawned<T>(spec: SandboxSpec, spawn: (o: SpawnTreeOptions) => Promise<T>): Promise<T> {
+    const cl = await commandLine(spec, false);
+    try {
+      return await spawn({
+        file: cl.file,
+        args: cl.args,
+        env: { PATH: '/usr/bin:/bin' },
+        cwd: '/',
+        timeoutSecs: spec.limits.timeoutSecs,
+      });
+    } finally {
+      if (cl.key !== undefined) await release(cl.key);
+    }
+  }
+
   return {
     kind: 'bwrap',
     privileged: isRoot,
@@ -215,40 +231,8 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): WorkspaceSandbox 
         pool.free(uid);
       }
     },
-    async exec(spec, io) {
-      const cl = await commandLine(spec, false);
-      try {
-        return await spawnBinary(
-          {
-            file: cl.file,
-            args: cl.args,
-            env: { PATH: '/usr/bin:/bin' },
-            cwd: '/',
-            timeoutSecs: spec.limits.timeoutSecs,
-          },
-          io,
-        );
-      } finally {
-        if (cl.key !== undefined) await release(cl.key);
-      }
-    },
-    async run(spec: SandboxSpec, io: RunIo): Promise<RunResult> {
-      const cl = await commandLine(spec, false);
-      try {
-        return await spawnTree(
-          {
-            file: cl.file,
-            args: cl.args,
-            env: { PATH: '/usr/bin:/bin' },
-            cwd: '/',
-            timeoutSecs: spec.limits.timeoutSecs,
-          },
-          io,
-        );
-      } finally {
-        if (cl.key !== undefined) await release(cl.key);
-      }
-    },
+    exec: (spec, io) => runSpawned(spec, (o) => spawnBinary(o, io)),
+    run: (spec: SandboxSpec, io: RunIo): Promise<RunResult> => runSpawned(spec, (o) => spawnTree(o, io)),
     async prepare(spec: SandboxSpec, o: { interactive: boolean }): Promise<PreparedCommand> {
       const cl = await commandLine(spec, o.interactive);
       let released = false;
