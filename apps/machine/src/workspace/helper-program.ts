@@ -314,6 +314,18 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
     return h.digest('hex');
   }
 
+  /** Up to `size` bytes of an open file (fewer when it shrank meanwhile). */
+  function readOpen(fd: number, size: number): Buffer {
+    const b = Buffer.alloc(size);
+    let off = 0;
+    while (off < b.length) {
+      const n = fs.readSync(fd, b, off, b.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return b.subarray(0, off);
+  }
+
   /** A regular file of the project (never through a symlink), or why not. */
   function readSmall(file: string, max: number): { kind: 'file'; text: string } | { kind: 'other' | 'too_big' } | null {
     let fd: number;
@@ -329,14 +341,7 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
       const st = fs.fstatSync(fd);
       if (!st.isFile()) return { kind: 'other' };
       if (st.size > max) return { kind: 'too_big' };
-      const b = Buffer.alloc(st.size);
-      let off = 0;
-      while (off < b.length) {
-        const n = fs.readSync(fd, b, off, b.length - off, off);
-        if (n === 0) break;
-        off += n;
-      }
-      return { kind: 'file', text: b.subarray(0, off).toString('utf8') };
+      return { kind: 'file', text: readOpen(fd, st.size).toString('utf8') };
     } finally {
       fs.closeSync(fd);
     }
@@ -525,14 +530,7 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
     try {
       const st = fs.fstatSync(fd);
       if (!st.isFile() || st.size > max) return null;
-      const b = Buffer.alloc(st.size);
-      let off = 0;
-      while (off < b.length) {
-        const n = fs.readSync(fd, b, off, b.length - off, off);
-        if (n === 0) break;
-        off += n;
-      }
-      return b.subarray(0, off);
+      return readOpen(fd, st.size);
     } finally {
       fs.closeSync(fd);
     }
