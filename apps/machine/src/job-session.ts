@@ -153,6 +153,8 @@ function attachChannel(
       if (readOnly) return false;
       servePty({ job, backend: deps.backend, channel: ch, sender, log: clog });
       return true;
+    case 'emulator':
+      return false;
   }
 }
 

@@ -24,8 +24,8 @@ export const IdfVersion = z
   .regex(/^v?[0-9A-Za-z][0-9A-Za-z.+-]{0,39}$/, 'IDF version looks like "5.3.1" or "v5.3"');
 export type IdfVersion = z.infer<typeof IdfVersion>;
 
-/** The three data channels a job may open. Anything else is closed by the machine. */
-export const ChannelName = z.enum(['espctl', 'pty', 'firmware']);
+/** The data channels a job may open. Anything else is closed by the machine. */
+export const ChannelName = z.enum(['espctl', 'pty', 'firmware', 'emulator']);
 export type ChannelName = z.infer<typeof ChannelName>;
 
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters');

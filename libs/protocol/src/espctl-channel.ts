@@ -81,6 +81,8 @@ export const BuildStatus = z.object({
   idf_version: IdfVersion.optional(),
   /** seq of the next log line to be written. */
   next_seq: z.number().int().nonnegative(),
+  /** This machine can run the job's firmware on the `emulator` channel (its target is emulated here). */
+  emulator: z.boolean().optional(),
 });
 export type BuildStatus = z.infer<typeof BuildStatus>;
 

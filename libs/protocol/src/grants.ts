@@ -13,7 +13,7 @@ export const GRANT_AUDIENCE = 'aegis-machine';
 export const GrantRequest = z
   .object({
     peer_fingerprint: DtlsFingerprint,
-    required_channels: z.array(ChannelName).min(1).max(3),
+    required_channels: z.array(ChannelName).min(1).max(ChannelName.options.length),
     cpu_cores: z.number().int().min(1).max(64).default(2),
     memory_mb: z.number().int().min(128).max(65536).default(2048),
     timeout_secs: z

@@ -6,6 +6,7 @@ export * from './agents.js';
 export * from './espctl-channel.js';
 export * from './firmware-channel.js';
 export * from './pty-channel.js';
+export * from './emulator-channel.js';
 export * from './manifest.js';
 export * from './store.js';
 export * from './project-config.js';
