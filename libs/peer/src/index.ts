@@ -13,5 +13,6 @@ export * from './signaling-client.js';
 export * from './espctl-client.js';
 export * from './firmware-client.js';
 export * from './pty-client.js';
+export * from './emulator-client.js';
 export * from './session.js';
 export * from './dtls-keys.js';

@@ -15,6 +15,7 @@ import { iceGatheringComplete } from './gather.js';
 import { peekGrantClaims } from './grant-claims.js';
 import type { Limits } from './limited-sender.js';
 import { PtyClient } from './pty-client.js';
+import { EmulatorClient } from './emulator-client.js';
 import { withOwnCertificate } from './dtls-keys.js';
 import { disableDefaultStun, rtcBaseFromEnv, rtcConfigFromIceServers, type RtcConfig } from './rtc-config.js';
 import { fingerprintFromSdp, isMdnsCandidate } from './sdp.js';
@@ -48,6 +49,7 @@ export interface RemoteSession {
   espctl?: EspctlClient;
   firmware?: FirmwareClient;
   pty?: PtyClient;
+  emulator?: EmulatorClient;
   pc: RTCPeerConnection;
   /** Milliseconds from the grant request to all channels open. */
   timings: { offerMs: number; grantToOpenMs: number };
@@ -155,6 +157,7 @@ export async function startRemoteSession(opts: RemoteSessionOptions): Promise<Re
       espctl: dcs.espctl && new EspctlClient(dcs.espctl, limits),
       firmware: dcs.firmware && new FirmwareClient(dcs.firmware, limits),
       pty: dcs.pty && new PtyClient(dcs.pty, limits),
+      emulator: dcs.emulator && new EmulatorClient(dcs.emulator, limits),
       timings: { offerMs, grantToOpenMs: performance.now() - tGrant },
       onJobState(cb) {
         stateListeners.add(cb);

@@ -1,0 +1,205 @@
+import {
+  EmulatorServerMessage,
+  MAX_FRAME_BYTES,
+  type EmulatedChip,
+  type EmulatorClientMessage,
+  type EmulatorExitReason,
+} from '@aegis/protocol';
+import type { MessageChannelLike } from './channel.js';
+import { LimitedSender, type Limits } from './limited-sender.js';
+
+// Browser-safe: web-platform globals only (Buffer is used when present, for werift's send).
+
+export interface EmulatorReady {
+  chip: EmulatedChip;
+  flash_bytes: number;
+  seconds: number;
+}
+
+export interface EmulatorExit {
+  reason: EmulatorExitReason;
+  code: number | null;
+  detail?: string;
+}
+
+/** A refusal from the machine (`no_firmware`, `chip_not_emulated`, `emulator_busy`, …) or a lost channel. */
+export class EmulatorError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EmulatorError';
+  }
+}
+
+const utf8 = new TextEncoder();
+
+/** werift wants a Buffer; in a browser a Uint8Array is what a data channel takes anyway. */
+function frame(bytes: Uint8Array): Buffer {
+  const B = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+  return (B ? B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes) as Buffer;
+}
+
+/**
+ * The job's firmware running in QEMU on the build machine, over the `emulator` channel: UART bytes both ways as
+ * binary frames, JSON text frames for start/reset/stop and the machine's ready/exit/error.
+ */
+export class EmulatorClient {
+  readonly sender: LimitedSender;
+  private readonly outputListeners = new Set<(bytes: Uint8Array) => void>();
+  private readonly readyListeners = new Set<(r: EmulatorReady) => void>();
+  private readonly exitListeners = new Set<(e: EmulatorExit) => void>();
+  private readonly errorListeners = new Set<(e: EmulatorError) => void>();
+  private readonly closeListeners = new Set<() => void>();
+  /** A run was started and has not sent `exit` yet. */
+  private running = false;
+  private lastExit?: EmulatorExit;
+  private closed = false;
+
+  constructor(
+    readonly channel: MessageChannelLike,
+    limits: Limits = {},
+  ) {
+    this.sender = new LimitedSender(channel, limits);
+    channel.onClose(() => {
+      this.closed = true;
+      for (const cb of [...this.closeListeners]) cb();
+    });
+    channel.onMessage((d) => {
+      if (typeof d !== 'string') {
+        for (const cb of this.outputListeners) cb(d);
+        return;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(d);
+      } catch {
+        return;
+      }
+      const r = EmulatorServerMessage.safeParse(value);
+      if (!r.success) return;
+      const m = r.data;
+      if (m.type === 'ready') {
+        const ready: EmulatorReady = { chip: m.chip, flash_bytes: m.flash_bytes, seconds: m.seconds };
+        for (const cb of [...this.readyListeners]) cb(ready);
+      } else if (m.type === 'exit') {
+        const exit: EmulatorExit = { reason: m.reason, code: m.code };
+        if (m.detail !== undefined) exit.detail = m.detail;
+        this.running = false;
+        this.lastExit = exit;
+        for (const cb of [...this.exitListeners]) cb(exit);
+      } else {
+        const err = new EmulatorError(m.code, m.message);
+        for (const cb of [...this.errorListeners]) cb(err);
+      }
+    });
+  }
+
+  /**
+   * Sends start (+ the image bytes in frames ≤ MAX_FRAME_BYTES when `image` is given); resolves on the first
+   * `ready`, rejects with EmulatorError on an `error` or `exit` before it.
+   */
+  start(opts: { image?: Uint8Array; seconds?: number } = {}): Promise<EmulatorReady> {
+    const { image } = opts;
+    const msg: EmulatorClientMessage = image
+      ? { type: 'start', image: 'client', image_bytes: image.byteLength }
+      : { type: 'start', image: 'job' };
+    if (opts.seconds !== undefined) msg.seconds = opts.seconds;
+    return new Promise<EmulatorReady>((resolve, reject) => {
+      const offs: Array<() => void> = [];
+      const done = (err?: EmulatorError, ready?: EmulatorReady) => {
+        for (const off of offs) off();
+        if (err) reject(err);
+        else resolve(ready!);
+      };
+      offs.push(
+        this.onReady((r) => done(undefined, r)),
+        this.onError((e) => done(e)),
+        this.onExit((e) =>
+          done(
+            new EmulatorError(`exit_${e.reason}`, `The emulator ended before it was ready (${e.detail ?? e.reason}).`),
+          ),
+        ),
+        this.onClose(() => done(closedError())),
+      );
+      this.running = true;
+      const sends: Promise<void>[] = [this.sender.sendJson(msg)];
+      if (image)
+        for (let at = 0; at < image.byteLength; at += MAX_FRAME_BYTES)
+          sends.push(this.sender.send(frame(image.subarray(at, Math.min(at + MAX_FRAME_BYTES, image.byteLength)))));
+      Promise.all(sends).catch((err: Error) => done(new EmulatorError('send_failed', err.message)));
+    });
+  }
+
+  /** Bytes for the emulated UART (what a person types). */
+  write(data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === 'string' ? utf8.encode(data) : data;
+    const sends: Promise<void>[] = [];
+    for (let at = 0; at < bytes.byteLength; at += MAX_FRAME_BYTES)
+      sends.push(this.sender.send(frame(bytes.subarray(at, Math.min(at + MAX_FRAME_BYTES, bytes.byteLength)))));
+    return Promise.all(sends).then(() => undefined);
+  }
+
+  /** Reboots the board on the same flash; a new `ready` follows. */
+  reset(): Promise<void> {
+    return this.sender.sendJson({ type: 'reset' } satisfies EmulatorClientMessage);
+  }
+
+  /** Sends stop; resolves with the exit frame (or immediately if already exited). */
+  stop(): Promise<EmulatorExit> {
+    if (!this.running || this.closed)
+      return Promise.resolve(
+        this.lastExit ?? { reason: 'stopped', code: null, detail: 'The emulator was not running.' },
+      );
+    const exit = this.exited();
+    return this.sender.sendJson({ type: 'stop' } satisfies EmulatorClientMessage).then(() => exit);
+  }
+
+  onOutput(cb: (bytes: Uint8Array) => void): () => void {
+    this.outputListeners.add(cb);
+    return () => this.outputListeners.delete(cb);
+  }
+  /** Also after each reset. */
+  onReady(cb: (r: EmulatorReady) => void): () => void {
+    this.readyListeners.add(cb);
+    return () => this.readyListeners.delete(cb);
+  }
+  onExit(cb: (e: EmulatorExit) => void): () => void {
+    this.exitListeners.add(cb);
+    return () => this.exitListeners.delete(cb);
+  }
+  onError(cb: (e: EmulatorError) => void): () => void {
+    this.errorListeners.add(cb);
+    return () => this.errorListeners.delete(cb);
+  }
+
+  /** Resolves with the next exit frame; rejects when the channel closes first. */
+  exited(): Promise<EmulatorExit> {
+    return new Promise((resolve, reject) => {
+      const offExit = this.onExit((e) => {
+        offExit();
+        offClose();
+        resolve(e);
+      });
+      const offClose = this.onClose(() => {
+        offExit();
+        offClose();
+        reject(closedError());
+      });
+    });
+  }
+
+  private onClose(cb: () => void): () => void {
+    if (this.closed) {
+      queueMicrotask(cb);
+      return () => undefined;
+    }
+    this.closeListeners.add(cb);
+    return () => this.closeListeners.delete(cb);
+  }
+}
+
+function closedError(): EmulatorError {
+  return new EmulatorError('channel_closed', 'The emulator channel closed; reconnect to run the firmware again.');
+}
