@@ -66,6 +66,7 @@ export function FlashPage() {
         hasSignature={!!bundle?.input.jws}
         publicJwk={jwk}
         decodeWith={null}
+        chip={bundle?.manifest.chip ?? null}
       />
     </>
   );

@@ -6,6 +6,7 @@ import type { LiveBuild, LiveBuildState } from '@/lib/build/live-build';
 import { fetchBundle } from '@/lib/build/bundle-files';
 import { diagnosticsOf } from '@/lib/build/diagnostics';
 import { toSizeModel } from '@/lib/build/size-model';
+import { emulatedChip, emulatorBoardFor } from '@/lib/flash/emulator-board';
 import { formatBytes } from '@/lib/format';
 import { ErrorBox } from '../error-box';
 import { FlashPanel } from '../flash/flash-panel';
@@ -43,6 +44,14 @@ export function LivePanels({
       listOf<{ id: string; bundle_public_jwk: Record<string, unknown> | null }>(await api('machines'), 'machines'),
     enabled: live.phase === 'succeeded' && !build.link?.bundlePublicJwk,
   });
+  // Offered only for a successful build whose machine emulates its target; the channel opens on Run.
+  const emuChip = live.phase === 'succeeded' && live.status?.emulator ? emulatedChip(live.status.target) : null;
+  const link = build.link;
+  const emulator = useMemo(
+    () =>
+      emuChip && link ? { board: emulatorBoardFor(link, () => link.openChannel('emulator')), chip: emuChip } : null,
+    [emuChip, link],
+  );
   const publicJwk =
     build.link?.bundlePublicJwk ?? machines.data?.find((m) => m.id === machineId)?.bundle_public_jwk ?? null;
   return (
@@ -79,6 +88,8 @@ export function LivePanels({
           decodeWith={build}
           autoStart={autoFlash}
           onFlashed={onFlashed}
+          chip={live.status?.target ?? live.manifest?.manifest.chip ?? null}
+          emulator={emulator}
         />
       )}
       {build.link && <TerminalPanel build={build} />}

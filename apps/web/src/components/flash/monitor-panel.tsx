@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { LiveBuild } from '@/lib/build/live-build';
 import { backtraceAddresses } from '@/lib/flash/backtrace';
 import { boardSession } from '@/lib/flash/board-session';
-import { useBoard } from '@/lib/flash/use-board';
+import { useBoard, useEmulatorRun } from '@/lib/flash/use-board';
 
 const BAUDS = [9600, 57600, 115200, 230400, 460800, 921600];
 const KEEP_CHARS = 64 * 1024;
@@ -15,6 +15,9 @@ const KEEP_CHARS = 64 * 1024;
 export function MonitorPanel({ build }: { build: LiveBuild | null }) {
   const board = boardSession();
   const st = useBoard(board);
+  const emu = useEmulatorRun(st.kind === 'emulator' ? st.emulator : null);
+  const emulated = st.kind === 'emulator';
+  const open = emulated ? emu?.phase === 'running' || emu?.phase === 'resetting' : st.monitoring;
   const host = useRef<HTMLDivElement>(null);
   const term = useRef<Terminal | null>(null);
   const text = useRef('');
@@ -81,28 +84,42 @@ export function MonitorPanel({ build }: { build: LiveBuild | null }) {
       <div className="row" style={{ marginBottom: '0.5rem' }}>
         <h3 id="mon-h" style={{ margin: 0 }}>
           Monitor{' '}
-          <span className={`badge ${st.monitoring ? 'online' : 'offline'}`}>{st.monitoring ? 'open' : 'closed'}</span>
+          <span className={`badge ${open ? 'online' : 'offline'}`} data-testid="monitor-state">
+            {emulated ? (open ? 'running' : 'stopped') : open ? 'open' : 'closed'}
+          </span>
         </h3>
-        <label htmlFor="mon-baud" className="sr-only">
-          Monitor baud
-        </label>
-        <select id="mon-baud" value={baud} onChange={(e) => setBaud(Number(e.target.value))}>
-          {BAUDS.map((b) => (
-            <option key={b} value={b}>
-              {b} baud
-            </option>
-          ))}
-        </select>
-        {st.monitoring ? (
-          <button type="button" onClick={() => void board.stopMonitor()}>
-            Disconnect
-          </button>
-        ) : (
-          <button type="button" onClick={() => void board.startMonitor(baud, false)} disabled={st.phase === 'flashing'}>
-            Connect
-          </button>
+        {!emulated && (
+          <>
+            <label htmlFor="mon-baud" className="sr-only">
+              Monitor baud
+            </label>
+            <select id="mon-baud" value={baud} onChange={(e) => setBaud(Number(e.target.value))}>
+              {BAUDS.map((b) => (
+                <option key={b} value={b}>
+                  {b} baud
+                </option>
+              ))}
+            </select>
+            {st.monitoring ? (
+              <button type="button" onClick={() => void board.stopMonitor()}>
+                Disconnect
+              </button>
+            ) : (
+              <button
+                type="button"
+                onClick={() => void board.startMonitor(baud, false)}
+                disabled={st.phase === 'flashing'}
+              >
+                Connect
+              </button>
+            )}
+          </>
         )}
-        <button type="button" onClick={() => void board.reset()} disabled={st.phase === 'flashing'}>
+        <button
+          type="button"
+          onClick={() => void board.reset()}
+          disabled={emulated ? emu?.phase !== 'running' : st.phase === 'flashing'}
+        >
           Reset board
         </button>
         <button

@@ -116,6 +116,8 @@ export class LiveBuild {
     this.link = await connectToMachine({
       // A reattachment reads results only: the API never grants it a terminal.
       channels: this.kind === 'attach' ? ['espctl', 'firmware'] : ['espctl', 'firmware', 'pty'],
+      // Opened when the user runs the firmware in the emulator (a machine that cannot emulate closes it).
+      later: ['emulator'],
       grant,
       onJob: (id) => {
         this.store.set({ jobId: id });

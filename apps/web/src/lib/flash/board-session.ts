@@ -7,10 +7,12 @@ import type {
   SerialPortLike,
 } from '@aegis/flasher';
 import { Store } from '../build/store';
+import type { EmulatorBoard } from './emulator-board';
 import { pickSerialPort } from './web-serial';
 import { virtualBoard } from './virtual-board';
 
-export type BoardKind = 'virtual' | 'serial';
+/** `emulator`: the build's firmware in QEMU on the build machine (no flashing; the monitor shows its UART). */
+export type BoardKind = 'virtual' | 'serial' | 'emulator';
 
 export interface BoardState {
   kind: BoardKind;
@@ -23,6 +25,8 @@ export interface BoardState {
   monitorError: string | null;
   /** Where the virtual board's chip runs, once it exists. */
   virtualWhere: 'worker' | 'page' | null;
+  /** The emulator of the build on screen, when its machine can run the firmware. */
+  emulator: EmulatorBoard | null;
 }
 
 /**
@@ -40,16 +44,36 @@ export class BoardSession {
     monitoring: false,
     monitorError: null,
     virtualWhere: null,
+    emulator: null,
   });
   private port: SerialPortLike | null = null;
   private portKind: BoardKind | null = null;
   private mon: MonitorSession | null = null;
   private sinks = new Set<(b: Uint8Array) => void>();
+  private offEmulator = () => {};
 
   setKind(kind: BoardKind) {
-    if (kind === this.store.get().kind) return;
+    const was = this.store.get();
+    if (kind === was.kind) return;
     void this.stopMonitor();
+    // Like unplugging a board: leaving the emulator ends its run (and frees the machine's emulator slot).
+    if (was.kind === 'emulator') void was.emulator?.stop();
     this.store.set({ kind, phase: 'idle', progress: {}, result: null, error: null });
+  }
+
+  /** The emulator the page offers (null: none); its output reaches the monitor while it is the chosen board. */
+  offerEmulator(e: EmulatorBoard | null) {
+    const s = this.store.get();
+    if (e === s.emulator) return;
+    this.offEmulator();
+    this.offEmulator = () => {};
+    if (s.kind === 'emulator') this.setKind('virtual');
+    void s.emulator?.stop();
+    this.store.set({ emulator: e });
+    if (e)
+      this.offEmulator = e.onOutput((b) => {
+        if (this.store.get().kind === 'emulator') this.sinks.forEach((f) => f(b));
+      });
   }
 
   /** Bytes the monitor receives (the xterm subscribes). */
@@ -122,6 +146,8 @@ export class BoardSession {
 
   /** EN pulse with IO0 high: the chip restarts into its app and the monitor shows the boot log. */
   async reset() {
+    const s = this.store.get();
+    if (s.kind === 'emulator') return s.emulator?.reset();
     if (!this.port) return;
     const { runSequence, HARD_RESET_SEQUENCE } = await import('@aegis/flasher');
     if (this.mon) await runSequence(this.port, HARD_RESET_SEQUENCE);
@@ -129,6 +155,8 @@ export class BoardSession {
   }
 
   async write(bytes: Uint8Array) {
+    const s = this.store.get();
+    if (s.kind === 'emulator') return s.emulator?.write(bytes);
     await this.mon?.write(bytes);
   }
 }

@@ -12,11 +12,21 @@ export interface MachineLink {
   bundlePublicJwk: Record<string, unknown> | null;
   pc: RTCPeerConnection;
   channels: Partial<Record<ChannelName, RTCDataChannel>>;
+  /**
+   * Opens (once) a channel the grant names but the link did not open up front (`later`), e.g. `emulator` when the
+   * user presses Run; rejects when the machine refuses it (closes it).
+   */
+  openChannel(name: ChannelName): Promise<RTCDataChannel>;
   close(): void;
 }
 
 export interface ConnectOptions {
   channels: ChannelName[];
+  /**
+   * Channels the grant also names, opened only on demand with `openChannel`: a machine that cannot serve one closes
+   * it, which must not fail the whole link.
+   */
+  later?: ChannelName[];
   grant: Omit<GrantRequest, 'peer_fingerprint' | 'required_channels'>;
   /** Called as soon as the API answered with the job id (the history page can link to it). */
   onJob?: (jobId: string) => void;
@@ -45,11 +55,33 @@ function gathered(pc: RTCPeerConnection, maxMs: number): Promise<void> {
 export async function connectToMachine(opts: ConnectOptions): Promise<MachineLink> {
   const pc = new RTCPeerConnection({ iceServers: [] });
   const channels: MachineLink['channels'] = {};
-  for (const name of opts.channels) {
+  const create = (name: ChannelName) => {
     const dc = pc.createDataChannel(name, { ordered: true });
     dc.binaryType = 'arraybuffer';
     channels[name] = dc;
-  }
+    return dc;
+  };
+  for (const name of opts.channels) create(name);
+  const opening = new Map<ChannelName, Promise<RTCDataChannel>>();
+  const openChannel = (name: ChannelName): Promise<RTCDataChannel> => {
+    if (!opts.channels.includes(name) && !opts.later?.includes(name))
+      return Promise.reject(new Error(`The ${name} channel was not asked for in this connection's grant.`));
+    let p = opening.get(name);
+    if (!p) {
+      const had = channels[name];
+      const dc = had && (had.readyState === 'open' || had.readyState === 'connecting') ? had : create(name);
+      const opened = waitOpen(dc).then(() => dc);
+      p = opened;
+      opening.set(name, opened);
+      // Closed (refused, or gone later): the next call opens a new data channel on the same connection.
+      const forget = () => {
+        if (opening.get(name) === opened) opening.delete(name);
+      };
+      opened.catch(forget);
+      dc.addEventListener('close', forget);
+    }
+    return p;
+  };
   let stopSignaling = () => {};
   const close = () => {
     stopSignaling();
@@ -63,7 +95,11 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
     if (!fp) throw new ApiError(0, 'no_fingerprint', 'This browser produced an offer without a DTLS fingerprint.');
 
     opts.onProgress?.('Requesting a grant');
-    const grant = await requestGrant({ ...opts.grant, peer_fingerprint: fp, required_channels: opts.channels });
+    const grant = await requestGrant({
+      ...opts.grant,
+      peer_fingerprint: fp,
+      required_channels: [...opts.channels, ...(opts.later ?? [])],
+    });
     opts.onJob?.(grant.job_id);
     if (grant.ice_servers.length)
       pc.setConfiguration({ iceServers: grant.ice_servers as IceServer[] as RTCIceServer[] });
@@ -75,6 +111,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
       bundlePublicJwk: null,
       pc,
       channels,
+      openChannel,
       close,
     };
     const answered = new Promise<void>((resolve, reject) => {
@@ -123,7 +160,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
       ),
     ]);
     opts.onProgress?.('Opening channels');
-    await Promise.all(Object.values(channels).map((dc) => waitOpen(dc!)));
+    await Promise.all(opts.channels.map((n) => waitOpen(channels[n]!)));
     return link;
   } catch (e) {
     close();
