@@ -18,6 +18,10 @@ export default async function SignInPage() {
           Paste your user API key. It is checked with the control API and kept only in an encrypted, httpOnly session
           cookie — this page&apos;s scripts never see it again.
         </p>
+        <p className="muted" data-testid="admin-key-hint">
+          First time? <code>npm start</code> created an admin key and keeps it in <code>.aegis/admin-key</code> in the
+          Aegis directory (readable by its owner only).
+        </p>
         <SignInForm />
       </div>
     </main>
