@@ -2,7 +2,8 @@
 # The Debian packages Aegis needs on this host, in one list for `npm start` and `.ci/run`:
 #   scripts/system-packages.sh [--ci]
 # Installs the missing ones when run as root (apt-get update only when a package cannot be found); otherwise
-# prints the apt-get command to run and exits 1. --ci adds what only the test suite needs (PostgreSQL, Chromium).
+# prints the apt-get command to run and exits 1. --ci adds what only the test suite needs (PostgreSQL, Chromium,
+# the deployment checks, coturn).
 # The ESP-IDF kit's own run-time packages (its apt-packages.txt) are included when the kit is present.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,7 +16,9 @@ pkgs=(
   ccache       # shared compiler cache of the build machine
 )
 if [ "${1:-}" = "--ci" ]; then
-  pkgs+=(chromium postgresql)
+  # docker-compose (Debian's, v1), haproxy and systemd-analyze check the deployment files offline;
+  # coturn is the TURN relay test's.
+  pkgs+=(chromium postgresql docker-compose haproxy coturn systemd)
 fi
 if [ -f "$kit/apt-packages.txt" ]; then
   mapfile -t kit_pkgs < <(sed 's/#.*//' "$kit/apt-packages.txt" | awk 'NF{print $1}')
