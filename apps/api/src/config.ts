@@ -2,6 +2,7 @@ import path from 'node:path';
 import { IceServer } from '@aegis/protocol';
 import { z } from 'zod';
 import { readSecretFile } from './grants/sealing-secret.js';
+import { turnConfigFromEnv, type TurnConfig } from './turn/turn-credentials.js';
 
 /** Everything the API reads from its environment, parsed once at start. */
 export interface Config {
@@ -17,6 +18,8 @@ export interface Config {
   /** Seals grant-signing private keys in the database (AES-256-GCM); unset = stored as plain JWK. */
   keyEncryptionSecret: string | undefined;
   iceServers: IceServer[];
+  /** coturn's shared secret and URLs: each grant's ice_servers get a short-lived credential (TURN_URLS, TURN_SECRET). */
+  turn: TurnConfig | undefined;
   grantMaxBandwidthKbps: number;
   grantMaxMessageRate: number;
   userMaxConcurrentJobs: number;
@@ -82,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapAdminKey: bootstrap,
     keyEncryptionSecret: keyEncryptionSecret(env),
     iceServers,
+    turn: turnConfigFromEnv(env),
     grantMaxBandwidthKbps: int(env, 'GRANT_MAX_BANDWIDTH_KBPS', 100_000, 1),
     grantMaxMessageRate: int(env, 'GRANT_MAX_MESSAGE_RATE', 2000, 1),
     userMaxConcurrentJobs: int(env, 'USER_MAX_CONCURRENT_JOBS', 4, 1),

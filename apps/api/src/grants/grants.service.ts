@@ -19,6 +19,7 @@ import type { UserPrincipal } from '../auth/principal.js';
 import { MachinesService } from '../machines/machines.service.js';
 import { place } from '../scheduling/matcher.js';
 import { Metrics } from '../health/metrics.js';
+import { iceServersFor } from '../turn/turn-credentials.js';
 import { SigningKeysService } from './signing-keys.service.js';
 import { clampTtl } from './ttl.js';
 import { signCompactEdDsa } from './jws.js';
@@ -129,7 +130,7 @@ export class GrantsService {
       channels,
       max_bandwidth_kbps: this.cfg.grantMaxBandwidthKbps,
       max_message_rate: this.cfg.grantMaxMessageRate,
-      ice_servers: this.cfg.iceServers,
+      ice_servers: iceServersFor(this.cfg, user.userId, now),
       peer_fingerprint: req.peer_fingerprint,
     };
     const signer = await this.keys.signer();
@@ -175,7 +176,7 @@ export class GrantsService {
       grant,
       expires_at: iso((iat + ttl) * 1000),
       candidates: placement.candidates.map((m) => ({ machine_id: m.id, name: m.name })),
-      ice_servers: this.cfg.iceServers,
+      ice_servers: claims.ice_servers,
     };
   }
 
