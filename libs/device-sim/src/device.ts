@@ -1,4 +1,4 @@
-import { CHIPS, type ChipName, type ChipProfile } from './chip-profiles.js';
+import { CHIPS, ESP32_RTCCALICFG1, esp32CaliValue, type ChipName, type ChipProfile } from './chip-profiles.js';
 import { realClock, type Clock } from './clock.js';
 import { FlashMemory } from './flash-memory.js';
 import { LoaderSession, type LoaderHost } from './loader-session.js';
@@ -9,6 +9,8 @@ import { bootFromFlash } from './boot.js';
 const utf8 = new TextEncoder();
 
 export const ROM_BAUD = 115200;
+/** Relative baud mismatch a UART link still carries. */
+const UART_TOLERANCE = 0.025;
 
 export interface DeviceOptions {
   chip?: ChipName;
@@ -31,6 +33,16 @@ export interface DeviceOptions {
   /** Ignore baud mismatches entirely (a TCP bridge, where there is no UART between host and chip). */
   baudAgnostic?: boolean;
   mac?: Uint8Array;
+  /** The board's crystal (default: the chip's usual one; the ESP32-C2 profile has 26 MHz, 40 MHz modules exist). */
+  xtalHz?: number;
+  /**
+   * The crystal the ROM assumes when it sets a new baud rate. ESP32-C2: always 40 MHz. ESP32: its own estimate
+   * from the 8 MHz RC calibration, e.g. 42e6 for a chip whose RC drifted 5 % (esptool reads it and compensates).
+   * A ROM CHANGE_BAUDRATE to B lands at B × xtalHz / romXtalHz; the stub always lands at B.
+   */
+  romXtalHz?: number;
+  /** eFuse SECURE_DOWNLOAD_ENABLE burnt: the ROM only flashes and identifies itself (not on the ESP32). */
+  secureDownloadMode?: boolean;
   /** How long after EN rises the chip samples IO0 (the EN RC delay). */
   strapDelayMs?: number;
   clock?: Clock;
@@ -68,6 +80,9 @@ export class SimDevice {
   /** Names of the loader commands received, in order (tests assert on them). */
   readonly commands: string[] = [];
   readonly registers: Map<number, number>;
+  readonly xtalHz: number;
+  readonly romXtalHz: number;
+  readonly secureDownloadMode: boolean;
 
   private readonly opts: Required<
     Pick<DeviceOptions, 'lineRate' | 'usbBytesPerSec' | 'strapDelayMs' | 'baudAgnostic'>
@@ -92,6 +107,13 @@ export class SimDevice {
     this.usbJtagSerial = options.usbJtagSerial ?? false;
     const mac = options.mac ?? new Uint8Array([0x24, 0x0a, 0xc4, 0x12, 0x34, 0x56]);
     this.registers = this.chip.registers(mac);
+    this.xtalHz = options.xtalHz ?? this.chip.xtalHz;
+    this.romXtalHz = options.romXtalHz ?? this.chip.romXtalHz ?? this.xtalHz;
+    if (this.chip.name === 'esp32') this.registers.set(ESP32_RTCCALICFG1, esp32CaliValue(this.romXtalHz) << 7);
+    this.secureDownloadMode = options.secureDownloadMode ?? false;
+    if (this.secureDownloadMode && this.chip.securityChipId === null) {
+      throw new Error(`${this.chip.displayName} has no Secure Download Mode; simulate an ESP32-S2 or later chip.`);
+    }
     this.toHost = new SerialLine(this.clock, (b) => this.host?.sink(b));
     this.toDevice = new SerialLine(this.clock, (b) => this.receive(b));
     this.boot(options.startInDownloadMode ? 'download' : 'flash');
@@ -192,14 +214,17 @@ export class SimDevice {
       get baud() {
         return dev.baud;
       },
+      xtalHz: dev.xtalHz,
+      secureDownloadMode: dev.secureDownloadMode,
       transmit: (b) => dev.transmit(b),
-      changeBaud: (baud) => {
-        dev.baud = baud;
+      changeBaud: (baud, byStub) => {
+        dev.baud = byStub ? baud : Math.round((baud * dev.xtalHz) / dev.romXtalHz);
       },
-      // Both "reboot" and "run user code" end in the app here (IO0 is high by then).
-      exit: () => {
+      // A software reboot keeps the boot mode latched at the last chip reset (download mode: esptool's
+      // "soft resetting from the stub will re-load the ROM bootloader"); "run user code" jumps to the app.
+      exit: (how) => {
         dev.enterReset();
-        dev.boot('flash');
+        dev.boot(how === 'reboot' ? 'download' : 'flash');
       },
       log: (op) => {
         if (dev.commands.length < 1_000_000) dev.commands.push(op);
@@ -210,7 +235,8 @@ export class SimDevice {
   private linkOk(hostBaud: number): boolean {
     if (this.usbJtagSerial || this.opts.baudAgnostic) return true;
     if (this.opts.maxBaud !== undefined && this.baud > this.opts.maxBaud) return false;
-    return hostBaud === this.baud;
+    // A UART samples mid-bit: a few percent of rate mismatch still reads right, more garbles every byte.
+    return Math.abs(hostBaud - this.baud) <= hostBaud * UART_TOLERANCE;
   }
 
   private rate(baud: number): number | null {
@@ -237,6 +263,7 @@ export class SimDevice {
     for (const frame of this.decoder.push(bytes)) {
       if (this.session !== session) return; // a command reset the chip
       session.handleFrame(frame);
+      if (this.session !== session) return; // the command reset the chip: mode is already the new one
       if (session.stub) this.mode = 'stub';
     }
   }

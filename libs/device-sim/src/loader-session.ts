@@ -12,6 +12,8 @@ import {
   opName,
   parseRequest,
   RomError,
+  SECURE_DOWNLOAD_OPS,
+  SECURITY_FLAG_SECURE_DOWNLOAD,
   StubError,
   SYNC_PAYLOAD,
 } from './rom-protocol.js';
@@ -25,11 +27,18 @@ export interface LoaderHost {
   readonly flash: FlashMemory;
   readonly registers: Map<number, number>;
   baud: number;
+  /** The board's crystal (the UART clock divider esptool reads is derived from it). */
+  readonly xtalHz: number;
+  /** The ROM refuses everything but flashing and identification (eFuse SECURE_DOWNLOAD_ENABLE). */
+  readonly secureDownloadMode: boolean;
   /** Queue raw bytes on the UART towards the host. */
   transmit(bytes: Uint8Array): void;
-  /** Switch the UART to a new rate once what is queued has been sent. */
-  changeBaud(baud: number): void;
-  /** Leave the loader: 'reboot' resets the chip, 'run' jumps to the app in flash. */
+  /**
+   * Switch the UART to a new rate once what is queued has been sent. `byStub`: the stub computes the divider
+   * from the real clock; the ROM from the crystal it assumes, so its rate may land elsewhere.
+   */
+  changeBaud(baud: number, byStub: boolean): void;
+  /** Leave the loader: 'reboot' is a software reset (back into download mode), 'run' jumps to the app in flash. */
   exit(how: 'reboot' | 'run'): void;
   log(op: string): void;
 }
@@ -54,6 +63,8 @@ interface FlashRead {
 
 const SPI_CMD_USR = 1 << 18;
 const MD5_FAIL = 0xff;
+/** READ_FLASH_SLOW reads at most this much per command and always answers with a buffer this long. */
+const READ_SLOW_BLOCK = 64;
 
 /**
  * The serial loader as the ROM runs it, and as the flasher stub runs it after MEM_END: one request in, one
@@ -78,6 +89,9 @@ export class LoaderSession {
     const req = parseRequest(frame);
     if (!req) return; // the ROM ignores malformed frames
     this.host.log(opName(req.op));
+    if (!this.stub && this.host.secureDownloadMode && !SECURE_DOWNLOAD_OPS.has(req.op)) {
+      return this.unsupported(req.op);
+    }
     this.dispatch(req.op, req.data, req.checksum);
   }
 
@@ -86,8 +100,8 @@ export class LoaderSession {
     switch (op) {
       case Op.SYNC: {
         if (!bytesEqual(d, SYNC_PAYLOAD)) return this.fail(op, RomError.INVALID_MESSAGE);
-        if (this.stub) return this.ok(op);
-        for (let i = 0; i < 8; i++) this.ok(op, 0x20120707);
+        // Eight answers from both; the stub's carry val 0, which is how esptool tells it is already running.
+        for (let i = 0; i < 8; i++) this.ok(op, this.stub ? 0 : 0x20120707);
         return;
       }
       case Op.READ_REG:
@@ -106,13 +120,24 @@ export class LoaderSession {
       case Op.CHANGE_BAUDRATE: {
         if (d.length < 8) return this.fail(op, RomError.INVALID_MESSAGE);
         this.ok(op);
-        this.host.changeBaud(u32(d, 0));
+        this.host.changeBaud(u32(d, 0), this.stub);
         return;
       }
       case Op.GET_SECURITY_INFO: {
         if (chip.securityChipId === null) return this.unsupported(op);
-        const info = [...le32(0), 0, ...new Array<number>(7).fill(0), ...le32(chip.securityChipId), ...le32(0)];
-        return this.ok(op, 0, info);
+        const flags = this.host.secureDownloadMode ? SECURITY_FLAG_SECURE_DOWNLOAD : 0;
+        // flags, flash_crypt_cnt, 7 key purposes [, chip_id, api_version] (the ESP32-S2 ROM stops after the keys)
+        const info = [...le32(flags), 0, ...new Array<number>(7).fill(0), ...le32(chip.securityChipId), ...le32(0)];
+        return this.ok(op, 0, info.slice(0, chip.securityInfoLen));
+      }
+      case Op.READ_FLASH_SLOW: {
+        if (this.stub) return this.unsupported(op);
+        if (d.length < 8) return this.fail(op, RomError.INVALID_MESSAGE);
+        const [offset, length] = [u32(d, 0), u32(d, 4)];
+        if (length > READ_SLOW_BLOCK || !flash.inRange(offset, length)) return this.fail(op, RomError.FLASH_READ_ERR);
+        const block = new Uint8Array(READ_SLOW_BLOCK);
+        block.set(flash.data.subarray(offset, offset + length));
+        return this.ok(op, 0, block);
       }
       case Op.MEM_BEGIN:
         if (d.length < 16) return this.fail(op, RomError.INVALID_MESSAGE);
@@ -293,7 +318,7 @@ export class LoaderSession {
   private readReg(addr: number): number {
     const { chip, registers, baud } = this.host;
     if (addr === 0x40001000) return chip.magic;
-    if (chip.uartClkdivReg !== undefined && addr === chip.uartClkdivReg) return Math.round(chip.xtalHz / baud);
+    if (chip.uartClkdivReg !== undefined && addr === chip.uartClkdivReg) return Math.floor(this.host.xtalHz / baud);
     return registers.get(addr) ?? 0;
   }
 

@@ -13,6 +13,7 @@ export const Op = {
   READ_REG: 0x0a,
   SPI_SET_PARAMS: 0x0b,
   SPI_ATTACH: 0x0d,
+  READ_FLASH_SLOW: 0x0e,
   CHANGE_BAUDRATE: 0x0f,
   FLASH_DEFL_BEGIN: 0x10,
   FLASH_DEFL_DATA: 0x11,
@@ -55,6 +56,24 @@ export const StubError = {
   CMD_NOT_IMPLEMENTED: 0xff,
 } as const;
 
+/** GET_SECURITY_INFO flag bit: Secure Download Mode is enabled (esptool's SECURITY_INFO_FLAG_MAP). */
+export const SECURITY_FLAG_SECURE_DOWNLOAD = 1 << 2;
+
+/** The ROM commands Secure Download Mode still accepts; everything else is answered as unsupported. */
+export const SECURE_DOWNLOAD_OPS: ReadonlySet<number> = new Set([
+  Op.SYNC,
+  Op.CHANGE_BAUDRATE,
+  Op.FLASH_BEGIN,
+  Op.FLASH_DATA,
+  Op.FLASH_END,
+  Op.FLASH_DEFL_BEGIN,
+  Op.FLASH_DEFL_DATA,
+  Op.FLASH_DEFL_END,
+  Op.SPI_SET_PARAMS,
+  Op.SPI_ATTACH,
+  Op.GET_SECURITY_INFO,
+]);
+
 export const CHECKSUM_SEED = 0xef;
 export const SYNC_PAYLOAD = new Uint8Array([0x07, 0x07, 0x12, 0x20, ...new Array<number>(32).fill(0x55)]);
 
@@ -79,7 +98,7 @@ export function encodeRequest(op: number, data: Uint8Array = new Uint8Array(0), 
   return out;
 }
 
-/** `01 op len16 val32 data status err [pad]` — statusLen is 4 on the ESP32 ROM, 2 elsewhere and in the stub. */
+/** `01 op len16 val32 data status err [pad]` — statusLen is 4 in every ESP32-family ROM, 2 in the stub. */
 export function encodeResponse(
   op: number,
   val: number,

@@ -33,8 +33,8 @@ describe('ROM loader over an in-process stream', () => {
     s.write(cmd(Op.READ_REG, le(0x40001000)));
     const r = parse(await s.readFrame());
     expect(r.val).toBe(magic);
-    // ESP32's ROM sends four status bytes, the later ROMs two.
-    expect(r.data.length).toBe(chip === 'esp32' ? 4 : 2);
+    // Every ESP32-family ROM sends four status bytes (esptool's ESP32ROM.STATUS_BYTES_LENGTH); the stub two.
+    expect(r.data.length).toBe(4);
     s.close();
   });
 
@@ -194,10 +194,10 @@ describe('line-rate model', () => {
     await clock.advanceTo(inMs - 2);
     expect(got).toEqual([]);
     expect(d.commands).toEqual([]);
-    // The 12-byte response (SLIP framed) needs 1.04 ms more on the line.
+    // The 14-byte response (8 header + 4 status, SLIP framed) needs 1.22 ms more on the line.
     await clock.advanceTo(inMs + 0.01);
     expect(d.commands).toEqual(['MEM_DATA']);
-    await clock.advanceTo(inMs + (12 * 10 * 1000) / 115200 + 0.01);
+    await clock.advanceTo(inMs + (14 * 10 * 1000) / 115200 + 0.01);
     expect(got.map((g) => g.n)).toEqual([1]);
   });
 });
