@@ -15,6 +15,7 @@ import { SigningKeysService } from './grants/signing-keys.service.js';
 import { GrantsService } from './grants/grants.service.js';
 import { GrantsController } from './grants/grants.controller.js';
 import { JobWatcher } from './scheduling/job-watcher.js';
+import { JobQueue } from './scheduling/job-queue.js';
 import { AgentsService } from './agents/agents.service.js';
 import { AgentsController } from './agents/agents.controller.js';
 import { JobsService } from './jobs/jobs.service.js';
@@ -89,6 +90,7 @@ export class AppModule {
         UsersService,
         SigningKeysService,
         GrantsService,
+        JobQueue,
         JobWatcher,
         AgentsService,
         Sweeper,
@@ -96,7 +98,16 @@ export class AppModule {
         SignalingService,
         WebhooksService,
       ],
-      exports: [UsersService, SigningKeysService, GrantsService, JobWatcher, Sweeper, WebhooksService, EventBus],
+      exports: [
+        UsersService,
+        SigningKeysService,
+        GrantsService,
+        JobQueue,
+        JobWatcher,
+        Sweeper,
+        WebhooksService,
+        EventBus,
+      ],
     };
   }
 }

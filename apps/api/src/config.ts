@@ -27,8 +27,10 @@ export interface Config {
   grantRatePerMin: number;
   logLevel: string;
   heartbeatIntervalSecs: number;
-  /** A pending job nobody claimed expires this long after its grant does. */
+  /** A pending job nobody claimed expires this long after its grant does (until its offer queues it). */
   pendingGraceSecs: number;
+  /** A queued job (pending with an offer) that no machine took within this long expires. */
+  queueMaxWaitSecs: number;
   signingKeyRotateHours: number;
   /** Let webhooks reach loopback/private addresses and this host's own (off by default: SSRF). */
   webhookAllowPrivate: boolean;
@@ -94,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     heartbeatIntervalSecs: int(env, 'HEARTBEAT_INTERVAL_SECS', 10, 1),
     pendingGraceSecs: int(env, 'PENDING_GRACE_SECS', 5, 0),
+    queueMaxWaitSecs: int(env, 'QUEUE_MAX_WAIT_SECS', 3600, 1),
     signingKeyRotateHours: int(env, 'SIGNING_KEY_ROTATE_HOURS', 24, 1),
     debugEndpoints: env.AEGIS_DEBUG_ENDPOINTS === '1',
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1',

@@ -1,4 +1,12 @@
-import type { ApiKeyView, JobView, MachineView, UserView, WebhookDeliveryView, WebhookView } from '@aegis/protocol';
+import type {
+  ApiKeyView,
+  JobView,
+  MachineView,
+  QueueInfo,
+  UserView,
+  WebhookDeliveryView,
+  WebhookView,
+} from '@aegis/protocol';
 import { iso, isoOrNull } from './clock.js';
 import type { ApiKeyRow, JobRow, MachineRow, UserRow, WebhookDeliveryRow, WebhookRow } from './db/entities.js';
 
@@ -35,7 +43,7 @@ export const machineView = (m: MachineRow, online: boolean): MachineView => ({
   bundle_public_jwk: m.bundlePublicJwk,
 });
 
-export const jobView = (j: JobRow): JobView => ({
+export const jobView = (j: JobRow, queue: QueueInfo | null = null): JobView => ({
   v: 1,
   id: j.id,
   kind: j.kind,
@@ -52,6 +60,8 @@ export const jobView = (j: JobRow): JobView => ({
   started_at: isoOrNull(j.startedAt),
   finished_at: isoOrNull(j.finishedAt),
   sizes: j.sizes,
+  queue,
+  results_expired_at: isoOrNull(j.resultsExpiredAt),
 });
 
 export const webhookView = (w: WebhookRow): WebhookView => ({

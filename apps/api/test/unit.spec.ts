@@ -112,7 +112,8 @@ describe('placement', () => {
       reason: expect.stringMatching(/8 CPU cores/),
     });
     const busy = machine({ capacity: { total_slots: 1, free_slots: 0, cpu_cores: 4, memory_mb: 4096 } });
-    expect(place([busy], need)).toMatchObject({ ok: false, reason: expect.stringMatching(/busy/) });
+    // Busy machines are still candidates: the job queues for them instead of being refused.
+    expect(place([busy], need)).toMatchObject({ ok: true, candidates: [busy] });
     expect(place([machine(), machine({ id: 'm2' })], need)).toMatchObject({ ok: true });
   });
   it('matches the IDF version and the target as one pair the machine builds', () => {

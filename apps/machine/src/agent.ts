@@ -12,6 +12,7 @@ import type { TrustedKeys } from './grants/trusted-keys.js';
 import { ReplayCache } from './grants/replay-cache.js';
 import { JobRegistry } from './jobs/job-registry.js';
 import { liveSessions, runJobSession } from './job-session.js';
+import { EmulatorService, emulatorHostOf } from './emulator/index.js';
 import { workspaceOpsOf } from './workspace/index.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -26,7 +27,10 @@ export interface AgentOptions {
   cores: number;
   memoryMb: number;
   workDir: string;
+  /** Results are kept this long after their last use (default 7 days)… */
   retentionMs: number;
+  /** …and the oldest go first while all results together exceed this many bytes (default 20 GiB). */
+  resultsDiskCapBytes?: number;
   issuers: string[];
   maxUploadBytes: number;
   rtcBase?: RtcConfig;
@@ -42,6 +46,8 @@ export class Agent {
   readonly registry: JobRegistry;
   readonly backend: BuildBackend;
   readonly reporter: StateReporter;
+  /** QEMU runs of finished jobs (the `emulator` channel), at most `slots` at a time. */
+  readonly emulators: EmulatorService;
   private readonly replay = new ReplayCache();
   private readonly abort = new AbortController();
   /** Stops taking jobs only (drain); `abort` stops everything. */
@@ -49,12 +55,25 @@ export class Agent {
   private heartbeat?: Heartbeat;
   private loop?: Promise<void>;
   private readonly sessions = new Set<Promise<void>>();
+  /**
+   * Build jobs claimed (or about to be) whose session has not put them in the registry yet: they hold a slot from
+   * before the claim is sent, so two offers in one poll answer can never both take the last slot.
+   */
+  private readonly reserved = new Set<string>();
+  /** The poll in flight and the free-slot count it told the API; a change of capacity ends it early. */
+  private poll?: { ctl: AbortController; free: number };
+  /** Results deleted by retention, to be told to the API (kept until a heartbeat carrying them succeeded). */
+  private readonly expired = new Set<string>();
+  private expiredSent: string[] = [];
   machineId?: string;
 
   constructor(private readonly o: AgentOptions) {
     this.backend = o.backend;
-    this.registry = new JobRegistry(o.workDir, o.retentionMs, o.now, workspaceOpsOf(o.backend));
+    this.registry = new JobRegistry(o.workDir, o.retentionMs, o.now, workspaceOpsOf(o.backend), {
+      diskCapBytes: o.resultsDiskCapBytes,
+    });
     this.reporter = new StateReporter(o.api, o.log);
+    this.emulators = new EmulatorService(emulatorHostOf(o.backend), { slots: o.slots });
   }
 
   async start(): Promise<void> {
@@ -85,7 +104,10 @@ export class Agent {
         await sleep(backoff.next(), this.abort.signal);
       }
     }
-    this.registry.startSweeping();
+    this.registry.startSweeping(undefined, (gone) => {
+      for (const id of gone) this.expired.add(id);
+      if (gone.length) this.heartbeat?.kick();
+    });
     this.loop = this.pollLoop();
   }
 
@@ -105,6 +127,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.pollAbort.abort();
     this.abort.abort();
+    this.emulators.stopAll();
     this.registry.stopSweeping();
     await this.heartbeat?.stop();
     await this.loop;
@@ -117,23 +140,50 @@ export class Agent {
     await Promise.all(this.registry.all().map((j) => j.settled()));
   }
 
+  /** Slots not held by a build: claimed-but-not-started jobs and running builds hold one; nothing else does. */
   freeSlots(): number {
-    return Math.max(0, this.o.slots - this.registry.active().length);
+    const held = new Set(this.registry.active().map((j) => j.id));
+    for (const id of this.reserved) if (!this.registry.get(id)) held.add(id);
+    return Math.max(0, this.o.slots - held.size);
+  }
+
+  /**
+   * A build started or ended, a claim was lost, a session ended: tell the API at once — a heartbeat now (for
+   * placement and status) and a fresh long-poll carrying the new free-slot count (so waiting jobs come now).
+   */
+  private capacityChanged(): void {
+    this.heartbeat?.kick();
+    const p = this.poll;
+    if (p && p.free !== this.freeSlots()) p.ctl.abort();
   }
 
   private async pollLoop(): Promise<void> {
     const backoff = new Backoff();
     const stopped = () => this.abort.signal.aborted || this.pollAbort.signal.aborted;
     while (!stopped()) {
+      const ctl = new AbortController();
+      const onStop = () => ctl.abort();
+      this.pollAbort.signal.addEventListener('abort', onStop, { once: true });
+      const poll = (this.poll = { ctl, free: this.freeSlots() });
       try {
-        const r = await this.o.api.poll(this.o.pollWaitSecs ?? 25, this.pollAbort.signal);
+        const r = await this.o.api.poll(this.o.pollWaitSecs ?? 25, ctl.signal, poll.free);
         if (stopped()) return;
         backoff.reset();
         for (const offer of r.jobs) {
           const attach = peekGrantClaims(offer.grant)?.kind === 'attach';
-          if (!attach && this.freeSlots() === 0) continue;
-          const claimed = await this.o.api.claim(offer.job_id);
-          if (!claimed) continue;
+          if (!attach) {
+            // Take the slot before the claim goes out: the registry only learns of the job later.
+            if (this.freeSlots() === 0) continue;
+            this.reserved.add(offer.job_id);
+          }
+          const claimed = await this.o.api.claim(offer.job_id).catch((err: Error) => {
+            this.reserved.delete(offer.job_id);
+            throw err;
+          });
+          if (!claimed) {
+            this.reserved.delete(offer.job_id);
+            continue;
+          }
           const s = runJobSession(
             {
               api: this.o.api,
@@ -149,7 +199,8 @@ export class Agent {
               rtcBase: this.o.rtcBase ?? {},
               log: this.o.log,
               maxUploadBytes: this.o.maxUploadBytes,
-              onCapacityChange: () => this.heartbeat?.kick(),
+              emulators: this.emulators,
+              onCapacityChange: () => this.capacityChanged(),
             },
             claimed,
           ).catch((err: Error) => this.o.log.error({ err: err.message, jobId: offer.job_id }, 'job session crashed'));
@@ -157,21 +208,30 @@ export class Agent {
           this.heartbeat?.kick();
           void s.finally(() => {
             this.sessions.delete(s);
-            this.heartbeat?.kick();
+            this.reserved.delete(offer.job_id);
+            this.capacityChanged();
           });
         }
       } catch (err) {
         if (stopped()) return;
+        // Ended on purpose because the free-slot count changed: poll again at once.
+        if (ctl.signal.aborted) continue;
         const wait = backoff.next();
         this.o.log.warn({ err: (err as Error).message, retryInMs: wait }, 'poll failed; backing off');
         await sleep(wait, this.pollAbort.signal);
+      } finally {
+        this.pollAbort.signal.removeEventListener('abort', onStop);
+        if (this.poll === poll) this.poll = undefined;
       }
     }
   }
 
   private onHeartbeat(r: { cancel_job_ids: string[]; server_time: string }): void {
+    for (const id of this.expiredSent) this.expired.delete(id);
+    this.expiredSent = [];
     for (const id of r.cancel_job_ids) {
       const job = this.registry.get(id);
+      this.emulators.stopAll(id);
       if (job?.isBuilding) {
         this.o.log.info({ jobId: id }, 'owner canceled the job');
         job.cancel();
@@ -198,7 +258,8 @@ export class Agent {
     // The backend may sign flash bundles; its public key lets clients verify them.
     const withKey = this.o.backend as BuildBackend & { bundlePublicJwk?: () => Record<string, unknown> };
     const jwk = typeof withKey.bundlePublicJwk === 'function' ? withKey.bundlePublicJwk() : undefined;
-    const running = new Set<string>([...liveSessions, ...this.reporter.pendingJobIds()]);
+    const running = new Set<string>([...liveSessions, ...this.reporter.pendingJobIds(), ...this.reserved]);
+    this.expiredSent = [...this.expired].slice(0, 1024);
     for (const j of this.registry.active()) running.add(j.id);
     return {
       v: PROTOCOL_VERSION,
@@ -214,6 +275,7 @@ export class Agent {
       targets: inv.targets,
       builds: inv.builds ?? inv.idfVersions.flatMap((v) => inv.targets.map((t) => ({ idf_version: v, target: t }))),
       running_job_ids: [...running].slice(0, 256),
+      expired_job_ids: this.expiredSent,
       ...(jwk ? { bundle_public_jwk: jwk } : {}),
     };
   }

@@ -23,11 +23,18 @@ export const MachineConfig = z.object({
     .min(128)
     .default(Math.floor(totalmem() / 1024 / 1024)),
   sandbox: z.enum(['bwrap', 'none']).default('bwrap'),
+  /** Results (for reattach, logs, firmware) are kept this long after their last use… */
   retentionMins: z.coerce
     .number()
     .min(0)
-    .max(7 * 24 * 60)
-    .default(15),
+    .max(365 * 24 * 60)
+    .default(7 * 24 * 60),
+  /** …and the least recently used go first while all together exceed this (MiB). */
+  resultsDiskCapMb: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20 * 1024),
   workDir: z.string().min(1).default(join(homedir(), '.aegis-machine')),
   maxUploadMb: z.coerce
     .number()
@@ -61,6 +68,7 @@ const ENV: Record<string, string> = {
   memoryMb: 'AEGIS_MACHINE_MEMORY_MB',
   sandbox: 'AEGIS_SANDBOX',
   retentionMins: 'AEGIS_RESULTS_RETENTION_MINS',
+  resultsDiskCapMb: 'AEGIS_RESULTS_DISK_CAP_MB',
   workDir: 'AEGIS_WORK_DIR',
   workDirAlias: 'AEGIS_MACHINE_WORK_DIR',
   maxUploadMb: 'AEGIS_MAX_UPLOAD_MB',
@@ -104,7 +112,11 @@ export function buildCli(): Command {
     )
     .option(
       '--retention-mins <n>',
-      `keep results for reattach this long after a build (default 15)${env('retentionMins')}`,
+      `keep results for reattach this long after their last use (default 10080, 7 days)${env('retentionMins')}`,
+    )
+    .option(
+      '--results-disk-cap-mb <n>',
+      `all kept results stay under this; oldest go first (default 20480)${env('resultsDiskCapMb')}`,
     )
     .option('--work-dir <dir>', `job workspaces (default ~/.aegis-machine)${env('workDir')}`)
     .option('--max-upload-mb <n>', `largest project archive accepted (default 64)${env('maxUploadMb')}`)

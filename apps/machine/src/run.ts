@@ -42,6 +42,7 @@ export async function runMachine(
     memoryMb: config.memoryMb,
     workDir: config.workDir,
     retentionMs: config.retentionMins * 60_000,
+    resultsDiskCapBytes: config.resultsDiskCapMb * 1024 * 1024,
     issuers: config.grantIssuer,
     maxUploadBytes: config.maxUploadMb * 1024 * 1024,
     rtcBase: rtcBaseFromConfig(config),

@@ -24,6 +24,8 @@ const hb = (machineId: string) => ({
 function scriptedApi(o: { downPolls: number; jobs: ClaimResponse[]; claimable: Set<string> }) {
   const calls = {
     polls: 0,
+    /** The free-slot count each poll carried. */
+    frees: [] as (number | undefined)[],
     claims: [] as string[],
     heartbeats: [] as MachineHeartbeat[],
     reports: [] as AgentStateReport[],
@@ -38,14 +40,19 @@ function scriptedApi(o: { downPolls: number; jobs: ClaimResponse[]; claimable: S
       calls.heartbeats.push(b);
       return hb('00000000-0000-4000-8000-000000000001');
     },
-    poll: async (_w, signal) => {
+    poll: async (_w, signal, free) => {
       calls.polls++;
+      calls.frees.push(free);
       if (calls.polls <= o.downPolls) throw new ApiUnavailableError('down');
       if (!offered) {
         offered = true;
         return { v: 1, jobs: o.jobs.map(({ v: _v, ...j }) => j) };
       }
-      await new Promise((r) => setTimeout(r, 50));
+      // A long-poll: answered empty after 5 s, or ended early by the agent (its free slots changed, or a stop).
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 5000);
+        signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
       if (signal?.aborted) throw new ApiUnavailableError('aborted');
       return { v: 1, jobs: [] };
     },
@@ -154,6 +161,83 @@ describe('Agent loop', () => {
     });
     job.attached = 1;
     expect(a.freeSlots()).toBe(0);
+    // Its build ends with the client still connected: the open page, reattach and reading results take no slot.
+    mkdirSync(join(job.workspaceDir, 'project'), { recursive: true });
+    writeFileSync(join(job.workspaceDir, 'project', 'fixture.json'), JSON.stringify({ lines: 2, delayMs: 1 }));
+    await job.startBuild(a.backend, {});
+    expect(job.state).toBe('succeeded');
+    expect(job.attached).toBe(1);
+    expect(a.freeSlots()).toBe(1);
+  });
+
+  it('never claims more builds than its slots under a burst of offers, even with slow claims', async () => {
+    const signer = await makeSigner('k1');
+    const now = Math.floor(Date.now() / 1000);
+    const claimsSeen: string[] = [];
+    const offers = async (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, async () => {
+          const id = randomUUID();
+          return {
+            job_id: id,
+            grant: await signer.sign(claimsFor(id, now)),
+            offer: { type: 'offer' as const, sdp: offerSdpWith() },
+            candidates: [],
+          };
+        }),
+      );
+    const burst = new Map<string, Awaited<ReturnType<typeof offers>>[number]>();
+    const { api, calls } = scriptedApi({ downPolls: 0, jobs: [], claimable: new Set() });
+    let polls = 0;
+    Object.assign(api, {
+      // Every poll offers five new build jobs (as several API instances might), for the first ten polls.
+      poll: async (_w: number, signal: AbortSignal | undefined, free: number | undefined) => {
+        calls.frees.push(free);
+        if (++polls > 10) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (signal?.aborted) throw new ApiUnavailableError('aborted');
+          return { v: 1, jobs: [] };
+        }
+        const jobs = await offers(5);
+        for (const j of jobs) burst.set(j.job_id, j);
+        return { v: 1, jobs };
+      },
+      claim: async (id: string) => {
+        claimsSeen.push(id);
+        await new Promise((r) => setTimeout(r, 20)); // the claim is in flight while the next offers are read
+        return { v: 1, ...burst.get(id)! };
+      },
+    });
+    const { agent: a } = await makeAgent(api, 2, signer);
+    await a.start();
+    for (let i = 0; i < 200 && polls <= 10; i++) await new Promise((r) => setTimeout(r, 20));
+    // Two slots, 50 offers: exactly two claims (their sessions wait for a client that never comes).
+    expect(claimsSeen).toHaveLength(2);
+    expect(a.freeSlots()).toBe(0);
+    expect(calls.frees.slice(1).every((f) => f === 0)).toBe(true);
+  });
+
+  it('tells the API of a freed slot at once: a fresh poll carries the new free count', async () => {
+    const signer = await makeSigner('k1');
+    const now = Math.floor(Date.now() / 1000);
+    const id = randomUUID();
+    // A grant for another job: the session is refused and ends at once, freeing the slot it reserved.
+    const claim: ClaimResponse = {
+      v: 1,
+      job_id: id,
+      grant: await signer.sign(claimsFor(randomUUID(), now)),
+      offer: { type: 'offer', sdp: offerSdpWith() },
+      candidates: [],
+    };
+    const { api, calls } = scriptedApi({ downPolls: 0, jobs: [claim], claimable: new Set([id]) });
+    const { agent: a } = await makeAgent(api, 1, signer);
+    await a.start();
+    for (let i = 0; i < 100 && calls.reports.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(calls.reports[0]).toMatchObject({ state: 'failed' });
+    for (let i = 0; i < 50 && calls.frees.at(-1) !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(calls.frees[0]).toBe(1);
+    expect(calls.frees.at(-1)).toBe(1);
+    expect(a.freeSlots()).toBe(1);
   });
 
   it('drain: stops taking jobs, lets a running build finish, then stops', async () => {

@@ -23,7 +23,8 @@ describe('config', () => {
       AEGIS_MACHINE_SLOTS: '3',
     };
     const c = loadConfig(argv('--slots', '5', '--sandbox', 'none'), env);
-    expect(c).toMatchObject({ slots: 5, sandbox: 'none', trustedJwks: '/k.json', retentionMins: 15 });
+    expect(c).toMatchObject({ slots: 5, sandbox: 'none', trustedJwks: '/k.json', retentionMins: 7 * 24 * 60 });
+    expect(c.resultsDiskCapMb).toBe(20 * 1024);
     expect(() => loadConfig(argv(), { ...env, AEGIS_TRUSTED_JWKS: '' })).toThrow(ConfigError);
     expect(() => loadConfig(argv(), { ...env, AEGIS_MACHINE_TOKEN: 'nope' })).toThrow(/aegis_m_/);
     expect(loadConfig(argv('--trust-on-first-use'), { ...env, AEGIS_TRUSTED_JWKS: '' }).trustOnFirstUse).toBe(true);

@@ -102,10 +102,14 @@ export async function startRemoteSession(opts: RemoteSessionOptions): Promise<Re
 
     let machine: { id: string; name: string } | undefined;
     const connected = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new PeerError('connect_timeout', 'No build machine answered in time; try again later.')),
-        opts.timeoutMs ?? 20_000,
-      );
+      const timeout = () =>
+        setTimeout(
+          () => reject(new PeerError('connect_timeout', 'No build machine answered in time; try again later.')),
+          opts.timeoutMs ?? 20_000,
+        );
+      // While the job waits in the queue (pending, with its place) there is no deadline: the API ends a wait that
+      // is too long. The deadline runs from the offer and again from the moment a machine takes the job.
+      let timer = timeout();
       void (async () => {
         try {
           let next = await first;
@@ -113,7 +117,11 @@ export async function startRemoteSession(opts: RemoteSessionOptions): Promise<Re
           while (!next.done) {
             const e = next.value;
             opts.onEvent?.(e);
-            if (e.type === 'assigned') machine = { id: e.machine_id, name: e.machine_name };
+            if (e.type === 'assigned') {
+              machine = { id: e.machine_id, name: e.machine_name };
+              clearTimeout(timer);
+              timer = timeout();
+            } else if (e.type === 'state' && e.state === 'pending') clearTimeout(timer);
             else if (e.type === 'answer') {
               await pc.setRemoteDescription({ type: 'answer', sdp: e.sdp });
               void Promise.all(Object.values(dcs).map((c) => waitOpen(c!, opts.timeoutMs ?? 20_000))).then(() => {

@@ -29,6 +29,8 @@ export const MachineHeartbeat = z
     builds: z.array(BuildCapability).max(512).default([]),
     /** Jobs this machine is running; the API fails jobs it believes assigned here but missing. */
     running_job_ids: z.array(Uuid).max(256).default([]),
+    /** Jobs whose results this machine deleted since its last heartbeat (retention by age or disk cap). */
+    expired_job_ids: z.array(Uuid).max(1024).default([]),
     /** Public half of the machine's own Ed25519 key that signs flash bundles (a JWK with `kid`). */
     bundle_public_jwk: z.record(z.string(), z.unknown()).optional(),
   })
@@ -47,6 +49,19 @@ export const HeartbeatResponse = z.object({
   cancel_job_ids: z.array(Uuid).default([]),
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponse>;
+
+/**
+ * `GET /agents/jobs?wait=&free=`: the long-poll. `free` is the machine's free build slots at the moment it polls
+ * (it re-polls as soon as that changes), so the API offers jobs without waiting for a heartbeat; absent = the
+ * last heartbeat's count. Jobs pinned to the machine (reattachments) take no slot and come even with free=0.
+ */
+export const AgentPollQuery = z
+  .object({
+    wait: z.coerce.number().int().min(0).max(25).default(25),
+    free: z.coerce.number().int().min(0).max(256).optional(),
+  })
+  .strict();
+export type AgentPollQuery = z.input<typeof AgentPollQuery>;
 
 /** One job offered to a machine by `GET /agents/jobs` (long-poll). */
 export const AgentJobOffer = z.object({

@@ -36,6 +36,16 @@ export const JobParams = z.object({
 });
 export type JobParams = z.infer<typeof JobParams>;
 
+/**
+ * Where a waiting job stands: `position` 1 is next; `estimate_secs` is a rough wait from recent build times and the
+ * capable machines' slots (null when nothing is known yet).
+ */
+export const QueueInfo = z.object({
+  position: z.number().int().min(1),
+  estimate_secs: z.number().int().nonnegative().nullable(),
+});
+export type QueueInfo = z.infer<typeof QueueInfo>;
+
 /** Metadata only: never sources, logs or firmware. */
 export const JobView = z.object({
   v: z.literal(1),
@@ -55,5 +65,12 @@ export const JobView = z.object({
   finished_at: z.iso.datetime().nullable(),
   /** Sizes of the produced images in bytes, reported by the machine (e.g. { app: 183216 }). */
   sizes: z.record(z.string(), z.number().int().nonnegative()).nullable(),
+  /** While the job waits for a machine (pending with an offer): its place in the queue. */
+  queue: QueueInfo.nullable().optional(),
+  /**
+   * When the machine deleted this build's results (retention by age or disk cap): reattach, logs and firmware are
+   * gone; run the build again from the same source.
+   */
+  results_expired_at: z.iso.datetime().nullable().optional(),
 });
 export type JobView = z.infer<typeof JobView>;

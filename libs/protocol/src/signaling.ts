@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody, Uuid } from './common.js';
-import { JobState } from './jobs.js';
+import { JobState, QueueInfo } from './jobs.js';
 
 /** Cap on SDP size: a data-channel-only offer is ~1–3 KiB; anything huge is an attack or a bug. */
 export const MAX_SDP_BYTES = 64 * 1024;
@@ -49,7 +49,14 @@ export const SignalingEvent = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('answer'), seq: z.number().int(), job_id: Uuid, sdp: z.string() }),
   z.object({ type: z.literal('candidate'), seq: z.number().int(), job_id: Uuid, candidate: CandidateBody }),
-  z.object({ type: z.literal('state'), seq: z.number().int(), job_id: Uuid, state: JobState }),
+  z.object({
+    type: z.literal('state'),
+    seq: z.number().int(),
+    job_id: Uuid,
+    state: JobState,
+    /** With `pending`: the job's place in the queue (sent again whenever it moves). */
+    queue: QueueInfo.optional(),
+  }),
   z.object({ type: z.literal('error'), seq: z.number().int(), job_id: Uuid, error: ErrorBody }),
 ]);
 export type SignalingEvent = z.infer<typeof SignalingEvent>;

@@ -1,7 +1,14 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { AgentStateReport, AnswerBody, CandidateBody, MachineHeartbeat, PROTOCOL_VERSION } from '@aegis/protocol';
+import {
+  AgentPollQuery,
+  AgentStateReport,
+  AnswerBody,
+  CandidateBody,
+  MachineHeartbeat,
+  PROTOCOL_VERSION,
+} from '@aegis/protocol';
 import { Auth, CurrentMachine } from '../auth/guards.js';
 import type { MachinePrincipal } from '../auth/principal.js';
 import { uuidParam, body, query } from '../http/zod-pipe.js';
@@ -10,7 +17,6 @@ import { Metrics } from '../health/metrics.js';
 import { AgentsService } from './agents.service.js';
 import { Doc } from '../http/doc.js';
 
-const PollQuery = z.object({ wait: z.coerce.number().int().min(0).max(25).default(25) }).strict();
 const AfterQuery = z.object({ after: z.coerce.number().int().min(0).default(0) }).strict();
 
 @Controller('agents')
@@ -39,10 +45,10 @@ export class AgentsController {
   }
 
   @Get('jobs')
-  @Doc({ res: 'AgentPollResponse', summary: 'Long-poll (wait ≤ 25 s)' })
+  @Doc({ res: 'AgentPollResponse', summary: 'Long-poll (wait ≤ 25 s; free = free build slots now)' })
   async poll(
     @CurrentMachine() m: MachinePrincipal,
-    @Query(query(PollQuery)) q: z.output<typeof PollQuery>,
+    @Query(query(AgentPollQuery)) q: z.output<typeof AgentPollQuery>,
     @Res({ passthrough: true }) res: Response,
   ) {
     const ac = new AbortController();
@@ -51,7 +57,7 @@ export class AgentsController {
     res.on('close', onClose);
     this.metrics.longPollsOpen.inc();
     try {
-      return { v: PROTOCOL_VERSION, jobs: await this.agents.poll(m, q.wait, ac.signal) };
+      return { v: PROTOCOL_VERSION, jobs: await this.agents.poll(m, q.wait, ac.signal, q.free) };
     } finally {
       this.metrics.longPollsOpen.dec();
       res.off('close', onClose);

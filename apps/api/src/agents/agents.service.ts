@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, In, LessThan } from 'typeorm';
+import { DataSource, In, IsNull, LessThan } from 'typeorm';
 import {
+  GRANT_JWS_TYP,
   JOB_TRANSITIONS,
   PROTOCOL_VERSION,
   type AgentJobOffer,
   type AgentStateReport,
   type CandidateBody,
   type ClaimResponse,
+  type GrantClaims,
   type HeartbeatResponse,
   type MachineHeartbeat,
 } from '@aegis/protocol';
@@ -19,6 +22,8 @@ import { EventStore } from '../signaling/event-store.js';
 import { JobWatcher } from '../scheduling/job-watcher.js';
 import type { MachinePrincipal } from '../auth/principal.js';
 import type { MachineInfo } from '../scheduling/matcher.js';
+import { SigningKeysService } from '../grants/signing-keys.service.js';
+import { signCompactEdDsa } from '../grants/jws.js';
 
 /** The machine side: heartbeats, the job long-poll, claims, answers and state reports. */
 @Injectable()
@@ -30,11 +35,13 @@ export class AgentsService {
     private readonly jobs: JobsService,
     private readonly events: EventStore,
     private readonly watcher: JobWatcher,
+    private readonly keys: SigningKeysService,
   ) {}
 
   async heartbeat(m: MachinePrincipal, hb: MachineHeartbeat): Promise<HeartbeatResponse> {
     const row = await this.machines.heartbeat(m.machineId, hb);
     await this.failMissing(row.id, hb.running_job_ids ?? []);
+    await this.markExpired(row.id, hb.expired_job_ids ?? []);
     return {
       v: PROTOCOL_VERSION,
       machine_id: row.id,
@@ -60,6 +67,15 @@ export class AgentsService {
         await this.jobs.failLost(j, 'The build machine no longer runs this job (it may have restarted).');
   }
 
+  /** The machine deleted these jobs' results (retention): status and history say so from now on. */
+  private async markExpired(machineId: string, ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.jobs.repo.update(
+      { id: In(ids), machineId, resultsExpiredAt: IsNull() },
+      { resultsExpiredAt: this.clock.now() },
+    );
+  }
+
   async info(m: MachinePrincipal): Promise<MachineInfo> {
     const row = (await this.machines.all()).find((r) => r.id === m.machineId) ?? (await this.machines.get(m.machineId));
     if (!row) throw new AppError(401, 'unauthenticated', 'This machine was removed.');
@@ -72,11 +88,16 @@ export class AgentsService {
     return { ...this.machines.info(row), online: true };
   }
 
-  async poll(m: MachinePrincipal, waitSecs: number, signal: AbortSignal): Promise<AgentJobOffer[]> {
-    const info = await this.info(m);
-    const max = Math.max(1, Math.min(info.capacity?.free_slots ?? 1, 16));
-    let jobs = await this.watcher.available(info, max);
-    if (!jobs.length && waitSecs > 0) jobs = await this.watcher.wait(info, max, waitSecs * 1000, signal);
+  /**
+   * The long-poll. `free` (the machine's free slots as it polls) beats the last heartbeat's count, so a slot
+   * that just freed is filled now rather than at the next heartbeat.
+   */
+  async poll(m: MachinePrincipal, waitSecs: number, signal: AbortSignal, free?: number): Promise<AgentJobOffer[]> {
+    let info = await this.info(m);
+    if (free !== undefined && info.capacity)
+      info = { ...info, capacity: { ...info.capacity, free_slots: Math.min(free, info.capacity.total_slots) } };
+    let jobs = await this.watcher.available(info);
+    if (!jobs.length && waitSecs > 0) jobs = await this.watcher.wait(info, waitSecs * 1000, signal);
     return Promise.all(jobs.map((j) => this.offerOf(j)));
   }
 
@@ -90,13 +111,19 @@ export class AgentsService {
     };
   }
 
-  /** Exactly one machine wins: a conditional UPDATE on state='pending'. */
+  /**
+   * Exactly one machine wins: a conditional UPDATE on state='pending'. The grant is signed again here, valid
+   * from now for its TTL, so however long the job queued, the machine gets a fresh short-lived grant.
+   */
   async claim(m: MachinePrincipal, jobId: string): Promise<ClaimResponse> {
     const now = this.clock.now();
+    const before = await this.jobs.get(jobId);
+    if (!before) throw notFound('Job');
+    const grantJws = await this.renewGrant(before.grantJws, now);
     const r = await this.ds
       .createQueryBuilder()
       .update(JobRow)
-      .set({ state: 'assigned', machineId: m.machineId, assignedAt: now })
+      .set({ state: 'assigned', machineId: m.machineId, assignedAt: now, grantJws })
       .where(
         `id = :id AND state = 'pending' AND offered_at IS NOT NULL AND expires_at > :now AND (pinned_machine_id IS NULL OR pinned_machine_id = :m)`,
         { id: jobId, now, m: m.machineId },
@@ -122,6 +149,19 @@ export class AgentsService {
     });
     await this.jobs.announce(job);
     return { v: PROTOCOL_VERSION, ...(await this.offerOf(job)) };
+  }
+
+  /** The same claims with a new id, issued now and expiring after the same TTL, signed with the current key. */
+  private async renewGrant(jws: string, now: number): Promise<string> {
+    const claims = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as GrantClaims;
+    const ttl = claims.exp - claims.iat;
+    const iat = Math.floor(now / 1000);
+    const signer = await this.keys.signer();
+    return signCompactEdDsa(
+      { kid: signer.kid, typ: GRANT_JWS_TYP },
+      { ...claims, iat, exp: iat + ttl, jti: randomUUID() },
+      signer.key,
+    );
   }
 
   private async mine(m: MachinePrincipal, jobId: string): Promise<JobRow> {

@@ -9,6 +9,7 @@ import { Usage1764000000001 } from './migrations/1764000000001-usage.js';
 import { FlashHandoff1764000000002 } from './migrations/1764000000002-flash-handoff.js';
 import { GrantRate1764000000003 } from './migrations/1764000000003-grant-rate.js';
 import { MachineBuilds1764000000010 } from './migrations/1764000000010-machine-builds.js';
+import { JobQueue1764000000014 } from './migrations/1764000000014-job-queue.js';
 
 export type Driver = 'sqlite' | 'postgres';
 export const MIGRATIONS = [
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   FlashHandoff1764000000002,
   GrantRate1764000000003,
   MachineBuilds1764000000010,
+  JobQueue1764000000014,
 ];
 
 export function dataSourceOptions(cfg: Config): DataSourceOptions {

@@ -78,6 +78,8 @@ export class JobRow {
   @Column({ name: 'assigned_at', ...msNull }) assignedAt: number | null;
   @Column({ name: 'started_at', ...msNull }) startedAt: number | null;
   @Column({ name: 'finished_at', ...msNull }) finishedAt: number | null;
+  /** When the machine deleted this job's results (retention by age or disk cap). */
+  @Column({ name: 'results_expired_at', ...msNull }) resultsExpiredAt: number | null;
 }
 
 /** Signaling messages: `audience` 'client' rows are the SSE stream, 'machine' rows are the client's candidates. */

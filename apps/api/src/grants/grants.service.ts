@@ -93,6 +93,12 @@ export class GrantsService {
           'parent_not_run',
           'The parent job never ran on a machine, so there is nothing to attach to.',
         );
+      if (parent.resultsExpiredAt !== null)
+        throw new AppError(
+          410,
+          'results_expired',
+          `The machine deleted this job's results on ${iso(parent.resultsExpiredAt)} (they are kept for a limited time); run the build again from the same source.`,
+        );
       pinned = parent.machineId;
     }
 
@@ -105,6 +111,7 @@ export class GrantsService {
       ...(req.target ? { target: req.target } : {}),
       ...(req.idf_version ? { idf_version: req.idf_version } : {}),
     };
+    // Capable machines only; busy ones are fine: the job waits in the queue once its offer arrives.
     const placement = place(
       (await this.machines.all()).map((m) => this.machines.info(m, now)),
       { params, pinnedMachineId: pinned },
@@ -159,6 +166,7 @@ export class GrantsService {
       assignedAt: null,
       startedAt: null,
       finishedAt: null,
+      resultsExpiredAt: null,
     } satisfies JobRow);
     const r = pg ? await this.storeChecked(job, limits) : this.storeCheckedSqlite(job, limits);
     step.rateTaken = true;

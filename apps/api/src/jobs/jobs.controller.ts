@@ -6,24 +6,30 @@ import type { UserPrincipal } from '../auth/principal.js';
 import { uuidParam, query } from '../http/zod-pipe.js';
 import { jobView } from '../views.js';
 import { JobsService } from './jobs.service.js';
+import { JobQueue } from '../scheduling/job-queue.js';
 import { Doc } from '../http/doc.js';
 
 @Controller('jobs')
 @Auth('user')
 export class JobsController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly queue: JobQueue,
+  ) {}
 
   @Get()
   @Doc({ res: 'JobListResponse' })
   async list(@CurrentUser() u: UserPrincipal, @Query(query(JobListQuery)) q: z.output<typeof JobListQuery>) {
     const { rows, next } = await this.jobs.list(u.userId, q.limit, q.cursor, q.state);
-    return { v: PROTOCOL_VERSION, jobs: rows.map(jobView), next_cursor: next };
+    const places = rows.some((r) => r.state === 'pending') ? await this.queue.positions() : new Map();
+    return { v: PROTOCOL_VERSION, jobs: rows.map((r) => jobView(r, places.get(r.id))), next_cursor: next };
   }
 
   @Get(':id')
   @Doc({ res: 'JobView' })
   async get(@CurrentUser() u: UserPrincipal, @Param('id', uuidParam) id: string) {
-    return jobView(await this.jobs.getVisible(id, u));
+    const job = await this.jobs.getVisible(id, u);
+    return jobView(job, await this.queue.infoOf(job));
   }
 
   @Post(':id/cancel')

@@ -126,7 +126,8 @@ export class JobsService {
     for (const { id } of due) {
       const error = {
         code: 'expired',
-        message: 'No machine claimed the job before its grant expired; request a new grant.',
+        message:
+          'No machine took the job in time (before its grant expired without an offer, or within the queue limit QUEUE_MAX_WAIT_SECS); request a new build.',
       };
       if (await this.transition(id, 'pending', 'expired', { error })) n++;
     }

@@ -1,25 +1,26 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DataSource, IsNull, MoreThan, Not } from 'typeorm';
-import { JobRow } from '../db/entities.js';
-import { CLOCK, type Clock } from '../clock.js';
+import type { JobRow } from '../db/entities.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { Notifier } from '../db/notifier.js';
 import { CoalescedPoll } from '../db/coalesced-poll.js';
-import { fairOrder } from './fairness.js';
 import { fits, type MachineInfo } from './matcher.js';
+import { JobQueue } from './job-queue.js';
 
 export interface Waiter {
+  /** With the free slots the machine reported when it polled. */
   machine: MachineInfo;
-  max: number;
   resolve(jobs: JobRow[]): void;
 }
+
+/** At most this many jobs in one answer (reattachments included). */
+const MAX_OFFERS = 16;
 
 const POLL_MS = 250;
 
 /**
  * The one watcher per API instance behind `GET /agents/jobs`. Idle long-polls cost nothing but a slot in a
- * set: while any machine waits, a single query for offered pending jobs runs every 250 ms (and at once after
- * an offer on this instance), and each waiter gets the jobs that fit it, fairly ordered.
+ * set: while any machine waits, a single look at the queue runs every 250 ms (and at once after an offer on
+ * any instance), and the waiters share the jobs that fit them in queue order, each job to one waiter per look.
  */
 @Injectable()
 export class JobWatcher implements OnModuleDestroy {
@@ -27,8 +28,7 @@ export class JobWatcher implements OnModuleDestroy {
   private readonly poll: CoalescedPoll;
 
   constructor(
-    private readonly ds: DataSource,
-    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly queue: JobQueue,
     @Inject(LOGGER) log: Logger,
     notifier: Notifier,
   ) {
@@ -46,25 +46,16 @@ export class JobWatcher implements OnModuleDestroy {
     return this.waiters.size;
   }
 
-  /** Offered jobs a machine could take now, best first. */
-  async available(machine: MachineInfo, max: number): Promise<JobRow[]> {
-    return pick(await this.pending(), machine, max);
-  }
-
-  private pending(): Promise<JobRow[]> {
-    return this.ds.getRepository(JobRow).find({
-      where: { state: 'pending', offeredAt: Not(IsNull()), expiresAt: MoreThan(this.clock.now()) },
-      order: { createdAt: 'ASC' },
-      take: 500,
-    });
+  /** Queued jobs a machine could take now, best first. */
+  async available(machine: MachineInfo): Promise<JobRow[]> {
+    return pick(await this.queue.ordered(), machine);
   }
 
   /** Wait up to `ms` for jobs; resolves with [] on timeout or abort. */
-  wait(machine: MachineInfo, max: number, ms: number, signal: AbortSignal): Promise<JobRow[]> {
+  wait(machine: MachineInfo, ms: number, signal: AbortSignal): Promise<JobRow[]> {
     return new Promise((resolve) => {
       const w: Waiter = {
         machine,
-        max,
         resolve: (jobs) => {
           clearTimeout(t);
           signal.removeEventListener('abort', onAbort);
@@ -86,12 +77,19 @@ export class JobWatcher implements OnModuleDestroy {
   }
 
   private async tick(): Promise<void> {
-    const jobs = await this.pending();
-    if (!jobs.length) return;
-    const ordered = fairOrder(jobs);
-    for (const w of [...this.waiters]) {
-      const mine = pick(ordered, w.machine, w.max, true);
-      if (mine.length) w.resolve(mine);
+    let left = await this.queue.ordered();
+    if (!left.length) return;
+    // Machines with the most free slots first; a job offered here goes to no other waiter in this look, so two
+    // machines do not race for the head of the queue while the next job waits.
+    const waiters = [...this.waiters].sort(
+      (a, b) => (b.machine.capacity?.free_slots ?? 0) - (a.machine.capacity?.free_slots ?? 0),
+    );
+    for (const w of waiters) {
+      const mine = pick(left, w.machine);
+      if (!mine.length) continue;
+      const taken = new Set(mine);
+      left = left.filter((j) => !taken.has(j));
+      w.resolve(mine);
     }
   }
 
@@ -101,7 +99,18 @@ export class JobWatcher implements OnModuleDestroy {
   }
 }
 
-function pick(jobs: JobRow[], machine: MachineInfo, max: number, ordered = false): JobRow[] {
-  const list = ordered ? jobs : fairOrder(jobs);
-  return list.filter((j) => fits(machine, { params: j.params, pinnedMachineId: j.pinnedMachineId })).slice(0, max);
+/** From jobs in queue order: the builds that fit the machine, one per free slot, and reattachments pinned to it. */
+function pick(ordered: JobRow[], machine: MachineInfo): JobRow[] {
+  const out: JobRow[] = [];
+  let builds = 0;
+  const free = machine.capacity?.free_slots ?? 0;
+  for (const j of ordered) {
+    if (out.length >= MAX_OFFERS) break;
+    const pinned = j.pinnedMachineId !== null;
+    if (!pinned && builds >= free) continue;
+    if (!fits(machine, { params: j.params, pinnedMachineId: j.pinnedMachineId })) continue;
+    out.push(j);
+    if (!pinned) builds++;
+  }
+  return out;
 }

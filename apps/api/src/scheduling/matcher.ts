@@ -52,7 +52,11 @@ export function fits(m: MachineInfo, j: JobNeeds): boolean {
 
 export type Placement = { ok: true; candidates: MachineInfo[] } | { ok: false; reason: string };
 
-/** Machines that could take the job, or the first reason none can (in the order a person would check). */
+/**
+ * Machines that could ever take the job (online, the (version, target) pair, big enough), or the first reason
+ * none can, in the order a person would check. Free slots do not matter: a job for busy machines waits in the
+ * queue until one frees.
+ */
 export function place(machines: MachineInfo[], j: JobNeeds): Placement {
   let pool = machines.filter((m) => m.online);
   if (j.pinnedMachineId !== null) {
@@ -85,7 +89,5 @@ export function place(machines: MachineInfo[], j: JobNeeds): Placement {
       ok: false,
       reason: `No online machine has ${j.params.cpu_cores} CPU cores and ${j.params.memory_mb} MB of memory; ask for less.`,
     };
-  const free = big.filter(hasFreeSlot);
-  if (!free.length) return { ok: false, reason: `All ${big.length} matching machines are busy; try again shortly.` };
-  return { ok: true, candidates: free };
+  return { ok: true, candidates: big };
 }

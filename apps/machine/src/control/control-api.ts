@@ -15,7 +15,8 @@ export interface ControlApi {
   register(body: MachineHeartbeat): Promise<HeartbeatResponse>;
   heartbeat(body: MachineHeartbeat): Promise<HeartbeatResponse>;
   /** Long-poll for jobs; resolves with an empty list when nothing came in `waitSecs`. */
-  poll(waitSecs: number, signal?: AbortSignal): Promise<AgentPollResponse>;
+  /** `free`: the machine's free build slots now (the API offers that many jobs, plus reattachments). */
+  poll(waitSecs: number, signal?: AbortSignal, free?: number): Promise<AgentPollResponse>;
   /** `undefined` when another machine won the job (409). */
   claim(jobId: string): Promise<ClaimResponse | undefined>;
   answer(jobId: string, sdp: string): Promise<void>;
@@ -64,8 +65,9 @@ export class HttpControlApi implements ControlApi {
   heartbeat(body: MachineHeartbeat) {
     return this.json('POST', '/agents/heartbeat', body, HeartbeatResponse);
   }
-  poll(waitSecs: number, signal?: AbortSignal) {
-    return this.json('GET', `/agents/jobs?wait=${waitSecs}`, undefined, AgentPollResponse, {
+  poll(waitSecs: number, signal?: AbortSignal, free?: number) {
+    const q = free === undefined ? '' : `&free=${free}`;
+    return this.json('GET', `/agents/jobs?wait=${waitSecs}${q}`, undefined, AgentPollResponse, {
       signal,
       timeoutMs: (waitSecs + 15) * 1000,
     });

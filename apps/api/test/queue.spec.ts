@@ -1,0 +1,259 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { GrantClaims, GrantRequest, type GrantRequestParsed, type SignalingEvent } from '@aegis/protocol';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { startServer, type Server } from '../src/server.js';
+import { AgentsService } from '../src/agents/agents.service.js';
+import { AuthService } from '../src/auth/auth.service.js';
+import { GrantsService } from '../src/grants/grants.service.js';
+import { JobsService } from '../src/jobs/jobs.service.js';
+import { Sweeper } from '../src/jobs/sweeper.js';
+import { MachinesService } from '../src/machines/machines.service.js';
+import { SignalingService } from '../src/signaling/signaling.service.js';
+import { EventStore, toWire } from '../src/signaling/event-store.js';
+import { UsersService } from '../src/users/users.service.js';
+import { SigningKeysService } from '../src/grants/signing-keys.service.js';
+import { JobQueue } from '../src/scheduling/job-queue.js';
+import type { MachinePrincipal, UserPrincipal } from '../src/auth/principal.js';
+import { FINGERPRINT, heartbeat, OFFER, PG_URL } from './http.js';
+
+/** The queue with the real services and database (both drivers), and a clock the test moves. */
+for (const db of ['sqlite', 'postgres'] as const) {
+  describe(`the build queue (${db}, in process)`, () => {
+    let now = Date.parse('2026-12-06T10:00:00Z');
+    const clock = { now: () => now };
+    let server: Server;
+    let dir: string;
+    const schema = `q_${randomBytes(4).toString('hex')}`;
+    const get = <T>(t: new (...a: never[]) => T) => server.app.get(t as never) as T;
+
+    beforeAll(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-queue-'));
+      const cfg = loadConfig({
+        PORT: '0',
+        AEGIS_DATA_DIR: dir,
+        HEARTBEAT_INTERVAL_SECS: '10',
+        PENDING_GRACE_SECS: '5',
+        USER_MAX_CONCURRENT_JOBS: '10',
+        ...(db === 'postgres' ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : {}),
+      });
+      server = await startServer(cfg, createLogger('silent'), { clock, workers: false });
+    });
+    afterAll(async () => {
+      await server?.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (db === 'postgres') {
+        const c = new pg.Client({ connectionString: PG_URL });
+        await c.connect();
+        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await c.end();
+      }
+    });
+
+    // Each test starts with an empty queue and no machine online: earlier tests' machines fall silent.
+    beforeEach(async () => {
+      now += 3600_000;
+      await get(Sweeper).sweep();
+      const left = await get(JobsService).repo.find({ where: { state: 'pending' } });
+      for (const j of left) await get(JobsService).transition(j.id, 'pending', 'expired');
+    });
+
+    const user = async (role: 'user' | 'admin' = 'user'): Promise<UserPrincipal> => {
+      const { secret } = await get(UsersService).createUser(`u-${Math.random()}`, role);
+      return (await get(AuthService).user(secret)) as UserPrincipal;
+    };
+    const machine = async (over: Parameters<typeof heartbeat>[0] = {}): Promise<MachinePrincipal> => {
+      const name = `m-${Math.random()}`;
+      const { machine: m } = await get(MachinesService).create(name);
+      await get(MachinesService).heartbeat(m.id, heartbeat({ name, ...over }));
+      return { kind: 'machine', machineId: m.id, name } as MachinePrincipal;
+    };
+    const oneSlot = { capacity: { total_slots: 1, free_slots: 1, cpu_cores: 8, memory_mb: 16384 } };
+    /** Grant request + offer: the job joins the queue. */
+    const submit = async (u: UserPrincipal, over: Partial<GrantRequestParsed> = {}) => {
+      const g = await get(GrantsService).request(
+        u,
+        GrantRequest.parse({ peer_fingerprint: FINGERPRINT, required_channels: ['espctl'], ttl_secs: 10, ...over }),
+      );
+      now += 1;
+      await get(SignalingService).offer(u, g.job_id, OFFER);
+      return g.job_id;
+    };
+    /** What a machine polling with `free` slots is offered right now. */
+    const offered = async (m: MachinePrincipal, free = 1) =>
+      (await get(AgentsService).poll(m, 0, new AbortController().signal, free)).map((o) => o.job_id);
+    /** The machine runs the head of the queue to the end; returns its id. */
+    const runNext = async (m: MachinePrincipal): Promise<string> => {
+      const [id] = await offered(m);
+      expect(id).toBeDefined();
+      await get(AgentsService).claim(m, id!);
+      await get(AgentsService).report(m, id!, { state: 'running' });
+      now += 1000;
+      await get(AgentsService).report(m, id!, { state: 'succeeded', exit_code: 0 });
+      return id!;
+    };
+    const clientEvents = async (jobId: string): Promise<SignalingEvent[]> => {
+      await get(JobQueue).settled();
+      return (await get(EventStore).clientEvents([jobId], 0)).map(toWire);
+    };
+
+    it('queues instead of refusing, and runs two users interleaved on one slot in fair turns', async () => {
+      const m = await machine(oneSlot);
+      const [a, b] = [await user(), await user()];
+      // a submits three builds before b's three: b must not wait for all of a's.
+      const ids: Record<string, string> = {};
+      for (const n of [1, 2, 3]) ids[`a${n}`] = await submit(a);
+      for (const n of [1, 2, 3]) ids[`b${n}`] = await submit(b);
+      const name = new Map(Object.entries(ids).map(([k, v]) => [v, k]));
+      const order: string[] = [];
+      for (let i = 0; i < 6; i++) order.push(name.get(await runNext(m))!);
+      expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3']);
+      expect(await offered(m)).toEqual([]);
+    });
+
+    it('takes admin-set priority first', async () => {
+      const m = await machine(oneSlot);
+      const [u, admin] = [await user(), await user('admin')];
+      const low = await submit(u);
+      const high = await submit(admin, { priority: 5 });
+      expect(await offered(m)).toEqual([high]);
+      await runNext(m);
+      expect(await offered(m)).toEqual([low]);
+    });
+
+    it('offers a machine only as many builds as it says are free, and none at free=0', async () => {
+      const m = await machine({ capacity: { total_slots: 2, free_slots: 2, cpu_cores: 8, memory_mb: 16384 } });
+      const u = await user();
+      const ids = [await submit(u), await submit(u), await submit(u)];
+      expect(await offered(m, 0)).toEqual([]);
+      expect(await offered(m, 1)).toEqual([ids[0]]);
+      expect(await offered(m, 2)).toEqual(ids.slice(0, 2));
+    });
+
+    it('tells each waiting client its place and an estimate (state events and REST view), and moves it up', async () => {
+      const m = await machine(oneSlot);
+      const u = await user();
+      await submit(u);
+      await runNext(m); // one finished build: the estimate has a build time to go by
+      const [j1, j2, j3] = [await submit(u), await submit(u), await submit(u)];
+      const places = await get(JobQueue).positions();
+      expect(places.get(j1)).toMatchObject({ position: 1 });
+      expect(places.get(j3)).toMatchObject({ position: 3 });
+      expect(places.get(j3)!.estimate_secs).toBeGreaterThan(places.get(j1)!.estimate_secs!);
+      const before = (await clientEvents(j3)).filter((e) => e.type === 'state');
+      expect(before.at(-1)).toMatchObject({ state: 'pending', queue: { position: 3 } });
+      await runNext(m);
+      const after = (await clientEvents(j3)).filter((e) => e.type === 'state');
+      expect(after.at(-1)).toMatchObject({ state: 'pending', queue: { position: 2 } });
+      expect(await get(JobQueue).infoOf((await get(JobsService).get(j2))!)).toMatchObject({ position: 1 });
+    });
+
+    it('cancels a queued job: it leaves the queue and the jobs behind move up', async () => {
+      const m = await machine(oneSlot);
+      const u = await user();
+      const [j1, j2] = [await submit(u), await submit(u)];
+      const canceled = await get(JobsService).cancel(j1, u);
+      expect(canceled).toMatchObject({ state: 'canceled', error: { code: 'canceled' } });
+      expect(await offered(m)).toEqual([j2]);
+      await expect(get(AgentsService).claim(m, j1)).rejects.toMatchObject({ code: 'already_claimed' });
+      expect((await clientEvents(j2)).filter((e) => e.type === 'state').at(-1)).toMatchObject({
+        queue: { position: 1 },
+      });
+    });
+
+    it('signs the grant when a machine claims the job: valid after a wait longer than its TTL', async () => {
+      const m = await machine(oneSlot);
+      const u = await user();
+      const busy = await submit(u);
+      await get(AgentsService).claim(m, busy);
+      const waiting = await submit(u);
+      now += 120_000; // 12 × the 10 s TTL, the machine beating meanwhile
+      await get(MachinesService).heartbeat(m.machineId, heartbeat({ ...oneSlot, running_job_ids: [busy] }));
+      await get(Sweeper).sweep();
+      expect((await get(JobsService).get(waiting))!.state).toBe('pending');
+      await get(AgentsService).report(m, busy, { state: 'succeeded', exit_code: 0 });
+      const claim = await get(AgentsService).claim(m, waiting);
+      const jwks = createLocalJWKSet((await get(SigningKeysService).jwks()) as never);
+      const { payload } = await jwtVerify(claim.grant, jwks, {
+        audience: 'aegis-machine',
+        currentDate: new Date(now),
+      });
+      const claims = GrantClaims.parse(payload);
+      expect(claims.job_id).toBe(waiting);
+      expect(claims.iat).toBe(Math.floor(now / 1000));
+      expect(claims.exp - claims.iat).toBe(10);
+    });
+
+    it('places by (IDF version, target) pairs: a job goes only to a machine that builds that pair', async () => {
+      const pairsOnly = await machine({
+        ...oneSlot,
+        idf_versions: ['5.1.6', '5.3.1'],
+        targets: ['esp32', 'esp32c3'],
+        builds: [
+          { idf_version: '5.1.6', target: 'esp32' },
+          { idf_version: '5.3.1', target: 'esp32c3' },
+        ],
+      });
+      const u = await user();
+      await expect(submit(u, { idf_version: '5.3.1', target: 'esp32' })).rejects.toMatchObject({
+        code: 'no_machine',
+      });
+      const full = await machine({
+        ...oneSlot,
+        idf_versions: ['5.3.1'],
+        targets: ['esp32'],
+        builds: [{ idf_version: '5.3.1', target: 'esp32' }],
+      });
+      const id = await submit(u, { idf_version: '5.3.1', target: 'esp32' });
+      expect(await offered(pairsOnly)).toEqual([]);
+      expect(await offered(full)).toEqual([id]);
+    });
+
+    it('a machine killed with jobs queued: they go to another machine; its running job fails agent_lost once', async () => {
+      const m1 = await machine(oneSlot);
+      const u = await user();
+      const running = await submit(u);
+      await get(AgentsService).claim(m1, running);
+      await get(AgentsService).report(m1, running, { state: 'running' });
+      const queued = await submit(u);
+      expect(await offered(m1, 0)).toEqual([]);
+      const m2 = await machine(oneSlot);
+      now += 31_000; // m1 silent for more than 3 heartbeat intervals; m2 beats
+      await get(MachinesService).heartbeat(m2.machineId, heartbeat(oneSlot));
+      await get(Sweeper).sweep();
+      await get(Sweeper).sweep();
+      // m1 comes back and reports it lost the job: still one failure.
+      await get(AgentsService).heartbeat(m1, heartbeat({ ...oneSlot, running_job_ids: [] }));
+      expect(await get(JobsService).get(running)).toMatchObject({
+        state: 'failed',
+        error: { code: 'agent_lost', message: expect.stringMatching(/stopped responding/) },
+      });
+      const events = await clientEvents(running);
+      expect(events.filter((e) => e.type === 'error')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'state' && e.state === 'failed')).toHaveLength(1);
+      expect(await offered(m2)).toEqual([queued]);
+    });
+
+    it('records when a machine deleted a job’s results, and refuses to reattach with a rebuild hint', async () => {
+      const m = await machine(oneSlot);
+      const u = await user();
+      await submit(u);
+      const id = await runNext(m);
+      now += 5000;
+      await get(AgentsService).heartbeat(m, heartbeat({ ...oneSlot, expired_job_ids: [id] }));
+      expect((await get(JobsService).get(id))!.resultsExpiredAt).toBe(now);
+      await expect(
+        get(GrantsService).request(
+          u,
+          GrantRequest.parse({ peer_fingerprint: FINGERPRINT, required_channels: ['espctl'], attach_to_job_id: id }),
+        ),
+      ).rejects.toMatchObject({ code: 'results_expired', message: expect.stringMatching(/run the build again/) });
+    });
+  });
+}
