@@ -127,7 +127,7 @@ export class EmulatorBoard {
 
   async stop() {
     const p = this.store.get().phase;
-    if (!this.client || p === 'idle' || p === 'ended') return;
+    if (!this.client || p === 'idle' || p === 'ended' || p === 'stopping') return;
     this.store.set({ phase: 'stopping' });
     try {
       await this.client.stop();
