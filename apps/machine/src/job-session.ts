@@ -13,6 +13,7 @@ import type { BuildBackend } from './build/backend.js';
 import { serveEspctl } from './channels/espctl-handler.js';
 import { serveFirmware } from './channels/firmware-handler.js';
 import { servePty } from './channels/pty-handler.js';
+import { serveEmulator, type EmulatorService } from './emulator/index.js';
 import type { ControlApi } from './control/control-api.js';
 import type { StateReporter } from './control/state-reporter.js';
 import { verifyGrant, type GrantVerifierDeps } from './grants/grant-verifier.js';
@@ -29,6 +30,8 @@ export interface SessionDeps {
   rtcBase: RtcConfig;
   log: Logger;
   maxUploadBytes: number;
+  /** The machine's emulators (the `emulator` channel); without it the channel is refused. */
+  emulators?: EmulatorService;
   /** A build started or ended: the agent tells the API its free slots right away. */
   onCapacityChange?: () => void;
   /** How long a client has to connect after the answer (default 30 s). */
@@ -75,8 +78,15 @@ export async function runJobSession(deps: SessionDeps, claimed: ClaimResponse): 
     });
   }
 
+  if (deps.emulators) {
+    const emulators = deps.emulators;
+    await emulators.ready();
+    job.emulates = (t) => emulators.emulates(t);
+  }
   liveSessions.add(jobId);
   job.attached++;
+  // Ends what this session runs beyond its channels' own close (the emulator) when the peer connection goes.
+  const sessionEnd = new AbortController();
   deps.registry.touch(job.id);
   let pc: RTCPeerConnection | undefined;
   try {
@@ -88,7 +98,7 @@ export async function runJobSession(deps: SessionDeps, claimed: ClaimResponse): 
       base: deps.rtcBase,
       onDataChannel: (dc) => {
         const ch = wrapDataChannel(dc);
-        if (!attachChannel(deps, claims, job, ch, log)) {
+        if (!attachChannel(deps, claims, job, ch, log, sessionEnd.signal)) {
           log.info({ label: dc.label }, 'channel refused');
           // Close right after werift has acknowledged the open; closing inside this callback makes werift drop
           // the ACK and fail on the client side.
@@ -104,6 +114,7 @@ export async function runJobSession(deps: SessionDeps, claimed: ClaimResponse): 
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'session failed');
   } finally {
+    sessionEnd.abort();
     await pc?.close().catch(() => undefined);
     job.attached--;
     liveSessions.delete(jobId);
@@ -125,6 +136,7 @@ function attachChannel(
   job: BuildJob,
   ch: MessageChannelLike,
   log: Logger,
+  sessionEnd: AbortSignal,
 ): boolean {
   const name = ChannelName.safeParse(ch.label);
   if (!name.success || !claims.channels.includes(name.data)) return false;
@@ -154,7 +166,10 @@ function attachChannel(
       servePty({ job, backend: deps.backend, channel: ch, sender, log: clog });
       return true;
     case 'emulator':
-      return false;
+      // Read-only towards the job (it runs a copy of the firmware), so attach grants may use it too.
+      if (!deps.emulators) return false;
+      serveEmulator({ job, service: deps.emulators, channel: ch, sender, log: clog, signal: sessionEnd });
+      return true;
   }
 }
 

@@ -87,6 +87,9 @@ export interface BuildBackendWithStore extends BuildBackend {
   readonly sandboxKind: 'bwrap' | 'none';
   /** Every file operation in job workspaces (as the workspace owner, in the sandbox); the agent uses it too. */
   readonly workspaces: WorkspaceOps;
+  /** The job sandbox and the store root, for other work in a job's sandbox (the emulator, apps/machine/src/emulator). */
+  readonly sandbox: WorkspaceSandbox;
+  readonly storeRoot: string;
 }
 
 /**
@@ -205,6 +208,8 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
   return {
     sandboxKind: sandbox.kind,
     workspaces: ops,
+    sandbox,
+    storeRoot,
     bundlePublicJwk: () => publicJwkOf(signingKey),
     setMachineId: (id: string) => {
       machineId = id;

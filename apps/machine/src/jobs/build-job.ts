@@ -30,6 +30,8 @@ export class BuildJob {
   attached = 0;
   buildStarted = false;
   finishedAt?: number;
+  /** Whether this machine emulates a target (set by the session; `emulator` in the status). */
+  emulates?: (target: Target) => boolean;
   private abort?: AbortController;
   private running?: Promise<BuildOutcome>;
   private readonly statusListeners = new Set<(s: BuildStatus) => void>();
@@ -58,6 +60,7 @@ export class BuildJob {
       ...(this.error ? { error: this.error } : {}),
       ...(this.target ? { target: this.target } : {}),
       ...(this.idfVersion ? { idf_version: this.idfVersion } : {}),
+      ...(this.emulates ? { emulator: this.target !== undefined && this.emulates(this.target) } : {}),
       next_seq: this.log.nextSeq,
     };
   }

@@ -60,6 +60,7 @@ export function bwrapArgs(
   if (layout.helperFile) a.push('--ro-bind', layout.helperFile, '/aegis/ws-helper.cjs');
   for (const [from, to] of opts.roBinds ?? []) a.push('--ro-bind', from, to);
   a.push('--bind', spec.workspaceDir, SANDBOX_WORKSPACE);
+  for (const b of spec.binds ?? []) a.push('--bind', b.from, b.to);
   // Everything bwrap created on the root tmpfs (/etc, mount points) becomes read-only too.
   a.push('--remount-ro', '/');
   a.push('--chdir', spec.cwd);

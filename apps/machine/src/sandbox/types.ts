@@ -28,6 +28,8 @@ export interface SandboxSpec {
   workspaceDir: string;
   /** Host directories bound read-only at the same path (the store). */
   readOnlyDirs: string[];
+  /** More read-write binds, host → sandbox path: only directories the machine made (the emulator's flash copy). */
+  binds?: Array<{ from: string; to: string }>;
   limits: SandboxLimits;
 }
 
