@@ -31,7 +31,8 @@ export const APP_OFFSET = 0x10000;
  */
 export function buildDemoFirmware(options: DemoFirmwareOptions): FirmwarePart[] {
   const chip = ESP_CHIPS[options.chip];
-  const freq = options.chip === 'esp32' ? '40m' : '80m';
+  // ESP-IDF's default flash frequency per chip (the C2 and H2 have no 80 MHz setting).
+  const freq = ({ esp32: '40m', esp32c2: '60m', esp32h2: '48m' } as const)[options.chip as 'esp32'] ?? '80m';
   const seed = options.seed ?? 1;
   const appSize = options.appSize ?? 192 * 1024;
 

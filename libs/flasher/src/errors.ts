@@ -7,6 +7,7 @@ export type FlashErrorCode =
   | 'unaligned_part'
   | 'part_beyond_flash'
   | 'wrong_chip'
+  | 'secure_download_mode'
   | 'port_busy'
   | 'no_sync'
   | 'bad_reset_sequence'

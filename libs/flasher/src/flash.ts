@@ -118,8 +118,15 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
         `This bundle is built for ${ESPTOOL_CHIP_NAMES[bundle.manifest.chip]}, but the connected board is an ${chipName}; build for ${target ?? chipName} or connect the right board. Nothing was written.`,
       );
     }
+    if ((loader as unknown as { secureDownloadMode?: boolean }).secureDownloadMode) {
+      throw new FlashError(
+        'secure_download_mode',
+        `This ${chipName} is in Secure Download Mode (an eFuse was burnt): its ROM refuses the flasher stub, register reads and MD5 checks, so this flasher cannot write and verify it. Nothing was written. Flash it with \`esptool.py --chip ${target} --no-stub write_flash\` (no read-back or verification possible), or use a board without Secure Download Mode.`,
+      );
+    }
     checkAbort(signal);
-    // The ROM understands CHANGE_BAUDRATE too: switching first makes the stub upload fast as well.
+    // The ROM understands CHANGE_BAUDRATE too: switching first makes the stub upload fast as well (with esptool's
+    // ESP32 drift and ESP32-C2 26 MHz crystal corrections, see romBaudArgument).
     let linkBaud = romBaud;
     if (baud !== romBaud) {
       if (await changeBaudFast(loader, transport, baud, romBaud)) linkBaud = baud;

@@ -87,6 +87,27 @@ describe('flash(): a full bundle in one session', () => {
     for (const p of parts) expect(same(device.flash.read(p.offset, p.data.length), p.data)).toBe(true);
   });
 
+  // The ROM computes the new divider from the crystal it believes in; esptool corrects for it (ESP32: RC drift
+  // estimate from calibration + eFuse; ESP32-C2: 40 MHz assumed on a 26 MHz board). Uncorrected, the chip lands
+  // outside the UART tolerance and the whole session falls back to 115200.
+  it.each([
+    ['esp32c2 on a 26 MHz crystal', { chip: 'esp32c2' }],
+    ['esp32 whose ROM estimates its crystal 5 % high', { chip: 'esp32', romXtalHz: 42_000_000 }],
+  ] as const)('%s keeps the requested baud (esptool crystal corrections)', async (_, opts) => {
+    const device = new SimDevice({ ...opts, lineRate: true });
+    const port = new SimSerialPort(device);
+    const parts = buildDemoFirmware({ chip: opts.chip, appSize: 32 * 1024 });
+    const result = await flash({
+      port,
+      bundle: await makeBundle(parts, opts.chip, keys),
+      trust: { publicJwk: keys.publicJwk },
+      baud: 921600,
+    });
+    expect(result.chip).toBe(opts.chip);
+    expect(result.baud).toBe(921600);
+    for (const p of parts) expect(same(device.flash.read(p.offset, p.data.length), p.data)).toBe(true);
+  });
+
   it('a custom reset sequence string is used to enter download mode', async () => {
     const device = new SimDevice({ chip: 'esp32s3' });
     const port = new SimSerialPort(device);
@@ -272,6 +293,23 @@ describe('flash(): refusals happen before anything is written', () => {
     );
     expect(e.code).toBe('no_sync');
     expect(e.message).toMatch(/hold BOOT/);
+  });
+
+  it('a board in Secure Download Mode → secure_download_mode with what to do', async () => {
+    const device = new SimDevice({ chip: 'esp32c3', secureDownloadMode: true });
+    const port = new SimSerialPort(device);
+    const parts = buildDemoFirmware({ chip: 'esp32c3', appSize: 32 * 1024 });
+    const err = await flash({
+      port,
+      bundle: await makeBundle(parts, 'esp32c3', keys),
+      trust: { publicJwk: keys.publicJwk },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlashError);
+    expect(err).toMatchObject({ code: 'secure_download_mode', nothingWritten: true });
+    expect((err as Error).message).toMatch(/Secure Download Mode.*--no-stub write_flash/);
+    expect(device.commands).not.toContain('MEM_BEGIN');
+    expect(device.commands.some((c) => c.startsWith('FLASH'))).toBe(false);
+    expect(port.isOpen).toBe(false);
   });
 
   it('an invalid reset sequence string', async () => {
