@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createMachineToken, createUser, dropSchema, freshSchema, startApi, type StartedApi } from '@aegis/testkit';
 import { AgentPollResponse, GrantResponse, JobView } from '@aegis/protocol';
 import { ANSWER, grantBody, heartbeat, OFFER, PG_URL, req, sse } from './http.js';
@@ -106,5 +108,69 @@ describe('the grant rate limit is shared by two API instances on one PostgreSQL'
     const statuses = all.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(4);
     expect(statuses.filter((s) => s === 429)).toHaveLength(8);
+  });
+});
+
+describe('a build is a durable handle: build.status by job id from any MCP session and API instance', () => {
+  let a: StartedApi;
+  let b: StartedApi;
+  const schema = freshSchema();
+  const sessions: Client[] = [];
+  beforeAll(async () => {
+    a = await startApi({ databaseUrl: PG_URL, schema });
+    b = await startApi({ databaseUrl: PG_URL, schema, adminKey: a.adminKey });
+  });
+  afterAll(async () => {
+    for (const c of sessions) await c.close().catch(() => undefined);
+    await Promise.all([a?.stop(), b?.stop()]);
+    await dropSchema(PG_URL, schema);
+  });
+
+  /** A new MCP session (Streamable HTTP) on one instance, and build.status through it. */
+  async function statusVia(api: StartedApi, key: string, jobId: string) {
+    const c = new Client({ name: 'durable-handle-test', version: '1' });
+    await c.connect(
+      new StreamableHTTPClientTransport(new URL(`${api.url}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${key}` } },
+      }),
+    );
+    sessions.push(c);
+    const r = await c.callTool({ name: 'build.status', arguments: { task_id: jobId } });
+    expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+    return r.structuredContent as Record<string, unknown>;
+  }
+
+  it('queued on A, read from a fresh session on B; finished, read after A restarted', async () => {
+    const user = await createUser(a.url, a.adminKey);
+    const m = await createMachineToken(a.url, a.adminKey, 'durable');
+    expect((await req(a.url, 'POST', '/agents/register', m.token, heartbeat({ name: 'durable' }))).status).toBe(200);
+    const { job_id } = GrantResponse.parse((await req(a.url, 'POST', '/grant/request', user, grantBody())).body);
+    expect((await req(a.url, 'POST', `/signaling/${job_id}/offer`, user, OFFER)).status).toBe(202);
+
+    expect(await statusVia(b, user, job_id)).toMatchObject({ job_id, status: 'pending', queue: { position: 1 } });
+
+    expect((await req(b.url, 'POST', `/agents/jobs/${job_id}/claim`, m.token)).status).toBe(200);
+    await req(b.url, 'POST', `/agents/jobs/${job_id}/state`, m.token, { state: 'running' });
+    await req(b.url, 'POST', `/agents/jobs/${job_id}/state`, m.token, { state: 'succeeded', exit_code: 0 });
+
+    await a.stop();
+    a = await startApi({ databaseUrl: PG_URL, schema, adminKey: b.adminKey });
+    const after = await statusVia(a, user, job_id);
+    expect(after).toMatchObject({ job_id, status: 'succeeded', exit_code: 0 });
+    expect(after.queue).toBeUndefined();
+    // Another user's job is not theirs to read.
+    const other = await createUser(b.url, b.adminKey);
+    const r = await (async () => {
+      const s = new Client({ name: 'durable-handle-test', version: '1' });
+      await s.connect(
+        new StreamableHTTPClientTransport(new URL(`${b.url}/mcp`), {
+          requestInit: { headers: { Authorization: `Bearer ${other}` } },
+        }),
+      );
+      sessions.push(s);
+      return s.callTool({ name: 'build.status', arguments: { task_id: job_id } });
+    })();
+    expect(r.isError).toBe(true);
+    expect(JSON.stringify(r.content)).toMatch(/No job/);
   });
 });

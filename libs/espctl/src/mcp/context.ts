@@ -1,3 +1,4 @@
+import type { JobView } from '@aegis/protocol';
 import type { Jwk } from '../flash/serial-tools.js';
 import type { StoreCatalog } from '../store/store-catalog.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
@@ -26,6 +27,8 @@ export interface EspctlContext {
   controlBaseUrl?: string;
   /** The flash-bundle signing key of a build machine, from the control API (remote mode only). */
   bundleKey?: (ref: { machine_id?: string; job_id?: string }) => Promise<Jwk | undefined>;
+  /** A job's metadata from the control API by job id (remote mode): works from any session and API instance. */
+  jobView?: (jobId: string) => Promise<JobView>;
   /** Checks reachability, key and clock of the control API (remote mode only). */
   probeControl?: () => Promise<ControlProbe>;
   install: { espctlPath?: string; httpUrl?: string };

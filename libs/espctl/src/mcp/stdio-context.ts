@@ -1,3 +1,4 @@
+import { JobView } from '@aegis/protocol';
 import { toErrorBody } from '../errors.js';
 import type { SerialTools } from '../flash/serial-tools.js';
 import { checkBaseUrl, ControlClient, type FetchLike } from '../remote/control-client.js';
@@ -51,6 +52,7 @@ export function createStdioContext(o: StdioContextOptions): EspctlContext {
     controlBaseUrl: control?.baseUrl,
     probeControl: control ? () => control.probe() : undefined,
     bundleKey: control ? (ref) => control.bundleKey(ref) : undefined,
+    jobView: control ? (id) => control.json(`/jobs/${encodeURIComponent(id)}`, JobView) : undefined,
     install: { espctlPath: o.espctlPath },
     serial: o.serial,
     version: ESPCTL_VERSION,

@@ -119,6 +119,8 @@ export function createPeerConnector(o: PeerConnectorOptions): RemoteConnector {
       const s = await whileBusy(o.baseUrl, () =>
         peer.startRemoteSession({
           ...base,
+          // Every signaling event names the job; the first arrives as soon as the job is queued.
+          ...(req.onJobId ? { onEvent: (e: { job_id: string }) => req.onJobId!(e.job_id) } : {}),
           request: {
             required_channels: ['espctl', 'firmware'],
             ...(req.target ? { target: req.target } : {}),

@@ -83,7 +83,14 @@ export async function runUploadedBuild(
   const { onUploadProgress, viaSetTarget, ...kept } = opts;
   tasks.keepSource(task.id, { tar, options: kept });
   try {
-    const session = await remote.start({ target: opts.target, idf_version: opts.idf_version });
+    const session = await remote.start({
+      target: opts.target,
+      idf_version: opts.idf_version,
+      // The job id is the durable handle: known while the job still waits in the queue.
+      onJobId: (jobId) => {
+        if (!task.jobId) tasks.update(task.id, { jobId });
+      },
+    });
     tasks.update(task.id, { state: 'assigned', target: opts.target });
     adoptSession(tasks, task, session);
     await session.uploadProject(tar, onUploadProgress);

@@ -1,6 +1,8 @@
 import type { BuildStatus, EspctlMethod, EspctlParams, EspctlResult, LogLine, Target } from '@aegis/protocol';
 
 export interface RemoteBuildRequest {
+  /** Called once the API has created the job (before it waits in the queue): a durable handle to report. */
+  onJobId?: (jobId: string) => void;
   target?: Target;
   idf_version?: string;
   timeout_secs?: number;

@@ -1,4 +1,5 @@
 import type { RtcConfig } from '@aegis/peer';
+import { JobView } from '@aegis/protocol';
 import type { FlashHandoff } from '../../flash/flash-handoff-port.js';
 import { ControlClient } from '../../remote/control-client.js';
 import { createPeerConnector } from '../../remote/peer-connector.js';
@@ -40,6 +41,7 @@ export function createHttpContext(o: HttpContextOptions): EspctlContext {
     controlBaseUrl: o.publicUrl,
     probeControl: () => control.probe(),
     bundleKey: (ref) => control.bundleKey(ref),
+    jobView: (id) => control.json(`/jobs/${encodeURIComponent(id)}`, JobView),
     install: { httpUrl: `${o.publicUrl.replace(/\/+$/, '')}/mcp` },
     flashHandoff: o.flashHandoff,
     version: ESPCTL_VERSION,

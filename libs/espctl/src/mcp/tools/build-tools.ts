@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { IdfVersion, isTerminalJobState, JobState, Target } from '@aegis/protocol';
+import { IdfVersion, isTerminalJobState, JobState, Target, type JobView } from '@aegis/protocol';
 import { loadProjectConfig } from '../../config/project-config.js';
 import { generateBuildPlan, generateCleanPlan, type BuildPlan } from '../../plan/build-plan.js';
 import { defaultVersion } from '../../store/store-catalog.js';
@@ -42,7 +42,47 @@ export const statusShape = {
   target: z.string().optional(),
   idf_version: z.string().optional(),
   next_seq: z.number().int().optional(),
+  /** While the job waits for a machine: its place in the queue and a rough wait. */
+  queue: z.object({ position: z.number().int(), estimate_secs: z.number().int().nullable() }).optional(),
+  /** The machine deleted the results then (retention): run build again from the same source to get them back. */
+  results_expired_at: z.string().optional(),
 };
+
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The API's view of a job, for a job this session does not hold (a fresh session, another API instance). */
+async function jobView(ctx: EspctlContext, id: string): Promise<JobView> {
+  if (!ctx.jobView) throw new EspctlError('remote_required', 'Looking a job up by id needs the control API.');
+  try {
+    return await ctx.jobView(id);
+  } catch (err) {
+    if (err instanceof EspctlError && /answered 404/.test(err.message))
+      throw new EspctlError('task_not_found', `No job ${id} for this key; pass a task_id or job_id from build.`);
+    throw err;
+  }
+}
+
+/** build.status from the API's job record: state, error, queue place and results expiry survive any session. */
+function statusOfView(v: JobView, taskId = v.id): z.infer<z.ZodObject<typeof statusShape>> {
+  return {
+    task_id: taskId,
+    job_id: v.id,
+    status: v.state,
+    exit_code: v.exit_code ?? undefined,
+    error: v.error ? { code: v.error.code, message: v.error.message } : undefined,
+    target: v.params.target,
+    idf_version: v.params.idf_version,
+    queue: v.queue ?? undefined,
+    results_expired_at: v.results_expired_at ?? undefined,
+  };
+}
+
+/** Resolves once the task has its job id (the API queued the job) or its run settled, whichever comes first. */
+async function jobIdKnown(task: BuildTask, run: Promise<void>, signal: AbortSignal): Promise<void> {
+  let done = false;
+  void run.finally(() => (done = true));
+  while (!task.jobId && !done && !signal.aborted) await new Promise((r) => setTimeout(r, 20));
+}
 
 export function taskStatus(task: BuildTask): z.infer<z.ZodObject<typeof statusShape>> {
   return {
@@ -135,7 +175,7 @@ export function registerBuildTools(server: McpServer, ctx: EspctlContext): void 
       if (args.wait) {
         await run;
         await followTask(task, extra);
-      }
+      } else await jobIdKnown(task, run, extra.signal);
       return { ...taskStatus(task), mode: ctx.mode, plan };
     },
   );
@@ -146,18 +186,28 @@ export function registerBuildTools(server: McpServer, ctx: EspctlContext): void 
       name: 'build.status',
       title: 'Build status',
       description:
-        'State of a build task (pending, assigned, running, succeeded, failed, canceled, expired), exit code and error.',
-      input: { task_id: z.string().min(1).max(100) },
+        'State of a build (pending, assigned, running, succeeded, failed, canceled, expired), exit code and error; while queued, its place and a wait estimate; when the machine deleted the results, when. task_id may be the job_id build returned: that works from any session and after a restart.',
+      input: { task_id: z.string().min(1).max(100).describe('A task_id of this session, or any job_id') },
       output: statusShape,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     },
     async ({ task_id }) => {
       requireRemote(ctx);
-      const task = ctx.tasks.get(task_id);
+      const known = ctx.tasks.find(task_id);
+      // Not this session's: the API's record of the job (the session that ran it may be gone).
+      if (!known && JOB_ID.test(task_id)) return statusOfView(await jobView(ctx, task_id));
+      const task = known ?? ctx.tasks.get(task_id);
       if (task.session && !isTerminalJobState(task.state)) {
         ctx.tasks.applyStatus(task.id, await task.session.call('build.status', {}));
       }
-      return taskStatus(task);
+      const status = taskStatus(task);
+      // Waiting for a machine, or results possibly gone: the API knows the place in the queue and the expiry.
+      if (task.jobId && ctx.jobView && (task.state === 'pending' || isTerminalJobState(task.state))) {
+        const v = await ctx.jobView(task.jobId).catch(() => undefined);
+        if (v?.queue) status.queue = v.queue;
+        if (v?.results_expired_at) status.results_expired_at = v.results_expired_at;
+      }
+      return status;
     },
   );
 
