@@ -2,12 +2,20 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { FlashFreq, FlashMode, FlashSize, Target } from '@aegis/protocol';
 import { writeAppImage, IMAGE_HEADER_SIZE, MAX_SEGMENTS, SEGMENT_HEADER_SIZE, type ImageSegment } from './app-image.js';
 import { concatBytes, padTo } from './bytes.js';
+import { readAppDesc } from './app-desc.js';
 import { CHIPS, isFlashMapped, memoryTypes, type ChipInfo } from './chips.js';
 import { parseElf, PT_LOAD, SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_PROGBITS } from './elf.js';
 import { EspFormatError, hex } from './errors.js';
 
-/** MMU page size on every supported chip (esptool's IROM_ALIGN). */
+/** Default flash MMU page size, the only one on most chips (esptool's IROM_ALIGN). */
 export const IROM_ALIGN = 0x10000;
+/** Chips whose MMU page size can be chosen (esptool's set_mmu_page_size overrides) and the sizes allowed. */
+export const MMU_PAGE_SIZES: Partial<Record<Target, readonly number[]>> = {
+  esp32c2: [0x4000, 0x8000, 0x10000],
+  esp32c5: [0x2000, 0x4000, 0x8000, 0x10000],
+  esp32c6: [0x2000, 0x4000, 0x8000, 0x10000],
+  esp32h2: [0x2000, 0x4000, 0x8000, 0x10000],
+};
 /** Where esptool patches the ELF's SHA-256 into an app with a flash-resident esp_app_desc_t. */
 export const APP_ELF_SHA256_IMAGE_OFFSET = 0xb0;
 
@@ -28,6 +36,22 @@ export interface ElfToImageOptions {
   elfSha256Offset?: number | 'auto' | 'none';
   /** Use PT_LOAD program headers instead of sections (esptool `--use_segments`). */
   useSegments?: boolean;
+  /**
+   * Flash MMU page size in bytes (esptool `--flash-mmu-page-size`; ESP-IDF passes CONFIG_MMU_PAGE_SIZE). `'auto'`
+   * (default): the `mmu_page_size` of the ELF's app descriptor when set (ESP-IDF 5.3+), else 64 KB.
+   */
+  mmuPageSize?: number | 'auto';
+}
+
+function pageSizeFor(chip: ChipInfo, want: number | 'auto', appdesc: Uint8Array | undefined): number {
+  const allowed = MMU_PAGE_SIZES[chip.target] ?? [IROM_ALIGN];
+  const size = want === 'auto' ? ((appdesc && readAppDesc(appdesc)?.mmuPageSize) ?? IROM_ALIGN) : want;
+  if (!allowed.includes(size))
+    throw new EspFormatError(
+      'bad_argument',
+      `${chip.name} does not support a ${size / 1024} KB flash MMU page; use one of ${allowed.map((x) => `${x / 1024} KB`).join(', ')}.`,
+    );
+  return size;
 }
 
 interface WorkSegment {
@@ -102,6 +126,7 @@ export function elfToAppImage(elfBytes: Uint8Array, opts: ElfToImageOptions): Ui
     if (appdesc && isFlashMapped(chip, appdesc.addr)) patchOffset = APP_ELF_SHA256_IMAGE_OFFSET;
   }
   const elfSha = patchOffset === undefined ? undefined : sha256(elfBytes);
+  const pageSize = pageSizeFor(chip, opts.mmuPageSize ?? 'auto', segs.find((s) => s.name === '.flash.appdesc')?.data);
 
   segs = mergeAdjacent(chip, segs);
   if (segs.length > MAX_SEGMENTS)
@@ -117,10 +142,10 @@ export function elfToAppImage(elfBytes: Uint8Array, opts: ElfToImageOptions): Ui
   moveToFront(flash, '.flash.appdesc');
   moveToFront(ram, '.dram0.bootdesc');
   for (let i = 1; i < flash.length; i++) {
-    if (Math.floor(flash[i].addr / IROM_ALIGN) === Math.floor(flash[i - 1].addr / IROM_ALIGN))
+    if (Math.floor(flash[i].addr / pageSize) === Math.floor(flash[i - 1].addr / pageSize))
       throw new EspFormatError(
         'segment_layout',
-        `Segment at ${hex(flash[i].addr, 8)} lands in the same 64 KB flash page as the one at ${hex(flash[i - 1].addr, 8)}; merge these sections in the linker script.`,
+        `Segment at ${hex(flash[i].addr, 8)} lands in the same ${pageSize / 1024} KB flash page as the one at ${hex(flash[i - 1].addr, 8)}; merge these sections in the linker script${pageSize === IROM_ALIGN && MMU_PAGE_SIZES[chip.target] ? ', or pass the MMU page size the app was built for (CONFIG_MMU_PAGE_SIZE)' : ''}.`,
       );
   }
 
@@ -150,15 +175,15 @@ export function elfToAppImage(elfBytes: Uint8Array, opts: ElfToImageOptions): Ui
     pos += SEGMENT_HEADER_SIZE + d.length;
   };
   const alignmentNeeded = (seg: WorkSegment): number => {
-    const alignPast = (seg.addr % IROM_ALIGN) - SEGMENT_HEADER_SIZE;
-    let padLen = IROM_ALIGN - (pos % IROM_ALIGN) + alignPast;
-    if (padLen === 0 || padLen === IROM_ALIGN) return 0;
+    const alignPast = (seg.addr % pageSize) - SEGMENT_HEADER_SIZE;
+    let padLen = pageSize - (pos % pageSize) + alignPast;
+    if (padLen === 0 || padLen === pageSize) return 0;
     padLen -= SEGMENT_HEADER_SIZE;
-    if (padLen < 0) padLen += IROM_ALIGN;
+    if (padLen < 0) padLen += pageSize;
     return padLen;
   };
 
-  // Place each flash segment so that its file offset and address agree modulo 64 KiB, filling the gap with
+  // Place each flash segment so that its file offset and address agree modulo the page size, filling the gap with
   // pieces of RAM segments (or a zero segment at address 0), exactly as esptool does.
   while (flash.length > 0) {
     const seg = flash[0];
@@ -178,7 +203,7 @@ export function elfToAppImage(elfBytes: Uint8Array, opts: ElfToImageOptions): Ui
       let data = seg.data;
       if (chip.target === 'esp32') {
         // esptool's workaround for an old ESP32 bootloader that did not map a final page entered by < 0x24 bytes.
-        const rem = (pos + data.length + SEGMENT_HEADER_SIZE) % IROM_ALIGN;
+        const rem = (pos + data.length + SEGMENT_HEADER_SIZE) % pageSize;
         if (rem < 0x24) data = concatBytes([data, new Uint8Array(0x24 - rem)]);
       }
       emit(seg.addr, data);

@@ -148,6 +148,8 @@ describe('writeAppImage', () => {
       date: 'Nov 25 2026',
       idfVersion: 'test-1.0',
       elfSha256: '0'.repeat(64),
+      minEfuseBlkRevFull: 0,
+      maxEfuseBlkRevFull: 0,
     });
     // Byte-level layout from the format documentation.
     expect(bytes[1]).toBe(2);
