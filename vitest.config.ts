@@ -2,6 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['libs/*', 'apps/api', 'apps/machine', 'apps/web'],
+    projects: ['libs/*', 'apps/api', 'apps/machine', 'apps/web', 'test/*'],
   },
 });
