@@ -4,10 +4,14 @@
 //  - full flash vs the wire ceiling (compressed bytes × 10 / baud): whole session and the write phase alone;
 //  - sector-diff reflash after a small code change vs that full flash (whole sessions, and the compare+write
 //    phase alone, i.e. without the fixed connect / stub upload / reset costs both sessions share).
+//  - stock esptool-js 0.7.0 (`main()` + its own `writeFlash` loop, compression on, MD5 check per file) flashing the
+//    same parts on the same simulated line in the same run: our full-flash session against it.
 // The simulated flash writes instantly; real flash chips add erase/program time that this does not model.
 // Needs built dists: `npx tsc -b libs/device-sim/tsconfig.build.json libs/flasher/tsconfig.build.json libs/testkit/tsconfig.build.json`.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import pako from 'pako';
+import { ESPLoader, Transport } from 'esptool-js';
+import { md5 } from '@noble/hashes/legacy.js';
 import { buildDemoFirmware, flashImageOf, SimDevice, SimSerialPort } from '../libs/device-sim/dist/index.js';
 import { flash } from '../libs/flasher/dist/index.js';
 import { concatBytes, readAppImage } from '../libs/esp/dist/index.js';
@@ -53,6 +57,38 @@ async function run({ chip, baud, parts, initial, diff, k }) {
   };
 }
 
+class QuietTransport extends Transport {
+  trace() {}
+}
+const md5hex = (d) => Array.from(md5(d), (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** Stock esptool-js: connect, stub, baud change, its writeFlash loop (compressed), hard reset — one session. */
+async function esptoolJs({ chip, baud, parts }) {
+  const device = new SimDevice({ chip, lineRate: true });
+  const port = new SimSerialPort(device);
+  const t0 = performance.now();
+  const transport = new QuietTransport(port);
+  const terminal = { clean() {}, writeLine() {}, write() {} };
+  const loader = new ESPLoader({ transport, baudrate: baud, terminal });
+  await loader.main('default_reset');
+  await loader.writeFlash({
+    fileArray: parts.map((p) => ({ data: p.data, address: p.offset })),
+    flashMode: 'keep',
+    flashFreq: 'keep',
+    flashSize: 'keep',
+    eraseAll: false,
+    compress: true,
+    calculateMD5Hash: md5hex,
+  });
+  await loader.after('hard_reset');
+  await transport.disconnect();
+  const ms = performance.now() - t0;
+  const app = parts.find((p) => p.name === 'app');
+  const ok = device.flash.data.subarray(app.offset, app.offset + app.data.length).every((b, i) => b === app.data[i]);
+  if (!ok || device.baud !== baud) throw new Error(`esptool-js run failed: verified=${ok} baud=${device.baud}`);
+  return { ms, writeMs: ms };
+}
+
 /** Run `n` times; median of session time and of write-phase time (taken separately). */
 async function median(n, once) {
   const all = [];
@@ -86,6 +122,7 @@ for (const chip of CHIPS_RUN) {
     const ceilingMs = (compressed * 10 * 1000) / baud;
     const full = await median(RUNS, () => run({ chip, baud, parts: v1, diff: false, k }));
     const diff = await median(RUNS, () => run({ chip, baud, parts: v2, initial: flashImageOf(v1), diff: true, k }));
+    const stock = await median(RUNS, () => esptoolJs({ chip, baud, parts: v1 }));
     const row = {
       chip,
       baud,
@@ -93,6 +130,9 @@ for (const chip of CHIPS_RUN) {
       full_session_s: +(full.ms / 1000).toFixed(2),
       full_write_s: +(full.writeMs / 1000).toFixed(2),
       session_vs_ceiling: +(full.ms / ceilingMs).toFixed(3),
+      esptool_js_session_s: +(stock.ms / 1000).toFixed(2),
+      esptool_js_vs_ceiling: +(stock.ms / ceilingMs).toFixed(3),
+      ours_vs_esptool_js: +(stock.ms / full.ms).toFixed(2),
       write_vs_ceiling: +(full.writeMs / ceilingMs).toFixed(3),
       diff_session_s: +(diff.ms / 1000).toFixed(2),
       diff_phase_s: +(diff.writeMs / 1000).toFixed(3),
@@ -106,6 +146,7 @@ for (const chip of CHIPS_RUN) {
       `  ${baud} baud: ceiling ${row.ceiling_s} s | full flash ${row.full_session_s} s whole session (×${row.session_vs_ceiling} of the ceiling), ` +
         `write phase ${row.full_write_s} s (×${row.write_vs_ceiling}) | sector-diff reflash ${row.diff_session_s} s ` +
         `(${row.diff_sectors_written} sectors written, ${row.diff_md5_requests} MD5 requests) → ${row.speedup}× faster; ` +
+        `stock esptool-js writeFlash session ${row.esptool_js_session_s} s (×${row.esptool_js_vs_ceiling} of the ceiling; ours ${row.ours_vs_esptool_js}× faster); ` +
         `compare+write phase ${row.diff_phase_s} s vs ${row.full_write_s} s → ${row.phase_speedup}×`,
     );
   }
