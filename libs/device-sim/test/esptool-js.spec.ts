@@ -25,6 +25,10 @@ describe('esptool-js 0.7.0 against the simulator (unmodified library, SerialPort
     ['esp32', 'ESP32-D0WD-V3 (revision 3)'],
     ['esp32s3', 'ESP32-S3'],
     ['esp32c3', 'ESP32-C3 (QFN32) (revision v0.4)'],
+    ['esp32s2', 'ESP32-S2'],
+    ['esp32c2', 'ESP32-C2'],
+    ['esp32c6', 'ESP32-C6'],
+    ['esp32h2', 'ESP32-H2'],
   ] as const)(
     '%s: detects the chip, uploads the stub, raises the baud, writes compressed, verifies',
     async (chip, desc) => {

@@ -23,7 +23,7 @@ async function bootLogVia(port: SimSerialPort): Promise<string> {
 }
 
 describe('flash(): a full bundle in one session', () => {
-  it.each(['esp32', 'esp32s3', 'esp32c3'] as const)(
+  it.each(['esp32', 'esp32s2', 'esp32s3', 'esp32c2', 'esp32c3', 'esp32c6', 'esp32h2'] as const)(
     '%s: writes, verifies, resets into the app and frees the port',
     async (chip) => {
       const device = new SimDevice({ chip: chip as ChipName });
