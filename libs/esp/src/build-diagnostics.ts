@@ -1,109 +1,115 @@
 import type { BuildDiagnostic } from '@aegis/protocol';
+import { parseCmake } from './diagnostics/cmake.js';
+import { parseCompiler } from './diagnostics/compiler.js';
+import { parseDriver } from './diagnostics/drivers.js';
+import { hasLinkerPhrase, parseLinkerLine } from './diagnostics/ld.js';
+import { cleanLogLines, type CleanLine } from './diagnostics/log-lines.js';
+import { parseBareKconfig, parseParagraph } from './diagnostics/paragraphs.js';
+import { parseRequirements, parseTraceback } from './diagnostics/python.js';
+import { isLinkerProgram } from './diagnostics/tools.js';
+import { bodyOf, type LineParser, type ParseState } from './diagnostics/types.js';
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+export { firstBuildError, isProjectFile } from './diagnostics/rank.js';
 
-/** gcc / clang: `file:line[:col]: error|warning|note|fatal error: message` (Windows drive letters allowed). */
-const COMPILER =
-  /^(?<file>(?:[A-Za-z]:)?[^:\n]+?):(?<line>\d+):(?:(?<col>\d+):)?\s+(?<sev>fatal error|error|warning|note):\s+(?<msg>.+)$/;
-/** ld with debug info: `[.../ld: ]file:line: undefined reference to ...` (and similar). */
-const LD_WITH_LINE =
-  /^(?:\S*\bld(?:\.exe)?:\s+)?(?<file>(?:[A-Za-z]:)?[^:\n]+?):(?<line>\d+):\s+(?<msg>(?:undefined reference to|multiple definition of).+)$/;
-/** ld without debug info: `[.../ld: ]file.c:(.text+0x8): undefined reference to ...`. */
-const LD_SECTION = /^(?:\S*\bld(?:\.exe)?:\s+)?(?<file>(?:[A-Za-z]:)?[^:\n]+?):\([^)]*\):\s+(?<msg>.+)$/;
-/** Any other line from the linker itself: `.../ld: [warning: ]message`. */
-const LD_OTHER = /^(?<ld>\S*\bld(?:\.exe)?):\s+(?:(?<sev>warning|error):\s+)?(?<msg>.+)$/;
-/** CMake: `CMake Error at CMakeLists.txt:12 (project):`, `CMake Warning (dev) at x.cmake:3 (message):`, `CMake Error in f:`. */
-const CMAKE =
-  /^CMake (?<kind>Error|Warning|Deprecation Warning|Deprecation Error)(?: \(dev\))? (?:at|in) (?<file>.+?)(?::(?<line>\d+))?(?: \([^)]*\))?:\s*$/;
+/** gcc's quoted source (`   12 | x = 3;`) and caret (`      |     ^`) lines: never diagnostics themselves. */
+const SOURCE_EXCERPT = /^(?:\d+ +)?\|/;
 
-function severityOf(raw: string): BuildDiagnostic['severity'] {
-  if (raw.includes('rror')) return 'error';
-  if (raw === 'note') return 'note';
-  return 'warning';
+/** Headers that a progress line may have glued to its end (`-- Looking for x...CMake Error at …`). */
+const GLUED = ['CMake Error', 'CMake Warning', 'CMake Deprecation', 'ERROR: ', 'WARNING: ', 'Traceback ('];
+
+function unglue(s: string): string {
+  if (!s.includes('..')) return s;
+  for (const h of GLUED) {
+    const k = s.indexOf(h, 1);
+    if (k > 1 && s.slice(0, k).trimEnd().endsWith('..')) return s.slice(k);
+  }
+  return s;
+}
+
+/** ld lines: `…/bin/ld: rest`, or a line with a phrase only ld prints (old binutils printed no prefix). */
+const parseLinker: LineParser = (s, i, state) => {
+  const k = s.indexOf(': ');
+  if (k > 0 && isLinkerProgram(s.slice(0, k))) {
+    parseLinkerLine(s.slice(k + 2), i, state);
+    return 1;
+  }
+  // A long tool path wrapped onto a line of its own: `…/bin/ld:` then the message on the next line.
+  if (s.endsWith(':') && !/\s/.test(s) && isLinkerProgram(s.slice(0, -1)) && i + 1 < state.lines.length) {
+    parseLinkerLine(bodyOf(state.lines[i + 1].text), i, state);
+    return 2;
+  }
+  if (hasLinkerPhrase(s) && !s.startsWith('CMake ')) {
+    parseLinkerLine(s, i, state);
+    return 1;
+  }
+  return 0;
+};
+
+/** Tried in this order on each line; the first that takes it wins. */
+const PARSERS: LineParser[] = [
+  parseCmake,
+  parseTraceback,
+  parseRequirements,
+  parseDriver,
+  parseLinker,
+  parseCompiler,
+  parseParagraph,
+  parseBareKconfig,
+];
+
+/** Lines that tell which language the next diagnostics' unit is (`Building CXX object`, `Linking C executable`). */
+function trackLanguage(s: string, state: ParseState): void {
+  if (s.startsWith('Building CXX') || s.startsWith('Linking CXX')) state.lang = 'g++';
+  else if (s.startsWith('Building C ') || s.startsWith('Linking C ') || s.startsWith('Building ASM'))
+    state.lang = 'gcc';
+}
+
+/** Lines that tell whether CMake's configure step (where the component manager runs) is under way. */
+function trackPhase(s: string, state: ParseState): void {
+  if (
+    s.startsWith('-- Configuring ') ||
+    s.startsWith('-- Generating done') ||
+    s.startsWith('-- Build files have been written') ||
+    s.startsWith('ninja: ') ||
+    s.startsWith('FAILED: ') ||
+    s.startsWith('Building ') ||
+    s.startsWith('Linking ')
+  )
+    state.phase = 'build';
+  else if (s.startsWith('-- ') || s.startsWith('Re-running CMake') || s.startsWith('Running cmake'))
+    state.phase = 'cmake';
+}
+
+/** Inner tool output quoted inside a message is parsed this many levels deep (each level is one more pass). */
+const MAX_DEPTH = 3;
+
+function parseLines(lines: readonly CleanLine[], out: BuildDiagnostic[], depth: number, phase: ParseState['phase']) {
+  const state: ParseState = { lines, lang: 'gcc', phase, out };
+  if (depth < MAX_DEPTH) state.nested = (inner) => parseLines(inner, out, depth + 1, 'cmake');
+  for (let i = 0; i < lines.length;) {
+    const s = unglue(bodyOf(lines[i].text));
+    if (s === '' || SOURCE_EXCERPT.test(s)) {
+      i++;
+      continue;
+    }
+    trackLanguage(s, state);
+    trackPhase(s, state);
+    let used = 0;
+    for (const p of PARSERS) {
+      used = p(s, i, state);
+      if (used) break;
+    }
+    i += Math.max(used, 1);
+  }
 }
 
 /**
- * Pull compiler, linker and CMake diagnostics out of a build log (`parse_build_errors`). Lines that are context
- * (source excerpts, "In function", "collect2: … ld returned") are skipped; identical consecutive items are merged.
+ * Every diagnostic the tools of an ESP-IDF build printed (`parse_build_errors`, the dashboard, the machine's failure
+ * message): gcc/g++, ld, CMake, ninja, make, Kconfig, the component manager, Python and idf.py. One pass over the
+ * lines, no backtracking regular expression on a whole line; a line printed twice is two diagnostics.
  */
 export function parseBuildDiagnostics(log: string): BuildDiagnostic[] {
-  const lines = log.replace(ANSI, '').split(/\r?\n/);
   const out: BuildDiagnostic[] = [];
-  const push = (d: BuildDiagnostic) => {
-    const last = out[out.length - 1];
-    if (last && last.file === d.file && last.line === d.line && last.column === d.column && last.message === d.message)
-      return;
-    out.push(d);
-  };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].replace(/^\[\d+\/\d+\]\s+/, '');
-    if (line.trim() === '' || /^\s/.test(line)) continue;
-
-    const cm = CMAKE.exec(line);
-    if (cm?.groups) {
-      // The message is the indented block that follows, up to a blank line after some text.
-      const body: string[] = [];
-      let j = i + 1;
-      for (; j < lines.length; j++) {
-        const l = lines[j];
-        if (l.trim() === '') {
-          if (body.length) break;
-          continue;
-        }
-        if (!/^\s/.test(l)) break;
-        body.push(l.trim());
-      }
-      i = j - 1;
-      push({
-        file: cm.groups.file,
-        line: cm.groups.line ? Number(cm.groups.line) : 0,
-        severity: cm.groups.kind.includes('Error') ? 'error' : 'warning',
-        message: body.join(' ') || `CMake ${cm.groups.kind.toLowerCase()}`,
-        tool: 'cmake',
-      });
-      continue;
-    }
-
-    const cc = COMPILER.exec(line);
-    if (cc?.groups) {
-      push({
-        file: cc.groups.file,
-        line: Number(cc.groups.line),
-        ...(cc.groups.col ? { column: Number(cc.groups.col) } : {}),
-        severity: severityOf(cc.groups.sev),
-        message: cc.groups.msg.trim(),
-        tool: 'compiler',
-      });
-      continue;
-    }
-
-    const ldl = LD_WITH_LINE.exec(line);
-    if (ldl?.groups) {
-      push({
-        file: ldl.groups.file,
-        line: Number(ldl.groups.line),
-        severity: 'error',
-        message: ldl.groups.msg.trim(),
-        tool: 'linker',
-      });
-      continue;
-    }
-    const lds = LD_SECTION.exec(line);
-    if (lds?.groups && !/^\S*\bld(?:\.exe)?$/.test(lds.groups.file)) {
-      push({ file: lds.groups.file, line: 0, severity: 'error', message: lds.groups.msg.trim(), tool: 'linker' });
-      continue;
-    }
-    const ld = LD_OTHER.exec(line);
-    if (ld?.groups && !/ in function [`'‘]/.test(line) && !/^collect2/.test(line)) {
-      push({
-        file: '',
-        line: 0,
-        severity: ld.groups.sev === 'warning' ? 'warning' : 'error',
-        message: ld.groups.msg.trim(),
-        tool: 'linker',
-      });
-    }
-  }
+  parseLines(cleanLogLines(log), out, 0, 'build');
   return out;
 }

@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildDiagnostic } from '@aegis/protocol';
-import { parseBuildDiagnostics } from '../src/index.js';
+import { parseBuildDiagnostics as parseWithLines } from '../src/index.js';
+
+/** The diagnostics without log_line (checked in build-diagnostics-shapes.spec.ts), so items compare whole. */
+const parseBuildDiagnostics = (log: string) => parseWithLines(log).map(({ log_line: _, ...d }) => d);
 
 /** Run a real tool and return what it printed (stdout + stderr), as a build log would hold it. */
 function run(cmd: string, args: string[], cwd: string): string {
@@ -37,7 +40,7 @@ describe('parseBuildDiagnostics on real tool output', () => {
       column: 1,
       severity: 'error',
       message: "expected expression before '}' token",
-      tool: 'compiler',
+      tool: 'gcc',
     });
     expect(d).toContainEqual({
       file: 'bad.c',
@@ -45,7 +48,7 @@ describe('parseBuildDiagnostics on real tool output', () => {
       column: 7,
       severity: 'warning',
       message: "unused variable 'unused' [-Wunused-variable]",
-      tool: 'compiler',
+      tool: 'gcc',
     });
     expect(d.find((x) => x.message.startsWith('implicit declaration'))).toMatchObject({
       line: 5,
@@ -56,7 +59,7 @@ describe('parseBuildDiagnostics on real tool output', () => {
     expect(d.every((x) => x.file === 'bad.c')).toBe(true);
   });
 
-  it('a fatal error (missing header) is an error', () => {
+  it('a fatal error (missing header) is fatal', () => {
     writeFileSync(join(dir, 'inc.c'), '#include "nope.h"\n');
     const d = parseBuildDiagnostics(run('riscv64-unknown-elf-gcc', ['-c', 'inc.c', '-o', 'inc.o'], dir));
     expect(d).toEqual([
@@ -64,9 +67,9 @@ describe('parseBuildDiagnostics on real tool output', () => {
         file: 'inc.c',
         line: 1,
         column: 10,
-        severity: 'error',
+        severity: 'fatal',
         message: 'nope.h: No such file or directory',
-        tool: 'compiler',
+        tool: 'gcc',
       },
     ]);
   });
@@ -85,7 +88,7 @@ describe('parseBuildDiagnostics on real tool output', () => {
       line: 2,
       severity: 'error',
       message: "undefined reference to `foo'",
-      tool: 'linker',
+      tool: 'ld',
     });
     expect(withDebug.find((x) => x.severity === 'warning')?.message).toMatch(/cannot find entry symbol/);
     const noDebug = parseBuildDiagnostics(
@@ -100,9 +103,12 @@ describe('parseBuildDiagnostics on real tool output', () => {
       line: 0,
       severity: 'error',
       message: "undefined reference to `foo'",
-      tool: 'linker',
+      tool: 'ld',
     });
-    expect(noDebug.some((x) => x.message.includes('ld returned'))).toBe(false);
+    // collect2's closing line is kept, marked as a summary of the errors above it.
+    expect(noDebug.filter((x) => x.message.includes('ld returned'))).toEqual([
+      { file: '', line: 0, severity: 'error', message: 'ld returned 1 exit status', tool: 'gcc', summary: true },
+    ]);
   });
 
   it('CMake errors and warnings with their multi-line message', () => {
@@ -129,8 +135,11 @@ describe('parseBuildDiagnostics on real tool output', () => {
     });
     writeFileSync(join(src, 'CMakeLists.txt'), 'cmake_minimum_required(VERSION 3.16)\nproject(x NONE)\nset(\n');
     const parse = parseBuildDiagnostics(run('cmake', ['-S', src, '-B', join(dir, 'cmc')], dir));
-    expect(parse[0]).toMatchObject({ file: 'CMakeLists.txt', line: 3, severity: 'error', tool: 'cmake' });
-    expect(parse[0].message).toMatch(/Parse error/);
+    // stdout (CMake's closing summary) comes before stderr here; the summary is marked as such.
+    expect(parse.find((d) => d.summary)?.message).toBe('Configuring incomplete, errors occurred!');
+    const cause = parse.find((d) => !d.summary);
+    expect(cause).toMatchObject({ file: 'CMakeLists.txt', line: 3, severity: 'error', tool: 'cmake' });
+    expect(cause?.message).toMatch(/Parse error/);
   });
 });
 
@@ -147,18 +156,27 @@ describe('parseBuildDiagnostics on documented formats', () => {
       "main/main.c:10:5: error: 'x' undeclared",
     ].join('\n');
     expect(parseBuildDiagnostics(log)).toEqual([
-      { file: 'main/main.c', line: 10, column: 5, severity: 'error', message: "'x' undeclared", tool: 'compiler' },
-      { file: 'src/a.cpp', line: 3, column: 1, severity: 'note', message: 'declared here', tool: 'compiler' },
+      { file: 'main/main.c', line: 10, column: 5, severity: 'error', message: "'x' undeclared", tool: 'gcc' },
+      { file: 'src/a.cpp', line: 3, column: 1, severity: 'note', message: 'declared here', tool: 'g++' },
       {
         file: 'C:/proj/main/app.c',
         line: 7,
         column: 2,
         severity: 'warning',
         message: 'unused variable',
-        tool: 'compiler',
+        tool: 'gcc',
       },
-      { file: '', line: 0, severity: 'error', message: "region `iram0_0_seg' overflowed by 52 bytes", tool: 'linker' },
-      { file: 'main/main.c', line: 10, column: 5, severity: 'error', message: "'x' undeclared", tool: 'compiler' },
+      { file: '', line: 0, severity: 'error', message: "region `iram0_0_seg' overflowed by 52 bytes", tool: 'ld' },
+      { file: '', line: 0, severity: 'error', message: 'ld returned 1 exit status', tool: 'gcc', summary: true },
+      {
+        file: '',
+        line: 0,
+        severity: 'error',
+        message: 'ninja: build stopped: subcommand failed.',
+        tool: 'ninja',
+        summary: true,
+      },
+      { file: 'main/main.c', line: 10, column: 5, severity: 'error', message: "'x' undeclared", tool: 'gcc' },
     ]);
   });
 

@@ -17,11 +17,15 @@ describe('SizeReport schema', () => {
 });
 
 describe('BuildDiagnostic schema', () => {
-  it('accepts gcc-style items and rejects an empty message or bad severity', () => {
-    const d = { file: 'main/main.c', line: 3, column: 5, severity: 'error', message: "expected ';'", tool: 'compiler' };
+  it('accepts what real tools print (fatal, column 0, an empty message) and rejects a bad severity or tool', () => {
+    const d = { file: 'main/main.c', line: 3, column: 5, severity: 'error', message: "expected ';'", tool: 'gcc' };
     expect(BuildDiagnostic.parse(d)).toEqual(d);
-    expect(BuildDiagnostic.safeParse({ ...d, message: '' }).success).toBe(false);
-    expect(BuildDiagnostic.safeParse({ ...d, severity: 'fatal' }).success).toBe(false);
-    expect(BuildDiagnostic.safeParse({ ...d, column: 0 }).success).toBe(false);
+    expect(BuildDiagnostic.parse({ ...d, tool: 'compiler' }).tool).toBe('compiler');
+    expect(BuildDiagnostic.safeParse({ ...d, message: '' }).success).toBe(true);
+    expect(BuildDiagnostic.safeParse({ ...d, severity: 'fatal' }).success).toBe(true);
+    expect(BuildDiagnostic.safeParse({ ...d, column: 0 }).success).toBe(true);
+    expect(BuildDiagnostic.safeParse({ ...d, severity: 'panic' }).success).toBe(false);
+    expect(BuildDiagnostic.safeParse({ ...d, tool: 'clang' }).success).toBe(false);
+    expect(BuildDiagnostic.safeParse({ ...d, column: -1 }).success).toBe(false);
   });
 });

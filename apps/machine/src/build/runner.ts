@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseBuildDiagnostics } from '@aegis/esp';
+import { firstBuildError, parseBuildDiagnostics } from '@aegis/esp';
 import type { LogLine, StoreIdfVersion, Target } from '@aegis/protocol';
 import type { BuildOutcome, BuildRequest } from './backend.js';
 import type { BuildCache, CacheKey } from './build-cache.js';
@@ -151,8 +151,10 @@ export async function runBuild(
       }
       if (r.exitCode !== 0) {
         const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
-        const diagnostics = parseBuildDiagnostics(tail.join('\n')).filter((d) => d.severity === 'error');
-        const first = diagnostics[0];
+        const found = parseBuildDiagnostics(tail.join('\n'));
+        const diagnostics = found.filter((d) => (d.severity === 'error' || d.severity === 'fatal') && !d.summary);
+        // An error in the user's project says more than the toolchain header or ESP-IDF script it surfaced in.
+        const first = firstBuildError(found, inside);
         const where = first ? `${first.file ?? ''}${first.line ? `:${first.line}` : ''}` : '';
         const message = first
           ? `idf.py ${step} ${how}: ${where ? `${where}: ` : ''}${first.message}`

@@ -19,29 +19,35 @@ export function projectRelative(file: string): string {
   return file.replace(PROJECT_PREFIX, '');
 }
 
-/** Compiler, linker and CMake errors and warnings of the log (parsed by libs/esp), each tied to its log line. */
+/** Errors and warnings of the log (parsed by libs/esp, every ESP-IDF tool), each tied to its log line. */
 export function diagnosticsOf(lines: readonly LogLine[]): Diagnostic[] {
   if (!lines.length) return [];
   const plain = lines.map((l) => stripAnsi(l.text));
   const found = parseBuildDiagnostics(plain.join('\n'));
+  // ninja's "build stopped" and the like only repeat a failure: listed only when nothing says more.
+  const causes = found.some((d) => !d.summary && (d.severity === 'error' || d.severity === 'fatal'));
+  // log_line counts '\n'-separated lines of the joined text: map each back to the LogLine holding it.
+  const owner: number[] = [];
+  plain.forEach((t, k) => {
+    owner.push(k);
+    for (let p = t.indexOf('\n'); p >= 0; p = t.indexOf('\n', p + 1)) owner.push(k);
+  });
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const d of found) {
-    if (d.severity === 'note') continue;
+    if (d.severity === 'note' || d.severity === 'info' || (causes && d.summary)) continue;
     // The same error often repeats (ninja reprints it); one entry each is enough.
     const key = `${d.file}:${d.line}:${d.column}:${d.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const needle = d.line ? `${d.file}:${d.line}` : d.message;
-    const idx = plain.findIndex((t) => t.includes(needle) && t.includes(d.message.slice(0, 40)));
-    const fallback = idx >= 0 ? idx : plain.findIndex((t) => t.includes(needle));
+    const idx = d.log_line !== undefined ? (owner[d.log_line] ?? -1) : -1;
     out.push({
-      severity: d.severity,
+      severity: d.severity === 'warning' ? 'warning' : 'error',
       file: projectRelative(d.file),
       line: d.line,
       column: d.column ?? null,
       message: d.message,
-      seq: fallback >= 0 ? lines[fallback].seq : -1,
+      seq: idx >= 0 ? lines[idx].seq : -1,
     });
   }
   return out;

@@ -69,7 +69,7 @@ export function registerLogTools(server: McpServer, ctx: EspctlContext): void {
       name: 'parse_build_errors',
       title: 'Parse build diagnostics',
       description:
-        'Extract gcc / ld / cmake diagnostics from a build log as {file, line, column, severity, message}. Pass the log text or a task_id.',
+        'Extract the diagnostics of every ESP-IDF build tool (gcc/g++, ld, CMake, ninja, make, Kconfig, component manager, Python, idf.py) from a build log as {file, line, column, severity, message, tool, log_line, summary}. Pass the log text or a task_id.',
       input: {
         log: z
           .string()

@@ -1,0 +1,60 @@
+import { parseLocation } from './location.js';
+import { emit, indentOf, type ParseState } from './types.js';
+
+const FRAME = /^File "(.*)", line (\d+)/;
+
+/** The exception names kconfiglib raises: their message carries the Kconfig file and line. */
+function isKconfigException(name: string): boolean {
+  return /kconfig/i.test(name);
+}
+
+/**
+ * A Python traceback: one error at the last frame's file:line, with the exception line as its message. A kconfiglib
+ * exception whose message starts with `file:line:` is Kconfig's error at that place instead.
+ */
+export function parseTraceback(s: string, i: number, state: ParseState): number {
+  if (s !== 'Traceback (most recent call last):') return 0;
+  const { lines } = state;
+  const base = indentOf(lines[i].text);
+  let frame: { file: string; line: number } | undefined;
+  let j = i + 1;
+  for (; j < lines.length; j++) {
+    const t = lines[j].text;
+    const tt = t.trim();
+    if (tt === '') continue;
+    if (indentOf(t) <= base) break;
+    const f = FRAME.exec(tt);
+    if (f) frame = { file: f[1], line: Number(f[2]) };
+  }
+  if (j >= lines.length) return j - i;
+  const exc = lines[j].text.trim();
+  const colon = exc.indexOf(': ');
+  const name = colon > 0 ? exc.slice(0, colon) : exc;
+  if (isKconfigException(name) && colon > 0) {
+    const loc = parseLocation(exc.slice(colon + 2));
+    if (loc) {
+      const rest = loc.rest.trim().replace(/^error: ?/, '');
+      emit(state, j, { file: loc.file, line: loc.line, severity: 'error', message: rest, tool: 'kconfig' });
+      return j - i + 1;
+    }
+  }
+  emit(state, j, { ...(frame ?? {}), severity: 'error', message: exc, tool: 'python' });
+  return j - i + 1;
+}
+
+/**
+ * ESP-IDF's check of the Python environment: `The following Python requirements are not satisfied:` then one line
+ * per requirement (`Requirement 'x>=1' was not met. Installed version: 0.9`, or just `x>=1` in older releases).
+ */
+export function parseRequirements(s: string, i: number, state: ParseState): number {
+  if (!s.startsWith('The following Python requirements are not satisfied')) return 0;
+  const { lines } = state;
+  let j = i + 1;
+  for (; j < lines.length; j++) {
+    const tt = lines[j].text.trim();
+    if (tt === '' || /^(?:To install|Please|Diagnostic|ESP-IDF|The following)/.test(tt) || tt.endsWith(':')) break;
+    const message = tt.startsWith('Requirement ') ? tt : `Python requirement not satisfied: ${tt}`;
+    emit(state, j, { severity: 'error', message, tool: 'python' });
+  }
+  return j - i;
+}
