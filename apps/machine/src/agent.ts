@@ -165,6 +165,7 @@ export class Agent {
       const onStop = () => ctl.abort();
       this.pollAbort.signal.addEventListener('abort', onStop, { once: true });
       const poll = (this.poll = { ctl, free: this.freeSlots() });
+      this.o.log.debug({ free: poll.free }, 'polling for jobs');
       try {
         const r = await this.o.api.poll(this.o.pollWaitSecs ?? 25, ctl.signal, poll.free);
         if (stopped()) return;
@@ -184,6 +185,7 @@ export class Agent {
             this.reserved.delete(offer.job_id);
             continue;
           }
+          this.o.log.debug({ jobId: offer.job_id }, 'claimed');
           const s = runJobSession(
             {
               api: this.o.api,
