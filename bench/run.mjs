@@ -13,6 +13,8 @@ const benches = [
   { file: 'rtc.mjs', netns: true },
   { file: 'web-rtc.mjs', netns: true },
   { file: 'build.mjs', netns: true },
+  { file: 'queue.mjs', netns: true },
+  { file: 'emulator.mjs', netns: true },
 ].filter(
   (b) => existsSync(join(root, 'bench', b.file)) && (only.length === 0 || only.some((o) => b.file.startsWith(o))),
 );
