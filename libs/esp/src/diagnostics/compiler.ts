@@ -4,11 +4,15 @@ import { gccProgram, toolForFile } from './tools.js';
 import { emit, type ParseState } from './types.js';
 
 /** The severity words gcc (and gas, Kconfig, make) print after a location; `Kconfig:63:warning:` has no space. */
-const SEVERITY = /^ ?(fatal error|error|warning|note|remark|info|Error|Warning|Info|Note):(?: |$)/;
+const SEVERITY =
+  /^ ?(fatal error|internal compiler error|error|sorry, unimplemented|warning|note|remark|info|Error|Warning|Info|Note):(?: |$)/;
+/** Python's warnings module: `/p/x.py:12: DeprecationWarning: …`. */
+const PY_WARNING = /^ ?([A-Z]\w*Warning): /;
 
 function severityOf(word: string): DiagnosticSeverity {
   const w = word.toLowerCase();
-  if (w === 'fatal error') return 'fatal';
+  if (w === 'fatal error' || w === 'internal compiler error') return 'fatal';
+  if (w === 'sorry, unimplemented') return 'error';
   if (w === 'remark') return 'note';
   return w as DiagnosticSeverity;
 }
@@ -35,6 +39,11 @@ export function parseCompiler(s: string, i: number, state: ParseState): number {
       return 1;
     }
     const rest = loc.rest.trim();
+    const py = tool === 'python' ? PY_WARNING.exec(loc.rest) : null;
+    if (py) {
+      emit(state, i, { file: loc.file, line: loc.line, severity: 'warning', message: rest, tool });
+      return 1;
+    }
     if (tool === 'kconfig' && rest) {
       emit(state, i, { file: loc.file, line: loc.line, severity: 'error', message: rest, tool });
       return 1;
