@@ -1,7 +1,8 @@
 import { emit, type ParseState } from './types.js';
 
-const IDF_STEP_FAILED = /^[\w.+-]+ failed with exit code -?\d+/;
-const MAKE = /^g?make(?:\.exe)?(?:\[\d+\])?: /;
+const IDF_STEP_FAILED = /^[\w.+-]+ failed with exit code \[?-?\d+/; // older idf.py: `code [1]`
+/** `make`, `gmake`, `mingw32-make.exe`, with the `[2]` of a sub-make. */
+const MAKE = /^(?:[\w.]+-)?g?make(?:\.exe)?(?:\[\d+\])?: /;
 
 /**
  * The build drivers' own lines: ninja (`build stopped`, `error:`), idf.py (`ninja failed with exit code 1`), CMake's

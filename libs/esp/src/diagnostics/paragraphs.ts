@@ -6,6 +6,8 @@ const HEAD = /^(ERROR|WARNING|HINT|Error|Warning): ?/;
 const STARTS_OTHER =
   /^(?:ERROR|WARNING|HINT|NOTICE|INFO|DEBUG|Error|Warning|CMake |-- |\[\d+\/\d+\]|ninja|FAILED|Traceback)/;
 const MAX_LINES = 30;
+/** pip's and ESP-IDF's Python environment checks print ERROR: too. */
+const PYTHON_WORDS = /\bpython\b|\bpip\b|requirement|virtual environment/i;
 const COMPONENT_WORDS = /dependenc|registry|version solving|idf_component\.yml|manifest|component manager/i;
 const MAX_MESSAGE = 4000;
 
@@ -33,6 +35,7 @@ export function parseParagraph(s: string, i: number, state: ParseState): number 
     tool = /partition|binary|flash size/i.test(parts[0]) ? 'python' : 'idf.py';
   // The component manager runs inside CMake's configure step; idf.py prints its hints after a failed step.
   else if (state.phase === 'cmake' || (head !== 'HINT' && COMPONENT_WORDS.test(parts[0]))) tool = 'component-manager';
+  else if (PYTHON_WORDS.test(parts[0])) tool = 'python';
   else tool = 'idf.py';
   const message = parts.join(' ');
   emit(state, i, {
