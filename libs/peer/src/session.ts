@@ -98,6 +98,8 @@ export async function startRemoteSession(opts: RemoteSessionOptions): Promise<Re
     // Subscribe before posting the offer so no event is missed.
     const events = api.events(grant.job_id, abort.signal);
     const first = events.next();
+    // Awaited only once the offer is posted; if that fails, close() aborts the stream and this must not go unhandled.
+    first.catch(() => undefined);
     await api.postOffer(grant.job_id, pc.localDescription!.sdp);
 
     let machine: { id: string; name: string } | undefined;

@@ -114,6 +114,28 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
       openChannel,
       close,
     };
+    // The deadline runs until a machine answers, but not while the job waits its turn in the queue.
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    let queued = false;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    let arm = (_on: boolean) => {};
+    const timedOut = new Promise<never>((_, reject) => {
+      arm = (on) => {
+        clearTimeout(deadline);
+        if (on)
+          deadline = setTimeout(
+            () =>
+              reject(
+                new ApiError(
+                  0,
+                  'no_answer',
+                  `No build machine answered within ${timeoutMs / 1000} s; check the Machines page.`,
+                ),
+              ),
+            timeoutMs,
+          );
+      };
+    });
     const answered = new Promise<void>((resolve, reject) => {
       stopSignaling = openSignaling(
         grant.job_id,
@@ -124,11 +146,21 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
             const jwk = (ev as Record<string, unknown>).bundle_public_jwk;
             link.bundlePublicJwk = jwk && typeof jwk === 'object' ? (jwk as Record<string, unknown>) : null;
             opts.onProgress?.(`Assigned to ${ev.machine_name}`);
+            queued = false;
+            arm(true);
           } else if (ev.type === 'answer') {
             pc.setRemoteDescription({ type: 'answer', sdp: ev.sdp }).then(resolve, reject);
           } else if (ev.type === 'candidate') {
             pc.addIceCandidate(ev.candidate as RTCIceCandidateInit).catch(() => {});
           } else if (ev.type === 'state') {
+            if (ev.state === 'pending' && ev.queue) {
+              queued = true;
+              arm(false);
+              const eta = ev.queue.estimate_secs;
+              opts.onProgress?.(
+                `Queued: position ${ev.queue.position}${eta !== null ? `, about ${eta < 90 ? `${eta} s` : `${Math.round(eta / 60)} min`}` : ''}`,
+              );
+            }
             opts.onState?.(ev.state);
           } else if (ev.type === 'error') {
             reject(new ApiError(0, ev.error.code, ev.error.message));
@@ -142,23 +174,12 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
     await gathered(pc, 2000);
     opts.onProgress?.('Waiting for a build machine');
     await postOffer(grant.job_id, pc.localDescription?.sdp ?? offer.sdp ?? '');
-    const timeoutMs = opts.timeoutMs ?? 30_000;
-    await Promise.race([
-      answered,
-      new Promise((_, reject) =>
-        setTimeout(
-          () =>
-            reject(
-              new ApiError(
-                0,
-                'no_answer',
-                `No build machine answered within ${timeoutMs / 1000} s; check the Machines page.`,
-              ),
-            ),
-          timeoutMs,
-        ),
-      ),
-    ]);
+    if (!queued) arm(true);
+    try {
+      await Promise.race([answered, timedOut]);
+    } finally {
+      clearTimeout(deadline);
+    }
     opts.onProgress?.('Opening channels');
     await Promise.all(opts.channels.map((n) => waitOpen(channels[n]!)));
     return link;
