@@ -7,24 +7,12 @@ import { cleanLogLines, type CleanLine } from './diagnostics/log-lines.js';
 import { parseBareKconfig, parseParagraph } from './diagnostics/paragraphs.js';
 import { parseRequirements, parseTraceback } from './diagnostics/python.js';
 import { isLinkerProgram } from './diagnostics/tools.js';
-import { bodyOf, type LineParser, type ParseState } from './diagnostics/types.js';
+import { bodyOf, unglue, type LineParser, type ParseState } from './diagnostics/types.js';
 
 export { firstBuildError, isProjectFile } from './diagnostics/rank.js';
 
 /** gcc's quoted source (`   12 | x = 3;`) and caret (`      |     ^`) lines: never diagnostics themselves. */
 const SOURCE_EXCERPT = /^(?:\d+ +)?\|/;
-
-/** Headers that a progress line may have glued to its end (`-- Looking for x...CMake Error at …`). */
-const GLUED = ['CMake Error', 'CMake Warning', 'CMake Deprecation', 'ERROR: ', 'WARNING: ', 'Traceback ('];
-
-function unglue(s: string): string {
-  if (!s.includes('..')) return s;
-  for (const h of GLUED) {
-    const k = s.indexOf(h, 1);
-    if (k > 1 && s.slice(0, k).trimEnd().endsWith('..')) return s.slice(k);
-  }
-  return s;
-}
 
 /** ld lines: `…/bin/ld: rest`, or a line with a phrase only ld prints (old binutils printed no prefix). */
 const parseLinker: LineParser = (s, i, state) => {
@@ -76,7 +64,13 @@ function trackPhase(s: string, state: ParseState): void {
     s.startsWith('Linking ')
   )
     state.phase = 'build';
-  else if (s.startsWith('-- ') || s.startsWith('Re-running CMake') || s.startsWith('Running cmake'))
+  else if (
+    s.startsWith('-- ') ||
+    s.startsWith('Re-running CMake') ||
+    s.startsWith('Running cmake') ||
+    s.startsWith('NOTICE: ') ||
+    s.endsWith('solving dependencies.')
+  )
     state.phase = 'cmake';
 }
 

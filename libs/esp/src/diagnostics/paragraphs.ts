@@ -1,5 +1,5 @@
 import type { DiagnosticSeverity, DiagnosticTool } from '@aegis/protocol';
-import { emit, type ParseState } from './types.js';
+import { emit, indentOf, unglue, type ParseState } from './types.js';
 
 const HEAD = /^(ERROR|WARNING|HINT|Error|Warning): ?/;
 /** A line that starts something else: it ends a paragraph. */
@@ -25,8 +25,17 @@ export function parseParagraph(s: string, i: number, state: ParseState): number 
   const { lines } = state;
   let length = parts[0].length;
   for (let j = i + 1; j < lines.length && j <= i + MAX_LINES && length < MAX_MESSAGE; j++) {
-    const tt = lines[j].text.trim();
-    if (tt === '' || STARTS_OTHER.test(tt) || /^\S+:\d+:/.test(tt)) break;
+    let tt = lines[j].text.trim();
+    if (tt === '') {
+      // The version solver's explanation goes on after a blank line: "So, because …", "- no versions of …".
+      let k = j + 1;
+      while (k < lines.length && k <= i + MAX_LINES && lines[k].text.trim() === '') k++;
+      const next = k < lines.length ? lines[k].text : '';
+      if (!/^\s*(?:So,|and |- )/.test(next) && !(indentOf(next) > indentOf(lines[i].text))) break;
+      j = k;
+      tt = next.trim();
+    }
+    if (STARTS_OTHER.test(unglue(tt)) || /^\S+:\d+:/.test(tt)) break;
     parts.push(tt);
     length += tt.length + 1;
   }

@@ -27,7 +27,14 @@ export function parseTraceback(s: string, i: number, state: ParseState): number 
     if (f) frame = { file: f[1], line: Number(f[2]) };
   }
   if (j >= lines.length) return j - i;
-  const exc = lines[j].text.trim();
+  let exc = lines[j].text.trim();
+  // `SolverFailure:` with its message on the indented lines below it.
+  const continued = exc.endsWith(':');
+  for (let k = j + 1; continued && k < lines.length && indentOf(lines[k].text) > base; k++) {
+    const more = lines[k].text.trim();
+    if (!more || exc.length > 4000) break;
+    exc = `${exc} ${more}`;
+  }
   const colon = exc.indexOf(': ');
   const name = colon > 0 ? exc.slice(0, colon) : exc;
   if (isKconfigException(name) && colon > 0) {

@@ -57,3 +57,24 @@ export function indentOf(text: string): number {
   while (i < text.length && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i++;
   return i;
 }
+
+/** Headers a progress line may have glued to its end (`Solving dependencies....CMake Error at …`). */
+const GLUED = [
+  'CMake Error',
+  'CMake Warning',
+  'CMake Deprecation',
+  '-- Configuring incomplete',
+  'ERROR: ',
+  'WARNING: ',
+  'HINT: ',
+  'Traceback (',
+];
+
+export function unglue(s: string): string {
+  if (!s.includes('.')) return s;
+  for (const h of GLUED) {
+    const k = s.indexOf(h, 1);
+    if (k > 0 && s.slice(0, k).trimEnd().endsWith('.')) return s.slice(k);
+  }
+  return s;
+}
