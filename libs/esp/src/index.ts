@@ -19,3 +19,4 @@ export * from './spdx-sbom.js';
 export * from './project-description.js';
 export * from './project-templates.js';
 export * from './linker-map.js';
+export * from './serial-watch.js';

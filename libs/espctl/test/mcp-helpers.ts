@@ -41,6 +41,8 @@ export const TOOL_NAMES = [
   'size.run',
   'sbom.create',
   'diag.run',
+  'emulator.run',
+  'emulator.stop',
 ].sort();
 
 export const PROMPT_NAMES = [

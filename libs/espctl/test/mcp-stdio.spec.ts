@@ -38,6 +38,8 @@ const PLAN_ONLY_TOOLS: Array<[string, Record<string, unknown>]> = [
   ['elf.download', { job_id: 'abc', output_dir: 'fw' }],
   ['size.run', { task_id: 'abc', detail: 'components' }],
   ['diag.run', { task_id: 'abc' }],
+  ['emulator.run', { task_id: 'abc', until: 'Hello world!' }],
+  ['emulator.stop', { task_id: 'abc' }],
 ];
 
 /** One invalid call per tool: a wrong type, a missing required field or a value outside its enum. */
@@ -74,6 +76,8 @@ const INVALID: Record<string, Record<string, unknown>> = {
   'size.run': { task_id: 'a', detail: 'everything' },
   'sbom.create': { task_id: 5 },
   'diag.run': {},
+  'emulator.run': { task_id: 'a', seconds: 601 },
+  'emulator.stop': {},
 };
 
 beforeAll(async () => {
@@ -150,6 +154,8 @@ describe('espctl MCP over stdio, plan-only', () => {
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(byName['logs.tail'].annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
     expect(byName['flash.run'].annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+    // Like monitor.run: the emulator only reads what the firmware prints; no board, nothing of the user's changes.
+    expect(byName['emulator.run'].annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
     expect(byName['build.cancel'].annotations).toMatchObject({ destructiveHint: true, idempotentHint: true });
     expect(byName['project.init'].annotations).toMatchObject({ readOnlyHint: false, idempotentHint: true });
   });
@@ -174,6 +180,7 @@ describe('espctl MCP over stdio, plan-only', () => {
     expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
       'build://artifacts/{target}',
       'build://log/{task_id}',
+      'emulator://{task_id}/output',
     ]);
     const { prompts } = await client.listPrompts();
     expect(prompts.map((p) => p.name).sort()).toEqual(PROMPT_NAMES);

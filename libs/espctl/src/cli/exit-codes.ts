@@ -10,6 +10,12 @@ export const ExitCode = {
   NotFound: 7,
   PlanOnly: 8,
   Device: 9,
+  /** `run --emulator --until`: the text did not appear before the time limit (or the emulator ended). */
+  EmulatorTimeout: 10,
+  /** `run --emulator`: the firmware panicked (Guru Meditation Error, abort()). */
+  EmulatorPanic: 11,
+  /** `run --emulator`: the firmware kept restarting. */
+  EmulatorRebootLoop: 12,
   Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -37,6 +43,7 @@ export function exitCodeFor(code: string): ExitCode {
   if (code === 'build_failed' || code === 'build_not_succeeded') return ExitCode.BuildFailed;
   if (code.endsWith('_not_found')) return ExitCode.NotFound;
   if (code === 'plan_only') return ExitCode.PlanOnly;
+  if (code.startsWith('emulator_')) return ExitCode.Device;
   if (
     code.startsWith('serial') ||
     code.startsWith('flash') ||

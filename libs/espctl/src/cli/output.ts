@@ -34,6 +34,11 @@ export class Output {
     if (this.bar) this.drawBar();
   }
 
+  /** Bytes as they came (a serial console), to stdout; nothing with --json (use line there). */
+  raw(bytes: Uint8Array): void {
+    if (!this.opts.json) this.stdout.write(bytes);
+  }
+
   info(text: string): void {
     if (!this.opts.quiet && !this.opts.json) this.stderr.write(text + '\n');
   }

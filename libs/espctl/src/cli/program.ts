@@ -13,6 +13,7 @@ import { registerBuildCommands } from './commands/build.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerDeviceCommands } from './commands/device.js';
 import { registerSetupCommands } from './commands/setup.js';
+import { registerRunCommands } from './commands/run.js';
 
 export interface CommandEnv {
   deps: CliDeps;
@@ -52,6 +53,7 @@ export function buildProgram(
   registerBuildCommands(program, env);
   registerJobCommands(program, env);
   registerDeviceCommands(program, env);
+  registerRunCommands(program, env);
 
   program
     .command('version')

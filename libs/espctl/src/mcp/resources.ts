@@ -11,6 +11,7 @@ import { readLocalStore } from '../store/store-catalog.js';
 import type { EspctlContext } from './context.js';
 import { INSTALL_CLIENTS, installSnippet, type InstallClient } from './install-snippets.js';
 import { withSession } from '../remote/remote-build.js';
+import { EMULATOR_OUTPUT_URI, emulatorOutputOf } from './tools/emulator-tools.js';
 
 const text = (uri: URL, body: string, mimeType = 'text/plain') => ({
   contents: [{ uri: uri.href, mimeType, text: body }],
@@ -162,11 +163,30 @@ function registerLogSubscriptions(server: McpServer, ctx: EspctlContext): void {
   low.setRequestHandler(SubscribeRequestSchema, async (req) => {
     const uri = req.params.uri;
     const m = /^build:\/\/log\/(.+)$/.exec(uri);
-    if (!m)
-      throw new EspctlError('subscribe_unsupported', `Only build://log/{task_id} supports subscriptions, not ${uri}.`);
-    const task = m[1] === 'latest' ? ctx.tasks.latest() : ctx.tasks.get(m[1]);
-    if (!task) throw new EspctlError('task_not_found', 'No build has run in this session yet.');
+    const emu = EMULATOR_OUTPUT_URI.exec(uri);
+    if (!m && !emu)
+      throw new EspctlError(
+        'subscribe_unsupported',
+        `Only build://log/{task_id} and emulator://{task_id}/output support subscriptions, not ${uri}.`,
+      );
     if (subs.has(uri)) return {};
+    if (emu) {
+      const log = emulatorOutputOf(ctx, emu[1]);
+      let timer: NodeJS.Timeout | undefined;
+      const off = log.onLines(() => {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          void low.sendResourceUpdated({ uri }).catch(() => undefined);
+        }, 100);
+      });
+      subs.set(uri, () => {
+        off();
+        if (timer) clearTimeout(timer);
+      });
+      return {};
+    }
+    const task = m![1] === 'latest' ? ctx.tasks.latest() : ctx.tasks.get(m![1]);
+    if (!task) throw new EspctlError('task_not_found', 'No build has run in this session yet.');
     let timer: NodeJS.Timeout | undefined;
     const notify = (): void => {
       if (timer) return;

@@ -5,6 +5,7 @@ import { registerResources } from './resources.js';
 import { registerAnalysisTools } from './tools/analysis-tools.js';
 import { registerBuildTools } from './tools/build-tools.js';
 import { registerFirmwareTools } from './tools/firmware-tools.js';
+import { registerEmulatorTools } from './tools/emulator-tools.js';
 import { registerFlashTools } from './tools/flash-tools.js';
 import { registerLogTools } from './tools/log-tools.js';
 import { registerProjectTools } from './tools/project-tools.js';
@@ -18,7 +19,7 @@ export function createEspctlMcpServer(ctx: EspctlContext): McpServer {
       capabilities: { logging: {} },
       instructions:
         `espctl builds ESP-IDF firmware on remote build machines and flashes boards. Mode: ${ctx.mode} (${ctx.modeReason}). ` +
-        'Read install://overview first. Typical flow: project.create → doctor → build → build.status / logs.tail → firmware.download → flash.run.',
+        'Read install://overview first. Typical flow: project.create → doctor → build → build.status / logs.tail → emulator.run (no board needed) or firmware.download → flash.run.',
     },
   );
   registerBuildTools(server, ctx);
@@ -27,6 +28,7 @@ export function createEspctlMcpServer(ctx: EspctlContext): McpServer {
   registerLogTools(server, ctx);
   registerFirmwareTools(server, ctx);
   registerFlashTools(server, ctx);
+  registerEmulatorTools(server, ctx);
   registerAnalysisTools(server, ctx);
   registerResources(server, ctx);
   registerPrompts(server);

@@ -2,7 +2,7 @@ import type { RemoteSession as PeerSession } from '@aegis/peer';
 // rtc-base, not the package index: loads no werift (that waits for the first remote session).
 import { interfaceRtcConfig, loopbackRtcConfig, type RtcConfig } from '@aegis/peer/rtc-base';
 import { createHash } from 'node:crypto';
-import { MAX_FRAME_BYTES, RpcErrorCode, type BuildStatus, type LogLine } from '@aegis/protocol';
+import { MAX_FRAME_BYTES, RpcErrorCode, type BuildStatus, type ChannelName, type LogLine } from '@aegis/protocol';
 import { EspctlError } from '../errors.js';
 import { unreachable } from './control-client.js';
 import type { RemoteBuildRequest, RemoteConnector, RemoteSession } from './remote-connector.js';
@@ -86,6 +86,7 @@ function adapt(s: PeerSession, peer: Peer): RemoteSession {
     },
     onLog: (fn: (lines: LogLine[]) => void) => espctl.on('logs', fn),
     onStatus: (fn: (st: BuildStatus) => void) => espctl.on('status', fn),
+    ...(s.emulator ? { emulator: s.emulator } : {}),
     close: () => s.close(),
   };
 }
@@ -131,12 +132,11 @@ export function createPeerConnector(o: PeerConnectorOptions): RemoteConnector {
       );
       return adapt(s, peer);
     },
-    async attach(jobId: string) {
+    async attach(jobId: string, opts?: { emulator?: boolean }) {
       const peer = await import('@aegis/peer');
-      return adapt(
-        await whileBusy(o.baseUrl, () => peer.attachToJob({ ...base, jobId, channels: ['espctl', 'firmware'] })),
-        peer,
-      );
+      // The emulator channel only when asked: the grant names exactly the channels a session uses.
+      const channels: ChannelName[] = opts?.emulator ? ['espctl', 'emulator'] : ['espctl', 'firmware'];
+      return adapt(await whileBusy(o.baseUrl, () => peer.attachToJob({ ...base, jobId, channels })), peer);
     },
   };
 }

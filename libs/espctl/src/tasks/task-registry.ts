@@ -52,6 +52,7 @@ export class TaskRegistry {
   private latestId: string | undefined;
   /** Ids of the tasks holding an archive, least recently used first. */
   private readonly kept: string[] = [];
+  private readonly closers = new Set<() => Promise<void>>();
 
   constructor(readonly maxKeptArchives = DEFAULT_MAX_KEPT_ARCHIVES) {}
 
@@ -148,7 +149,14 @@ export class TaskRegistry {
     return () => this.listeners.delete(fn);
   }
 
+  /** Run `fn` when the owner closes everything (the session ends): e.g. stop an emulator run on a task. */
+  onClose(fn: () => Promise<void>): () => void {
+    this.closers.add(fn);
+    return () => this.closers.delete(fn);
+  }
+
   async closeAll(): Promise<void> {
+    await Promise.allSettled([...this.closers].map((fn) => fn()));
     await Promise.allSettled([...this.tasks.values()].map((t) => t.session?.close()));
   }
 }
