@@ -30,6 +30,8 @@ const E = '\u001b';
 /** One long line of each shape that made a backtracking parser slow (n characters or so). */
 const LONG_LINES: Record<string, (n: number) => string> = {
   'CMake Error at … without the closing colon': (n) => `CMake Error at ${'a'.repeat(n)}`,
+  // The shape that took the earlier regex parser 18 s: each unclosed " (" rescanned the rest of the line.
+  'CMake Error at … with unclosed " ("': (n) => `CMake Error at ${'x ('.repeat(n / 3)}`,
   'CMake Error at … with (…) and colons': (n) => `CMake Error at ${'x:1 ('.repeat(n / 5)}):`,
   'gcc-like colons and digits': (n) => `${'a:1'.repeat(n / 3)}`,
   'a path of colons, no line': (n) => `${'a:'.repeat(n / 2)} error: x`,
