@@ -42,7 +42,7 @@ export async function startTcpServer(options: TcpServerOptions = {}): Promise<Ru
     // SYNCs would flood it with stale replies.
     const drop = () => {};
     socket.on('data', drop);
-    for (let i = 0; i < 50 && device.hostAttached; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 300 && device.hostAttached; i++) await new Promise((r) => setTimeout(r, 10));
     socket.off('data', drop);
     if (device.hostAttached || socket.destroyed) {
       socket.end('The simulated device is in use by another connection.\r\n');
