@@ -37,6 +37,8 @@ interface Run {
   timer?: NodeJS.Timeout;
   releaseSlot?: () => void;
   untrack?: () => void;
+  /** The job's sandbox uid, held across resets. */
+  lease?: () => void;
 }
 
 /**
@@ -77,6 +79,7 @@ export function serveEmulator(o: {
     clearTimeout(r.timer);
     r.releaseSlot?.();
     r.untrack?.();
+    r.lease?.();
     if (run === r) run = undefined;
     await r.flash?.dispose().catch(() => undefined);
     send({ type: 'exit', reason, code, ...(detail ? { detail } : {}) });
@@ -96,7 +99,8 @@ export function serveEmulator(o: {
     });
     r.proc = proc;
     if (r.stopReason && r.stopReason !== 'reset') proc.kill();
-    proc.child.once('spawn', () => {
+    void proc.spawned.then((ok) => {
+      if (!ok) return;
       send({ type: 'ready', chip: r.chip!, flash_bytes: r.flashBytes!, seconds: r.seconds });
       for (const b of r.pending) proc.child.stdin.write(b);
       r.pending = [];
@@ -188,6 +192,7 @@ export function serveEmulator(o: {
       r.untrack = service.track({ jobId: job.id, stop: (reason) => stop(r, reason) });
       r.flash = await service.prepareFlash(job.workspaceDir, padded);
       r.flashBytes = padded.length;
+      r.lease = await service.hold(job.workspaceDir);
       if (r.stopReason) return void (await finish(r, r.stopReason as EmulatorExitReason, null));
       r.timer = setTimeout(() => stop(r, 'time_limit'), r.seconds * 1000);
       log.info({ chip: r.chip, flashBytes: padded.length, seconds: r.seconds }, 'emulator starting');
@@ -195,6 +200,7 @@ export function serveEmulator(o: {
     } catch (err) {
       r.releaseSlot?.();
       r.untrack?.();
+      r.lease?.();
       clearTimeout(r.timer);
       await r.flash?.dispose().catch(() => undefined);
       r.ended = true;

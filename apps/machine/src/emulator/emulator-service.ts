@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EmulatedChip, Target } from '@aegis/protocol';
+import type { SandboxLimits } from '../sandbox/types.js';
 import type { WorkspaceSandbox } from '../sandbox/workspace-sandbox.js';
 import { jobDirOf } from '../workspace/layout.js';
 import { EmulatorSlots } from './emulator-slots.js';
@@ -42,6 +43,8 @@ export interface QemuProcess {
   child: ChildProcessWithoutNullStreams;
   /** Kills the whole sandbox (process group); the flash file stays for a restart. */
   kill(): void;
+  /** Resolves true once the process started, false if it could not. */
+  spawned: Promise<boolean>;
   /** Resolves once the process has exited and its pipes are closed. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
@@ -132,6 +135,42 @@ export class EmulatorService {
     return { dir, file, dispose: () => rm(dir, { recursive: true, force: true }) };
   }
 
+  /**
+   * Holds the job's sandbox uid for a whole run: without it, each QEMU exit on `reset` would be the workspace's
+   * last command, and the sandbox would sweep the uid and drop its cgroup before the restart (seconds under load).
+   * A prepared command that is never spawned counts as running until released.
+   */
+  async hold(workspaceDir: string): Promise<() => void> {
+    const host = this.host;
+    if (!host) return () => undefined;
+    const lease = await host.sandbox.prepare(
+      {
+        command: ['/bin/true'],
+        cwd: '/',
+        env: {},
+        workspaceDir,
+        readOnlyDirs: [host.storeRoot],
+        limits: this.limits(60, 2048),
+      },
+      { interactive: false },
+    );
+    return () => lease.release();
+  }
+
+  private limits(seconds: number, memoryMb: number): SandboxLimits {
+    return {
+      // TCG reserves a large translation buffer; the cgroup (where there is one) bounds real memory.
+      memoryMb: 2048,
+      totalMemoryMb: memoryMb,
+      cpuCores: 1,
+      cpuSecs: seconds * 2 + 30,
+      maxProcs: 512,
+      fileSizeMb: 32,
+      // A safety net behind the handler's own time limit.
+      timeoutSecs: seconds + 30,
+    };
+  }
+
   /** Starts QEMU on the flash inside the job's sandbox: no network, the job's cgroup, CPU/memory/time limits. */
   async spawn(o: {
     workspaceDir: string;
@@ -154,17 +193,7 @@ export class EmulatorService {
         workspaceDir: o.workspaceDir,
         readOnlyDirs: [host.storeRoot],
         binds: boxed ? [{ from: o.flash.dir, to: SANDBOX_EMULATOR_DIR }] : [],
-        limits: {
-          // TCG reserves a large translation buffer; the cgroup (where there is one) bounds real memory.
-          memoryMb: 2048,
-          totalMemoryMb: o.memoryMb,
-          cpuCores: 1,
-          cpuSecs: o.seconds * 2 + 30,
-          maxProcs: 512,
-          fileSizeMb: 32,
-          // A safety net behind the handler's own time limit.
-          timeoutSecs: o.seconds + 30,
-        },
+        limits: this.limits(o.seconds, o.memoryMb),
       },
       { interactive: false },
     );
@@ -180,6 +209,11 @@ export class EmulatorService {
       prepared.release();
       throw err;
     }
+    // Listened for at once: 'spawn' comes on the next tick, before any await of the caller returns.
+    const spawned = new Promise<boolean>((resolve) => {
+      child.once('spawn', () => resolve(true));
+      child.once('error', () => resolve(false));
+    });
     const killGroup = (): void => {
       if (child.pid === undefined) return;
       try {
@@ -207,6 +241,6 @@ export class EmulatorService {
         resolve({ code, signal, stderr: spawnError ? `could not start QEMU: ${spawnError.message}` : stderr });
       });
     });
-    return { child, kill: killGroup, exited };
+    return { child, kill: killGroup, spawned, exited };
   }
 }
