@@ -45,10 +45,11 @@ const esptoolEnv = () => ({ ...process.env, PYTHONDONTWRITEBYTECODE: '1', ESPTOO
 class EsptoolDriver {
   private readonly proc: ChildProcessWithoutNullStreams;
   private readonly lines: AsyncIterator<string>;
+  private stderr = '';
 
   constructor() {
     this.proc = spawn(python, [join(import.meta.dirname, 'fixtures', 'esptool-driver.py')], { env: esptoolEnv() });
-    this.proc.stderr.resume();
+    this.proc.stderr.on('data', (b: Buffer) => (this.stderr += b.toString()));
     this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
   }
 
@@ -56,7 +57,7 @@ class EsptoolDriver {
     return limited(async () => {
       this.proc.stdin.write(JSON.stringify(['--port', server.url, ...args]) + '\n');
       const next = await this.lines.next();
-      if (next.done) throw new Error('the esptool driver exited');
+      if (next.done) throw new Error(`the esptool driver exited:\n${this.stderr}`);
       return JSON.parse(next.value) as Run;
     });
   }
