@@ -48,8 +48,11 @@ export function parseCompiler(s: string, i: number, state: ParseState): number {
       emit(state, i, { file: loc.file, line: loc.line, severity: 'error', message: rest, tool });
       return 1;
     }
-    if (tool === 'make' && rest.startsWith('*** ')) {
-      emit(state, i, { file: loc.file, line: loc.line, severity: 'error', message: rest.slice(4), tool });
+    // `Makefile:3: *** missing separator.  Stop.`, `Makefile:8: /make/project.mk: No such file or directory`; old make's
+    // `recipe for target 'x' failed` only says where the failing recipe is (the `*** […] Error 1` line follows).
+    if (tool === 'make' && rest && !rest.startsWith('recipe for target')) {
+      const message = rest.startsWith('*** ') ? rest.slice(4) : rest;
+      emit(state, i, { file: loc.file, line: loc.line, severity: 'error', message, tool });
       return 1;
     }
     return 0;

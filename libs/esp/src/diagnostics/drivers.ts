@@ -33,7 +33,7 @@ export function parseDriver(s: string, i: number, state: ParseState): number {
   if (mk) {
     const r = s.slice(mk[0].length);
     if (r.startsWith('*** ')) {
-      const summary = /\] Error \d+|^\*\*\* \S.* Error \d+$/.test(r) || /Error \d+$/.test(r);
+      const summary = /\] error \d+/i.test(r) || /error \d+$/i.test(r);
       if (r.endsWith('(ignored)')) return 1;
       emit(state, i, { severity: 'error', message: r.slice(4), tool: 'make', ...(summary ? { summary } : {}) });
       return 1;
