@@ -2,6 +2,8 @@ import { parseLocation } from './location.js';
 import { emit, indentOf, type ParseState } from './types.js';
 
 const FRAME = /^File "(.*)", line (\d+)/;
+/** A pip requirement: `click>=7.0`, `pyparsing>=2.0.3,<2.4.0`, `esp-windows-curses; sys_platform == 'win32'`. */
+const REQUIREMENT = /^[A-Za-z0-9][\w.[\]-]*\s*(?:[<>=!~;]|$)/;
 
 /** The exception names kconfiglib raises: their message carries the Kconfig file and line. */
 function isKconfigException(name: string): boolean {
@@ -57,11 +59,15 @@ export function parseRequirements(s: string, i: number, state: ParseState): numb
   if (!s.startsWith('The following Python requirements are not satisfied')) return 0;
   const { lines } = state;
   let j = i + 1;
+  let last = i;
   for (; j < lines.length; j++) {
     const tt = lines[j].text.trim();
-    if (tt === '' || /^(?:To install|Please|Diagnostic|ESP-IDF|The following)/.test(tt) || tt.endsWith(':')) break;
-    const message = tt.startsWith('Requirement ') ? tt : `Python requirement not satisfied: ${tt}`;
-    emit(state, j, { severity: 'error', message, tool: 'python' });
+    if (tt === '') continue; // pasted from Windows consoles, the list is double-spaced
+    if (tt.startsWith('Requirement ')) emit(state, j, { severity: 'error', message: tt, tool: 'python' });
+    else if (REQUIREMENT.test(tt))
+      emit(state, j, { severity: 'error', message: `Python requirement not satisfied: ${tt}`, tool: 'python' });
+    else break;
+    last = j;
   }
-  return j - i;
+  return last - i + 1;
 }
