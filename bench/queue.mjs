@@ -111,126 +111,224 @@ const a = await startApi({ databaseUrl: PG_SOCKET_URL, schema, env });
 const b = await startApi({ databaseUrl: PG_SOCKET_URL, schema, env, adminKey: a.adminKey });
 const apis = [a, b];
 const machines = [];
-let failed;
-try {
+let failed = false;
+// BENCH_E2E=0 skips the WebRTC part (60 werift clients), e.g. to measure the scheduler alone.
+if (process.env.BENCH_E2E !== '0')
+  try {
+    for (let i = 0; i < MACHINES; i++) {
+      const api = apis[i % 2];
+      const { token } = await createMachineToken(api.url, api.adminKey, `queue-${i}`);
+      machines.push(
+        await startMachine({
+          apiUrl: api.url,
+          token,
+          jwksPath: a.jwksPath,
+          entry: fileURLToPath(new URL('./queue-machine.mjs', import.meta.url)),
+          env: { LOG_LEVEL: process.env.BENCH_MACHINE_LOG ?? 'info', AEGIS_MACHINE_SLOTS: '1' },
+        }),
+      );
+    }
+    const users = [];
+    for (let u = 0; u < USERS; u++) users.push({ u, api: apis[u % 2], key: await createUser(a.url, a.adminKey) });
+
+    // Everyone at once.
+    const t0 = Date.now();
+    const results = await Promise.allSettled(
+      users.flatMap(({ u, api, key }) => Array.from({ length: PER_USER }, () => oneBuild(api.url, key, u))),
+    );
+    const wall = Date.now() - t0;
+    const ok = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+    const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason?.message ?? String(r.reason));
+
+    // What the machines ran: each job exactly once.
+    const runs = machines.flatMap((m) =>
+      m.output
+        .map(parse)
+        .filter((l) => l.msg === 'bench build start' || l.msg === 'bench build end')
+        .map((l) => ({
+          machineId: m.machineId,
+          jobId: l.jobId,
+          at: l.at,
+          kind: l.msg.endsWith('start') ? 'start' : 'end',
+        })),
+    );
+    const starts = runs.filter((r) => r.kind === 'start');
+    const runCount = new Map();
+    for (const r of starts) runCount.set(r.jobId, (runCount.get(r.jobId) ?? 0) + 1);
+    const twice = [...runCount.values()].filter((n) => n > 1).length;
+    const lost = ok.filter((r) => !runCount.has(r.jobId)).length + errors.length;
+    const notOwn = ok.filter((r) => r.state !== 'succeeded' || !r.own).length;
+
+    // The API's record: who got a machine when, and where.
+    const db = new pg.Client({ connectionString: PG_SOCKET_URL });
+    await db.connect();
+    const { rows } = await db.query(
+      `SELECT id, user_id, machine_id, assigned_at, offered_at FROM "${schema}".jobs WHERE kind = 'build' AND assigned_at IS NOT NULL ORDER BY assigned_at`,
+    );
+    await db.end();
+    // Fair share: after k builds were taken, each user had k/USERS ± 1 of them.
+    const byUser = new Map();
+    const ids = new Set(rows.map((x) => x.user_id));
+    let worst = 0;
+    rows.forEach((r, i) => {
+      byUser.set(r.user_id, (byUser.get(r.user_id) ?? 0) + 1);
+      const k = i + 1;
+      const fair = k / USERS;
+      for (const id of ids) worst = Math.max(worst, Math.abs((byUser.get(id) ?? 0) - fair));
+    });
+
+    // Slot free (a build's end on a machine) → the next job claimed by / started on that machine. A job whose offer
+    // arrived after the slot freed could not have been taken earlier: its wait counts from its offer.
+    const toClaim = [];
+    const toStart = [];
+    const offeredAt = new Map(rows.map((r) => [Number(r.assigned_at), Number(r.offered_at)]));
+    for (const m of machines) {
+      const ends = runs.filter((r) => r.machineId === m.machineId && r.kind === 'end').map((r) => r.at);
+      const mineStarts = starts
+        .filter((r) => r.machineId === m.machineId)
+        .map((r) => r.at)
+        .sort((x, y) => x - y);
+      const claims = rows
+        .filter((r) => r.machine_id === m.machineId)
+        .map((r) => Number(r.assigned_at))
+        .sort((x, y) => x - y);
+      for (const e of ends) {
+        const c = claims.find((x) => x >= e);
+        const s = mineStarts.find((x) => x >= e);
+        if (c !== undefined) toClaim.push(c - Math.max(e, offeredAt.get(c) ?? e));
+        if (s !== undefined) toStart.push(s - e);
+      }
+    }
+    const claimToFirstLine = ok.map((r) => r.t.firstLine - r.t.assigned);
+    const submitToDone = ok.map((r) => r.t.done - r.t.submitted);
+    const sawPlace = ok.filter((r) => r.places.length > 0).length;
+
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+    console.log(
+      `load average ${load} on ${(await import('node:os')).availableParallelism()} cores during the run (other work shares this host)`,
+    );
+    console.log(
+      `${USERS * PER_USER} builds from ${USERS} users at once; ${MACHINES} machines × 1 slot; 2 API instances on one PostgreSQL; build = ${LINES} lines × ${DELAY_MS} ms`,
+    );
+    console.log(
+      `  finished with their own result: ${ok.length - notOwn} / ${USERS * PER_USER}; lost ${lost}; run twice ${twice}`,
+    );
+    if (errors.length) console.log(`  errors: ${[...new Set(errors)].slice(0, 3).join(' | ')}`);
+    console.log(`  saw their place in the queue: ${sawPlace} / ${ok.length}`);
+    console.log(`  fair share: worst deviation from k/${USERS} after k builds = ${worst.toFixed(2)} (aim ≤ 1)`);
+    console.log(
+      `  slot free → next job claimed: median ${ms(pct(toClaim, 50))}, p95 ${ms(pct(toClaim, 95))} (n=${toClaim.length}; aim ≤ 100 ms median)`,
+    );
+    console.log(
+      `  slot free → next build started: median ${ms(pct(toStart, 50))}, p95 ${ms(pct(toStart, 95))} (WebRTC connect + upload included)`,
+    );
+    console.log(
+      `  machine takes job (grant signed) → first log line: median ${ms(pct(claimToFirstLine, 50))}, p95 ${ms(pct(claimToFirstLine, 95))}`,
+    );
+    console.log(
+      `  submit → done: median ${ms(pct(submitToDone, 50))}, p95 ${ms(pct(submitToDone, 95))}; wall ${ms(wall)}`,
+    );
+    failed = lost > 0 || twice > 0 || notOwn > 0 || worst > 1;
+  } finally {
+    if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, machines.flatMap((m) => m.output).join('\n'));
+    for (const m of machines) await m.stop().catch(() => undefined);
+  }
+
+// The scheduler alone: the same 60 jobs queued over REST, 3 simulated agents speaking the agents' HTTP protocol
+// (poll with free=1, claim, report running, "build" 300 ms, report succeeded, poll again at once). Without 60 WebRTC
+// clients on the host this isolates the API's part of slot free → next job claimed.
+async function schedulerOnly() {
+  const FINGERPRINT = {
+    algorithm: 'sha-256',
+    value: Array.from({ length: 32 }, () => 'AB').join(':'),
+  };
+  const OFFER = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n' };
+  const call = async (url, key, method, path, body) => {
+    const r = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  };
+  const hb = (name) => ({
+    v: 1,
+    name,
+    agent_version: 'bench',
+    capacity: { total_slots: 1, free_slots: 1, cpu_cores: 4, memory_mb: 4096 },
+    idf_versions: ['sim-1.0'],
+    targets: ['esp32c3'],
+  });
+  const sims = [];
   for (let i = 0; i < MACHINES; i++) {
     const api = apis[i % 2];
-    const { token } = await createMachineToken(api.url, api.adminKey, `queue-${i}`);
-    machines.push(
-      await startMachine({
-        apiUrl: api.url,
-        token,
-        jwksPath: a.jwksPath,
-        entry: fileURLToPath(new URL('./queue-machine.mjs', import.meta.url)),
-        env: { LOG_LEVEL: process.env.BENCH_MACHINE_LOG ?? 'info', AEGIS_MACHINE_SLOTS: '1' },
+    const { token } = await createMachineToken(api.url, api.adminKey, `sim-${i}`);
+    await call(api.url, token, 'POST', '/agents/register', hb(`sim-${i}`));
+    sims.push({ api, token });
+  }
+  const keys = [];
+  for (let u = 0; u < USERS; u++) keys.push({ api: apis[u % 2], key: await createUser(a.url, a.adminKey) });
+  await Promise.all(
+    keys.flatMap(({ api, key }) =>
+      Array.from({ length: PER_USER }, async () => {
+        const g = await call(api.url, key, 'POST', '/grant/request', {
+          peer_fingerprint: FINGERPRINT,
+          required_channels: ['espctl'],
+          idf_version: 'sim-1.0',
+        });
+        if (g.status !== 201) throw new Error(`grant: ${g.status} ${JSON.stringify(g.body)}`);
+        await call(api.url, key, 'POST', `/signaling/${g.body.job_id}/offer`, OFFER);
       }),
-    );
+    ),
+  );
+  const gaps = [];
+  const pollMs = [];
+  const claimMs = [];
+  const taken = [];
+  let left = USERS * PER_USER;
+  await Promise.all(
+    sims.map(async ({ api, token }) => {
+      let freedAt;
+      while (left > 0) {
+        const t0 = performance.now();
+        const p = await call(api.url, token, 'GET', '/agents/jobs?wait=2&free=1');
+        const t1 = performance.now();
+        const job = p.body?.jobs?.find((j) => !taken.includes(j.job_id));
+        if (!job) continue;
+        const c = await call(api.url, token, 'POST', `/agents/jobs/${job.job_id}/claim`);
+        if (c.status !== 200) continue;
+        if (freedAt !== undefined) {
+          gaps.push(performance.now() - freedAt);
+          pollMs.push(t1 - t0);
+          claimMs.push(performance.now() - t1);
+        }
+        taken.push(job.job_id);
+        left--;
+        await call(api.url, token, 'POST', `/agents/jobs/${job.job_id}/state`, { state: 'running' });
+        await new Promise((r) => setTimeout(r, 300));
+        await call(api.url, token, 'POST', `/agents/jobs/${job.job_id}/state`, { state: 'succeeded', exit_code: 0 });
+        freedAt = performance.now();
+      }
+    }),
+  );
+  const twice = taken.length - new Set(taken).size;
+  // Baseline in the same run: two authenticated requests in a row (what a poll + a claim cost at the least).
+  const pair = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    await call(a.url, keys[0].key, 'GET', '/me');
+    await call(b.url, keys[0].key, 'GET', '/me');
+    pair.push(performance.now() - t);
   }
-  const users = [];
-  for (let u = 0; u < USERS; u++) users.push({ u, api: apis[u % 2], key: await createUser(a.url, a.adminKey) });
-
-  // Everyone at once.
-  const t0 = Date.now();
-  const results = await Promise.allSettled(
-    users.flatMap(({ u, api, key }) => Array.from({ length: PER_USER }, () => oneBuild(api.url, key, u))),
-  );
-  const wall = Date.now() - t0;
-  const ok = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
-  const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason?.message ?? String(r.reason));
-
-  // What the machines ran: each job exactly once.
-  const runs = machines.flatMap((m) =>
-    m.output
-      .map(parse)
-      .filter((l) => l.msg === 'bench build start' || l.msg === 'bench build end')
-      .map((l) => ({
-        machineId: m.machineId,
-        jobId: l.jobId,
-        at: l.at,
-        kind: l.msg.endsWith('start') ? 'start' : 'end',
-      })),
-  );
-  const starts = runs.filter((r) => r.kind === 'start');
-  const runCount = new Map();
-  for (const r of starts) runCount.set(r.jobId, (runCount.get(r.jobId) ?? 0) + 1);
-  const twice = [...runCount.values()].filter((n) => n > 1).length;
-  const lost = ok.filter((r) => !runCount.has(r.jobId)).length + errors.length;
-  const notOwn = ok.filter((r) => r.state !== 'succeeded' || !r.own).length;
-
-  // The API's record: who got a machine when, and where.
-  const db = new pg.Client({ connectionString: PG_SOCKET_URL });
-  await db.connect();
-  const { rows } = await db.query(
-    `SELECT id, user_id, machine_id, assigned_at, offered_at FROM "${schema}".jobs WHERE kind = 'build' AND assigned_at IS NOT NULL ORDER BY assigned_at`,
-  );
-  await db.end();
-  // Fair share: after k builds were taken, each user had k/USERS ± 1 of them.
-  const byUser = new Map();
-  const ids = new Set(rows.map((x) => x.user_id));
-  let worst = 0;
-  rows.forEach((r, i) => {
-    byUser.set(r.user_id, (byUser.get(r.user_id) ?? 0) + 1);
-    const k = i + 1;
-    const fair = k / USERS;
-    for (const id of ids) worst = Math.max(worst, Math.abs((byUser.get(id) ?? 0) - fair));
-  });
-
-  // Slot free (a build's end on a machine) → the next job claimed by / started on that machine. A job whose offer
-  // arrived after the slot freed could not have been taken earlier: its wait counts from its offer.
-  const toClaim = [];
-  const toStart = [];
-  const offeredAt = new Map(rows.map((r) => [Number(r.assigned_at), Number(r.offered_at)]));
-  for (const m of machines) {
-    const ends = runs.filter((r) => r.machineId === m.machineId && r.kind === 'end').map((r) => r.at);
-    const mineStarts = starts
-      .filter((r) => r.machineId === m.machineId)
-      .map((r) => r.at)
-      .sort((x, y) => x - y);
-    const claims = rows
-      .filter((r) => r.machine_id === m.machineId)
-      .map((r) => Number(r.assigned_at))
-      .sort((x, y) => x - y);
-    for (const e of ends) {
-      const c = claims.find((x) => x >= e);
-      const s = mineStarts.find((x) => x >= e);
-      if (c !== undefined) toClaim.push(c - Math.max(e, offeredAt.get(c) ?? e));
-      if (s !== undefined) toStart.push(s - e);
-    }
-  }
-  const claimToFirstLine = ok.map((r) => r.t.firstLine - r.t.assigned);
-  const submitToDone = ok.map((r) => r.t.done - r.t.submitted);
-  const sawPlace = ok.filter((r) => r.places.length > 0).length;
-
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
   console.log(
-    `load average ${load} on ${(await import('node:os')).availableParallelism()} cores during the run (other work shares this host)`,
+    `  scheduler only (3 simulated agents, HTTP): slot free → next job claimed median ${ms(pct(gaps, 50))}, p95 ${ms(pct(gaps, 95))} (n=${gaps.length}; poll ${ms(pct(pollMs, 50))} + claim ${ms(pct(claimMs, 50))}); ${new Set(taken).size} / ${USERS * PER_USER} taken, ${twice} twice`,
   );
   console.log(
-    `${USERS * PER_USER} builds from ${USERS} users at once; ${MACHINES} machines × 1 slot; 2 API instances on one PostgreSQL; build = ${LINES} lines × ${DELAY_MS} ms`,
+    `  baseline, two GET /me in a row: median ${ms(pct(pair, 50))} → slot free → claim = ${(pct(gaps, 50) / pct(pair, 50)).toFixed(1)}× two plain requests`,
   );
-  console.log(
-    `  finished with their own result: ${ok.length - notOwn} / ${USERS * PER_USER}; lost ${lost}; run twice ${twice}`,
-  );
-  if (errors.length) console.log(`  errors: ${[...new Set(errors)].slice(0, 3).join(' | ')}`);
-  console.log(`  saw their place in the queue: ${sawPlace} / ${ok.length}`);
-  console.log(`  fair share: worst deviation from k/${USERS} after k builds = ${worst.toFixed(2)} (aim ≤ 1)`);
-  console.log(
-    `  slot free → next job claimed: median ${ms(pct(toClaim, 50))}, p95 ${ms(pct(toClaim, 95))} (n=${toClaim.length}; aim ≤ 100 ms median)`,
-  );
-  console.log(
-    `  slot free → next build started: median ${ms(pct(toStart, 50))}, p95 ${ms(pct(toStart, 95))} (WebRTC connect + upload included)`,
-  );
-  console.log(
-    `  machine takes job (grant signed) → first log line: median ${ms(pct(claimToFirstLine, 50))}, p95 ${ms(pct(claimToFirstLine, 95))}`,
-  );
-  console.log(
-    `  submit → done: median ${ms(pct(submitToDone, 50))}, p95 ${ms(pct(submitToDone, 95))}; wall ${ms(wall)}`,
-  );
-  failed = lost > 0 || twice > 0 || notOwn > 0 || worst > 1;
-} finally {
-  if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, machines.flatMap((m) => m.output).join('\n'));
-  for (const m of machines) await m.stop().catch(() => undefined);
+  if (twice) failed = true;
 }
+await schedulerOnly();
 
 // 1,000 idle machines long-polling one instance (PostgreSQL), no jobs: what the waiting costs the API.
 try {

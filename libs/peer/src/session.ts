@@ -123,7 +123,7 @@ export async function startRemoteSession(opts: RemoteSessionOptions): Promise<Re
               machine = { id: e.machine_id, name: e.machine_name };
               clearTimeout(timer);
               timer = timeout();
-            } else if (e.type === 'state' && e.state === 'pending') clearTimeout(timer);
+            } else if (e.type === 'state' && e.state === 'pending' && !machine) clearTimeout(timer);
             else if (e.type === 'answer') {
               await pc.setRemoteDescription({ type: 'answer', sdp: e.sdp });
               void Promise.all(Object.values(dcs).map((c) => waitOpen(c!, opts.timeoutMs ?? 20_000))).then(() => {

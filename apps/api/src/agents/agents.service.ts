@@ -130,9 +130,9 @@ export class AgentsService {
       )
       .updateEntity(false)
       .execute();
-    const job = await this.jobs.get(jobId);
-    if (!job) throw notFound('Job');
     if (!r.affected) {
+      const job = await this.jobs.get(jobId);
+      if (!job) throw notFound('Job');
       if (job.machineId === m.machineId && job.state === 'assigned')
         throw new AppError(409, 'already_claimed', 'You already claimed this job.');
       throw new AppError(
@@ -141,14 +141,29 @@ export class AgentsService {
         `The job is ${job.state}${job.machineId ? ' on another machine' : ''}; it cannot be claimed.`,
       );
     }
-    const machine = await this.machines.get(m.machineId);
-    await this.events.add(job.id, 'client', 'assigned', {
-      machine_id: m.machineId,
-      machine_name: machine?.name ?? m.name,
-      ...(machine?.bundlePublicJwk ? { bundle_public_jwk: machine.bundlePublicJwk } : {}),
+    // The row as the winning UPDATE left it (no re-read: this claim is on the hot path of every queued job).
+    const job: JobRow = Object.assign(before, {
+      state: 'assigned' as const,
+      machineId: m.machineId,
+      assignedAt: now,
+      grantJws,
     });
-    await this.jobs.announce(job);
-    return { v: PROTOCOL_VERSION, ...(await this.offerOf(job)) };
+    const machine =
+      (await this.machines.all()).find((x) => x.id === m.machineId) ?? (await this.machines.get(m.machineId));
+    const [offer] = await Promise.all([
+      this.offerOf(job),
+      this.jobs.announce(job, [
+        {
+          type: 'assigned',
+          payload: {
+            machine_id: m.machineId,
+            machine_name: machine?.name ?? m.name,
+            ...(machine?.bundlePublicJwk ? { bundle_public_jwk: machine.bundlePublicJwk } : {}),
+          },
+        },
+      ]),
+    ]);
+    return { v: PROTOCOL_VERSION, ...offer };
   }
 
   /** The same claims with a new id, issued now and expiring after the same TTL, signed with the current key. */

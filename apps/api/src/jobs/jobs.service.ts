@@ -83,11 +83,15 @@ export class JobsService {
     return job;
   }
 
-  /** Tell the job's owner (SSE) and subscribers (webhooks) about its state. */
-  async announce(job: JobRow): Promise<void> {
-    await this.events.add(job.id, 'client', 'state', { state: job.state });
+  /**
+   * Tell the job's owner (SSE) and subscribers (webhooks) about its state; `before` are events that go first in
+   * the same insert (e.g. `assigned`).
+   */
+  async announce(job: JobRow, before: Array<{ type: string; payload: Record<string, unknown> }> = []): Promise<void> {
+    const rows = [...before, { type: 'state', payload: { state: job.state } }];
     if (job.error && (job.state === 'failed' || job.state === 'expired'))
-      await this.events.add(job.id, 'client', 'error', { error: job.error });
+      rows.push({ type: 'error', payload: { error: job.error } });
+    await this.events.addClientMany(rows.map((r) => ({ jobId: job.id, ...r })));
     for (const fn of this.listeners) await fn(job);
   }
 

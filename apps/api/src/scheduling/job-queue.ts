@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DataSource, IsNull, MoreThan, Not } from 'typeorm';
+import { DataSource, In, IsNull, MoreThan, Not } from 'typeorm';
 import type { QueueInfo } from '@aegis/protocol';
 import { JobRow } from '../db/entities.js';
 import { CLOCK, type Clock } from '../clock.js';
@@ -13,6 +13,8 @@ import { fairOrder } from './fairness.js';
 const QUEUE_WINDOW = 1000;
 /** Recent build times are read at most this often for the estimate. */
 const ESTIMATE_CACHE_MS = 10_000;
+/** After an announcement, further queue changes within this long are announced together (a burst of claims). */
+const ANNOUNCE_COALESCE_MS = 100;
 
 /**
  * The queue: pending jobs with an offer, in the order machines get them (priority, then round-robin by user,
@@ -28,6 +30,7 @@ export class JobQueue implements OnModuleDestroy {
   private again = false;
   private stopped = false;
   private avg: { at: number; secs: number | null } | undefined;
+  private lastAnnounce = -Infinity;
 
   constructor(
     private readonly ds: DataSource,
@@ -99,6 +102,9 @@ export class JobQueue implements OnModuleDestroy {
     }
     this.announcing = (async () => {
       do {
+        const wait = this.lastAnnounce + ANNOUNCE_COALESCE_MS - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        this.lastAnnounce = performance.now();
         this.again = false;
         await this.announce().catch((e: Error) => this.log.warn({ err: e.message }, 'queue announce failed'));
       } while (this.again && !this.stopped);
@@ -113,11 +119,19 @@ export class JobQueue implements OnModuleDestroy {
   private async announce(): Promise<void> {
     const places = await this.positions();
     for (const id of [...this.told.keys()]) if (!places.has(id)) this.told.delete(id);
-    for (const [id, queue] of places) {
-      if (this.told.get(id) === queue.position) continue;
-      this.told.set(id, queue.position);
-      await this.events.add(id, 'client', 'state', { state: 'pending', queue });
-    }
+    let moved = [...places].filter(([id, q]) => this.told.get(id) !== q.position);
+    if (!moved.length) return;
+    // Only jobs still waiting: a place announced after `assigned` would mislead the client.
+    const still = await this.ds.getRepository(JobRow).find({
+      where: { id: In(moved.map(([id]) => id)), state: 'pending' },
+      select: { id: true },
+    });
+    const waiting = new Set(still.map((j) => j.id));
+    moved = moved.filter(([id]) => waiting.has(id));
+    await this.events.addClientMany(
+      moved.map(([jobId, queue]) => ({ jobId, type: 'state', payload: { state: 'pending', queue } })),
+    );
+    for (const [id, q] of moved) this.told.set(id, q.position);
   }
 
   /** Mean run time of recent successful builds (null before the first). */

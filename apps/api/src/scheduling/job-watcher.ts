@@ -14,6 +14,8 @@ export interface Waiter {
 
 /** At most this many jobs in one answer (reattachments included). */
 const MAX_OFFERS = 16;
+/** A job just offered to one machine is not offered to another by this instance for this long (it is being claimed). */
+const OFFER_HOLD_MS = 1000;
 
 const POLL_MS = 250;
 
@@ -25,6 +27,8 @@ const POLL_MS = 250;
 @Injectable()
 export class JobWatcher implements OnModuleDestroy {
   private readonly waiters = new Set<Waiter>();
+  /** Job id → the machine this instance last offered it to, and when: fewer machines race for one job. */
+  private readonly offered = new Map<string, { machineId: string; at: number }>();
   private readonly poll: CoalescedPoll;
 
   constructor(
@@ -48,7 +52,23 @@ export class JobWatcher implements OnModuleDestroy {
 
   /** Queued jobs a machine could take now, best first. */
   async available(machine: MachineInfo): Promise<JobRow[]> {
-    return pick(await this.queue.ordered(), machine);
+    return this.hand(pick(this.free(await this.queue.ordered(), machine.id), machine), machine.id);
+  }
+
+  /** Jobs not just offered to another machine (a claim is likely under way). */
+  private free(jobs: JobRow[], machineId: string): JobRow[] {
+    const now = performance.now();
+    for (const [id, o] of this.offered) if (now - o.at > OFFER_HOLD_MS) this.offered.delete(id);
+    return jobs.filter((j) => {
+      const o = this.offered.get(j.id);
+      return !o || o.machineId === machineId;
+    });
+  }
+
+  private hand(jobs: JobRow[], machineId: string): JobRow[] {
+    const at = performance.now();
+    for (const j of jobs) this.offered.set(j.id, { machineId, at });
+    return jobs;
   }
 
   /** Wait up to `ms` for jobs; resolves with [] on timeout or abort. */
@@ -85,7 +105,7 @@ export class JobWatcher implements OnModuleDestroy {
       (a, b) => (b.machine.capacity?.free_slots ?? 0) - (a.machine.capacity?.free_slots ?? 0),
     );
     for (const w of waiters) {
-      const mine = pick(left, w.machine);
+      const mine = this.hand(pick(this.free(left, w.machine.id), w.machine), w.machine.id);
       if (!mine.length) continue;
       const taken = new Set(mine);
       left = left.filter((j) => !taken.has(j));

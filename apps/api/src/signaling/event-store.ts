@@ -43,6 +43,25 @@ export class EventStore {
     return row.seq;
   }
 
+  /** Many client-bound events in one INSERT and one wake-up (e.g. every queued job's new place). */
+  async addClientMany(events: Array<{ jobId: string; type: string; payload: Payload }>): Promise<void> {
+    if (!events.length) return;
+    const now = this.clock.now();
+    const rows = events.map((e) =>
+      Object.assign(new SignalingEventRow(), {
+        jobId: e.jobId,
+        audience: 'client' as const,
+        type: e.type,
+        payload: e.payload,
+        createdAt: now,
+        expiresAt: now + SIGNALING_TTL_MS,
+      }),
+    );
+    await this.ds.getRepository(SignalingEventRow).insert(rows as never);
+    for (const fn of this.listeners) fn();
+    this.notifier.notify('signal');
+  }
+
   /** Client-bound events of these jobs after `after`, in order. */
   async clientEvents(jobIds: string[], after: number): Promise<SignalingEventRow[]> {
     if (!jobIds.length) return [];

@@ -153,7 +153,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
           } else if (ev.type === 'candidate') {
             pc.addIceCandidate(ev.candidate as RTCIceCandidateInit).catch(() => {});
           } else if (ev.type === 'state') {
-            if (ev.state === 'pending' && ev.queue) {
+            if (ev.state === 'pending' && ev.queue && !link.machineId) {
               queued = true;
               arm(false);
               const eta = ev.queue.estimate_secs;
