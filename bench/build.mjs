@@ -325,7 +325,7 @@ const SEGMENTS = [
   ['idf_startup', 'idf.py start-up (export.sh, python)'],
   ['set_target', 'idf.py set-target (+ 2nd start-up)'],
   ['idf_build', 'idf.py build'],
-  ['post_build', 'cache save + idf.py size + bundle'],
+  ['post_build', 'size report + bundle (cache packs after)'],
   ['to_client', 'status → client'],
   ['transfer_verify', 'bundle transfer + verify'],
 ];
@@ -416,8 +416,12 @@ try {
   }
   loads.end = loadavg();
 
-  // `idf.py size` runs after every Aegis build (the bundle's size report); timed raw once, for the breakdown.
+  // `idf.py size` (timed raw once, for comparison): Aegis runs esp_idf_size on the map instead, beside the bundle.
   const rawSize = await rawIdf(rawDir, ['size', '--format', 'json'], 'raw-size');
+  // The machine's own step times (runner marks, seconds since the build started) and cache pack times.
+  const machineSteps = machine.output.filter((l) =>
+    /build steps \(s since start\)|build cache (saved|not saved) in/.test(l),
+  );
 
   // ---- report -------------------------------------------------------------------------------------------------
   const summary = {};
@@ -491,7 +495,10 @@ try {
   row('  raw: set-target', (s) => sec(s.raw_phases.set_target));
   row('  raw: build action', (s) => sec(s.raw_phases.idf_build));
   row('ninja steps raw / Aegis', (s) => `${s.raw_ninja_steps}/${s.aegis_ninja_steps}`);
-  console.log(`  (raw \`idf.py size --format json\` alone: ${secs(rawSize.ms)}; Aegis runs it after every build)`);
+  console.log(
+    `  (raw \`idf.py size --format json\` alone: ${secs(rawSize.ms)}; Aegis runs esp_idf_size on the map instead)`,
+  );
+  console.log(`machine step times of the last builds:\n  ${machineSteps.slice(-6).join('\n  ')}`);
   if (process.env.BENCH_STALE_DIST === '1') warnings.push('tsc -b failed before this run; the dists may lag the tree');
   for (const w of warnings) console.log(`WARNING: ${w}`);
 
@@ -511,6 +518,7 @@ try {
         aims: { clean_ratio: AIM_CLEAN, one_line_ratio: AIM_ONE_LINE },
         summary,
         raw_size_ms: rawSize.ms,
+        machine_steps: machineSteps,
         runs: cases,
         warnings,
       },

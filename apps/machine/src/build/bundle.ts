@@ -38,8 +38,13 @@ export interface BundleInput {
   jobId: string;
   machineId?: string;
   signingKey: SigningKey;
-  /** stdout of `idf.py size --format json`. */
-  sizeJson?: string;
+  /**
+   * The size report (esp_idf_size's JSON; log lines before it are tolerated). A promise lets it be made while
+   * the bundle is: it is awaited only when size.json is written.
+   */
+  sizeJson?: string | Promise<string | undefined>;
+  /** The project's name as the machine read it: its usual output names are read with the first request. */
+  projectName?: string;
   /** The store's entry for the IDF that built it (for the SBOM). */
   version?: StoreIdfVersion;
   now: Date;
@@ -62,7 +67,31 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
  */
 export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   const outputs = input.outputs ?? localOutputs(input.projectDir ?? '');
-  const files = await outputs.read(['flasher_args.json', 'project_description.json']);
+  // Each read is one run of the workspace helper; the SBOM's view of the project is read beside the outputs.
+  const projectView = input.version ? outputs.project() : undefined;
+  projectView?.catch(() => undefined); // handled: a failure surfaces where the SBOM awaits it
+  try {
+    return await make(input, outputs, projectView);
+  } finally {
+    await projectView?.catch(() => undefined); // no helper run outlives the bundle
+  }
+}
+
+async function make(
+  input: BundleInput,
+  outputs: BuildOutputs,
+  projectView: Promise<ProjectView | undefined> | undefined,
+): Promise<BundleResult> {
+  // ESP-IDF's usual output names come with the first read, so most builds need no second one.
+  const guess = input.projectName
+    ? [
+        'bootloader/bootloader.bin',
+        'partition_table/partition-table.bin',
+        'ota_data_initial.bin',
+        ...['bin', 'elf', 'map'].map((ext) => `${input.projectName}.${ext}`),
+      ]
+    : [];
+  const files = await outputs.read(['flasher_args.json', 'project_description.json', ...guess]);
   const read = (rel: string): Uint8Array | undefined => files.get(rel);
   const text = (rel: string): string | undefined => {
     const b = read(rel);
@@ -98,7 +127,11 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   if (elfRel) wanted.add(elfRel).add(elfRel.replace(/\.elf$/, '.map'));
   const projectGuess = typeof desc.project_name === 'string' ? desc.project_name : undefined;
   if (!elfRel && projectGuess) wanted.add(`${projectGuess}.elf`).add(`${projectGuess}.map`);
-  for (const [k, v] of await outputs.read([...wanted].filter((n) => !files.has(n)))) files.set(k, v);
+  const missing = async (names: string[]): Promise<void> => {
+    const left = names.filter((n) => !files.has(n));
+    if (left.length) for (const [k, v] of await outputs.read(left)) files.set(k, v);
+  };
+  await missing([...wanted]);
   let built;
   try {
     built = buildBundleManifest({
@@ -143,14 +176,14 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
 
   const projectName = built.manifest.project;
   const elfName = elfRel ?? `${projectName}.elf`;
-  if (!files.has(elfName))
-    for (const [k, v] of await outputs.read([elfName, elfName.replace(/\.elf$/, '.map')])) files.set(k, v);
+  await missing([elfName, elfName.replace(/\.elf$/, '.map')]);
   const elf = read(elfName);
   if (elf) await put(path.basename(elfName), elf, 'elf');
   const map = read(elfName.replace(/\.elf$/, '.map'));
   if (map) await put(path.basename(elfName).replace(/\.elf$/, '.map'), map, 'map');
   // idf.py prints `Executing action: size` and the ninja log before the JSON; size.json keeps the JSON alone.
-  const sizeJson = input.sizeJson ? jsonObjectInOutput(input.sizeJson) : undefined;
+  const sizeText = await input.sizeJson;
+  const sizeJson = sizeText ? jsonObjectInOutput(sizeText) : undefined;
   if (sizeJson) {
     try {
       parseSizeReport(sizeJson);
@@ -164,7 +197,7 @@ export async function makeArtifacts(input: BundleInput): Promise<BundleResult> {
   if (input.version) {
     const sbom = makeSbom({
       jobId: input.jobId,
-      project: await outputs.project(),
+      project: await projectView,
       projectDir: input.outputs ? undefined : input.projectDir,
       manifest: built.manifest,
       build: { projectDescription: descText, map: map ? new TextDecoder().decode(map) : undefined },

@@ -9,14 +9,39 @@ import { storePath } from '../store/store.js';
  * puts its tools on PATH, then idf.py.
  */
 export function idfCommand(args: string[]): string[] {
-  // export.sh is quiet on success; when it fails, its own output says why (missing tools, python env…).
+  return exportThen('exec idf.py "$@"', 'idf.py', args);
+}
+
+/**
+ * The store's export script, then `command` (a shell command line; `$@` are `args`). export.sh is quiet on
+ * success; when it fails, its own output says why (missing tools, python env…).
+ */
+function exportThen(command: string, name: string, args: string[]): string[] {
   const script =
     'log=$(mktemp) && . "$AEGIS_IDF_EXPORT" >"$log" 2>&1 || ' +
     '{ cat "$log" >&2; echo "ESP-IDF export.sh failed; the IDF in the store is incomplete." >&2; exit 3; }; ' +
-    'rm -f "$log"; exec idf.py "$@"';
+    `rm -f "$log"; ${command}`;
   // ESP-IDF's export.sh is written for bash (it also supports dash when IDF_PATH is set).
   const shell = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
-  return [shell, '-c', script, 'idf.py', ...args];
+  return [shell, '-c', script, name, ...args];
+}
+
+/** Runs esp_idf_size on the map that build/project_description.json names (`<project>.map` beside the ELF). */
+const SIZE_PY = [
+  'import json, os, runpy, sys',
+  'd = json.load(open(os.path.join("build", "project_description.json")))',
+  'm = os.path.join(d["build_dir"], os.path.splitext(d["app_elf"])[0] + ".map")',
+  'sys.argv = ["esp_idf_size", "--format=json"] + sys.argv[1:] + [m]',
+  'runpy.run_module("esp_idf_size", run_name="__main__", alter_sys=True)',
+].join('\n');
+
+/**
+ * The build's size report as JSON on stdout, as ESP-IDF's `size` targets make it (esp_idf_size on the linker
+ * map, with the IDF's Python), without `idf.py size`: that first re-runs `ninja all` and its CMake checks, which
+ * took most of its time right after a build. `--archives` / `--files`: the per-archive / per-object tables.
+ */
+export function idfSizeCommand(mode?: '--archives' | '--files'): string[] {
+  return exportThen('py=$1; shift; exec python -c "$py" "$@"', 'esp_idf_size', [SIZE_PY, ...(mode ? [mode] : [])]);
 }
 
 export function idfEnv(store: Store, v: StoreIdfVersion, workspacePath: string): Record<string, string> {

@@ -10,7 +10,7 @@ import { BuildCache } from './build-cache.js';
 import { artifactsDirOf, readBuildInfo, writeBuildInfo } from './build-info.js';
 import { parseAddr2line } from './decode.js';
 import { BackendError } from './errors.js';
-import { exportScriptOf, idfCommand, idfEnv } from './idf-command.js';
+import { exportScriptOf, idfCommand, idfEnv, idfSizeCommand } from './idf-command.js';
 import { readProjectSettings, resolveIdfVersion } from './project-settings.js';
 import { readProjectView } from './project-view.js';
 import { limitsFor, runBuild } from './runner.js';
@@ -165,7 +165,10 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     return { s, v };
   }
 
-  /** `idf.py size-components|size-files --format json` on the workspace's build directory, in the sandbox. */
+  /**
+   * The per-archive or per-object size table of the workspace's build (what `idf.py size-components|size-files
+   * --format json` prints, straight from esp_idf_size), in the sandbox.
+   */
   async function sizeTable(workspaceDir: string, detail: 'components' | 'files'): Promise<Record<string, unknown>> {
     await ops.open(workspaceDir);
     if (!(await readBuildInfo(workspaceDir)))
@@ -177,7 +180,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     const errors: string[] = [];
     const r = await sandbox.run(
       {
-        command: idfCommand([command, '--format', 'json']),
+        command: idfSizeCommand(detail === 'components' ? '--archives' : '--files'),
         cwd: path.posix.join(ws, 'project'),
         env: idfEnv(s, v, ws),
         workspaceDir,
@@ -193,7 +196,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     );
     if (r.exitCode !== 0) {
       const why = errors.find((e) => e.trim()) ?? `exit ${r.exitCode ?? r.signal ?? 'unknown'}`;
-      throw new BackendError('size_failed', `idf.py ${command} failed: ${why.slice(0, 300)}`);
+      throw new BackendError('size_failed', `esp_idf_size (${command}) failed: ${why.slice(0, 300)}`);
     }
     try {
       const text = jsonObjectInOutput(stdout); // after idf.py's log lines
@@ -202,7 +205,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     } catch {
       // falls through to the error below
     }
-    throw new BackendError('size_failed', `idf.py ${command} --format json printed no JSON object.`);
+    throw new BackendError('size_failed', `esp_idf_size (${command}) printed no JSON object.`);
   }
 
   return {
@@ -225,8 +228,19 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
 
     build(req: BuildRequest): Promise<BuildOutcome> {
       return runBuild({ store, sandbox, cache, ops, log }, req, async (p, run) => {
-        const sized = await run(['size', '--format', 'json'], true);
-        if (sized.exitCode !== 0) req.onLine('system', 'idf.py size failed; the bundle has no size report.');
+        // The size report is made while the bundle is (it is awaited only to write size.json).
+        const sized = run(['size'], { capture: true, command: idfSizeCommand() }).then(
+          (r) => {
+            p.mark('size');
+            if (r.exitCode === 0) return r.stdout;
+            req.onLine('system', 'esp_idf_size failed; the bundle has no size report.');
+            return undefined;
+          },
+          (e: unknown) => {
+            req.onLine('system', `esp_idf_size did not run (${(e as Error).message}); the bundle has no size report.`);
+            return undefined;
+          },
+        );
         const artifactsDir = artifactsDirOf(req.workspaceDir);
         const made = await makeArtifacts({
           outputs: {
@@ -239,10 +253,15 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
           jobId: req.jobId,
           machineId,
           signingKey,
-          sizeJson: sized.exitCode === 0 ? sized.stdout : undefined,
+          sizeJson: sized,
+          projectName: p.projectName,
           version: p.version,
           now: new Date(),
+        }).catch(async (e: unknown) => {
+          await sized; // no size run outlives its build
+          throw e;
         });
+        p.mark('bundle');
         await writeBuildInfo(req.workspaceDir, {
           target: p.target,
           idfVersion: p.version.version,
@@ -265,7 +284,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
         if (await readBuildInfo(workspaceDir)) {
           throw new BackendError(
             'no_size_report',
-            'The last build has no size report; `idf.py size` failed (see its log).',
+            'The last build has no size report; esp_idf_size failed (see the build log).',
           );
         }
         throw new BackendError('no_build', 'There is no successful build in this job yet; run a build first.');

@@ -20,6 +20,9 @@ const SETTINGS_FILES = ['CMakeLists.txt', '.idf-version', '.espctl.toml', 'sdkco
 /** The largest settings file read (an sdkconfig is ~60 KiB). */
 const MAX_SETTINGS_BYTES = 4 * 1024 * 1024;
 
+/** What readProjectSettings reads (for a helper step that reads them along with its own work). */
+export const SETTINGS_READ = { names: SETTINGS_FILES, maxBytes: MAX_SETTINGS_BYTES } as const;
+
 /**
  * Reads the project's settings files. The workspace owner reads them in the job's sandbox (WorkspaceOps), never
  * the machine: a file swapped for a symlink then reaches only what the user could read anyway.

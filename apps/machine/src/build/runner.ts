@@ -5,7 +5,13 @@ import type { BuildOutcome, BuildRequest } from './backend.js';
 import type { BuildCache, CacheKey } from './build-cache.js';
 import { BackendError, toErrorBody } from './errors.js';
 import { idfCommand, idfEnv } from './idf-command.js';
-import { readProjectSettings, resolveIdfVersion, resolveTarget } from './project-settings.js';
+import {
+  parseProjectSettings,
+  readProjectSettings,
+  resolveIdfVersion,
+  resolveTarget,
+  SETTINGS_READ,
+} from './project-settings.js';
 import type { RunResult, Sandbox, SandboxLimits } from '../sandbox/types.js';
 import type { Store } from '../store/store.js';
 import type { WorkspaceOps } from '../workspace/workspace-ops.js';
@@ -45,7 +51,18 @@ export interface PreparedBuild {
   target: Target;
   projectName: string;
   cacheKey: CacheKey;
+  /** Records that a step of the build finished now (the machine log gets every step's time at the end). */
+  mark(step: string): void;
 }
+
+/**
+ * Runs `idf.py <args>` (or `command` instead) in the job's sandbox, streaming its lines into the build log;
+ * with `capture`, stdout is collected instead of logged.
+ */
+export type RunIdf = (
+  args: string[],
+  opts?: { capture?: boolean; command?: string[] },
+) => Promise<RunResult & { stdout: string }>;
 
 /** Workspaces whose build/ is being packed into the cache (after their build already reported success). */
 const packing = new Map<string, Promise<unknown>>();
@@ -58,10 +75,7 @@ const packing = new Map<string, Promise<unknown>>();
 export async function runBuild(
   deps: RunnerDeps,
   req: BuildRequest,
-  afterSuccess: (
-    p: PreparedBuild,
-    run: (args: string[], capture?: boolean) => Promise<RunResult & { stdout: string }>,
-  ) => Promise<Pick<BuildOutcome, 'artifacts' | 'artifactsDir' | 'sizes'>>,
+  afterSuccess: (p: PreparedBuild, run: RunIdf) => Promise<Pick<BuildOutcome, 'artifacts' | 'artifactsDir' | 'sizes'>>,
 ): Promise<BuildOutcome> {
   const now = deps.now ?? Date.now;
   const deadline = now() + req.timeoutSecs * 1000;
@@ -69,13 +83,27 @@ export async function runBuild(
   let target: Target = (req.target ?? 'esp32') as Target;
   let idfVersion = req.idfVersion ?? '';
   const inside = path.posix.join(deps.sandbox.workspacePath(req.workspaceDir), 'project');
+  // When each step ended, in ms since the start: one line in the machine log per build shows where time goes.
+  const started = now();
+  const marks: string[] = [];
+  const mark = (step: string): void => void marks.push(`${step} ${((now() - started) / 1000).toFixed(2)}`);
+  const timed = (o: BuildOutcome): BuildOutcome => {
+    mark(o.state);
+    deps.log.info(`job ${req.jobId}: build steps (s since start): ${marks.join(', ')}`);
+    return o;
+  };
 
   try {
     // A previous build of this workspace may still be packing its cache entry from build/.
-    await packing.get(req.workspaceDir);
+    const previous = packing.get(req.workspaceDir);
+    if (previous) {
+      await previous;
+      mark('previous cache save');
+    }
     const store = await deps.store();
     await deps.ops.open(req.workspaceDir);
     const settings = await readProjectSettings(deps.ops, req.workspaceDir, DEFAULTS_FILES);
+    mark('settings');
     const version = resolveIdfVersion(store, req.idfVersion, settings);
     idfVersion = version.version;
     target = resolveTarget(version, req.target, settings);
@@ -104,7 +132,7 @@ export async function runBuild(
 
     // The tail of the log, to pull compiler diagnostics out of a failed build.
     const tail: string[] = [];
-    const run = async (args: string[], capture = false): Promise<RunResult & { stdout: string }> => {
+    const run: RunIdf = async (args, { capture = false, command = idfCommand(args) } = {}) => {
       const remaining = (deadline - now()) / 1000;
       let stdout = '';
       tail.length = 0;
@@ -120,7 +148,7 @@ export async function runBuild(
       if (remaining <= 0) return { exitCode: null, signal: 'SIGKILL', timedOut: true, canceled: false, stdout };
       const r = await deps.sandbox.run(
         {
-          command: idfCommand(args),
+          command,
           cwd: inside,
           env: idfEnv(store, version, deps.sandbox.workspacePath(req.workspaceDir)),
           workspaceDir: req.workspaceDir,
@@ -175,33 +203,61 @@ export async function runBuild(
     // Without a sandbox each job builds at its own host path, which CMake records in build/: another job's state
     // would make idf.py refuse the build ("configured for project …"), so it is neither restored nor saved.
     const cacheable = deps.sandbox.kind !== 'none';
+    // The target the project's sdkconfig is for; a restore brings the cached sdkconfig (read in the same step).
+    let current = settings.sdkconfigTarget;
     const restored =
       req.clean || !cacheable
         ? false
-        : await deps.cache.restore(cacheKey, (state) => deps.ops.restoreState(req.workspaceDir, state, now()));
+        : await deps.cache.restore(cacheKey, async (state) => {
+            const r = await deps.ops.restoreStateAndRead(
+              req.workspaceDir,
+              state,
+              now(),
+              [...SETTINGS_READ.names],
+              SETTINGS_READ.maxBytes,
+            );
+            if (r.restored && r.files) current = parseProjectSettings(r.files).sdkconfigTarget;
+            return r.restored;
+          });
     if (restored) system('Restored the incremental build state of the previous build.');
+    mark(restored ? 'restore' : 'no-restore');
     if (req.clean) {
       const r = await run(['fullclean']);
       const s = stopped(r, 'fullclean');
       if (s) return s;
     }
-    const current = (await readProjectSettings(deps.ops, req.workspaceDir)).sdkconfigTarget;
     if (current !== target) {
       system(current ? `Target changes from ${current} to ${target}.` : `Setting target ${target}.`);
       await deps.cache.invalidate(cacheKey);
       const r = await run([...defines, 'set-target', target]);
       const s = stopped(r, 'set-target');
-      if (s) return s;
+      if (s) return timed(s);
+      mark('set-target');
     }
     if (profile) system(`Profile ${profile}${defines.length ? ` (${defaultsFiles.join(', ')})` : ''}.`);
     const r = await run([...defines, 'build']);
     const s = stopped(r, 'build');
-    if (s) return s;
-    // The cache is saved beside the size report and the bundle and may finish after the client hears "succeeded":
-    // it is off the critical path. The next build in this workspace, and any restore of this entry, wait for it.
+    if (s) return timed(s);
+    mark('idf.py build');
+    // The cache is packed once the size report and the bundle are made (packing ~130 MB of build/ beside them
+    // slowed both on 2 cores) and may finish after the client hears "succeeded": it is off the critical path. It
+    // is registered now, so the next build in this workspace, and any restore of this entry, wait for it.
+    let bundled!: () => void;
+    const afterBundle = new Promise<void>((resolve) => (bundled = resolve));
     if (cacheable) {
+      let saveStart = now();
       const saving = deps.cache
-        .save(cacheKey, (dest) => deps.ops.packState(req.workspaceDir, dest))
+        .save(cacheKey, async (dest) => {
+          await afterBundle;
+          saveStart = now();
+          return deps.ops.packState(req.workspaceDir, dest);
+        })
+        .then((saved) => {
+          deps.log.info(
+            `job ${req.jobId}: build cache ${saved ? 'saved' : 'not saved'} in ${((now() - saveStart) / 1000).toFixed(2)} s`,
+          );
+          return saved;
+        })
         .catch((e: unknown) => {
           deps.log.warn(`job ${req.jobId}: could not save the build cache: ${(e as Error).message}`);
           return false;
@@ -211,9 +267,14 @@ export async function runBuild(
         if (packing.get(req.workspaceDir) === saving) packing.delete(req.workspaceDir);
       });
     }
-    const made = await afterSuccess({ store, version, target, projectName: settings.name, cacheKey }, run);
+    let made;
+    try {
+      made = await afterSuccess({ store, version, target, projectName: settings.name, cacheKey, mark }, run);
+    } finally {
+      bundled();
+    }
     system('Build succeeded.');
-    return { state: 'succeeded', exitCode: 0, target, idfVersion, ...made };
+    return timed({ state: 'succeeded', exitCode: 0, target, idfVersion, ...made });
   } catch (e) {
     if (req.signal.aborted) return { state: 'canceled', exitCode: null, target, idfVersion, artifacts: [] };
     const error = toErrorBody(e, 'build_error');

@@ -487,7 +487,11 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
           const t = Number.isFinite(cached) ? cached : now;
           fs.utimesSync(p, t, t);
         }
-        json({ restored: true });
+        // The settings files as they are now (the restored sdkconfig), read as `files` does: no second helper run.
+        const files: Record<string, unknown> = {};
+        for (const name of (arg.read as string[] | undefined) ?? [])
+          files[name] = readSmall(path.join(project, safeRel(name)), Number(arg.maxBytes));
+        json({ restored: true, files: { project: 'dir', files } });
         break;
       }
       case 'clear': {

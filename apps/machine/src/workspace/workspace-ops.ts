@@ -432,9 +432,23 @@ export class WorkspaceOps {
 
   /** Puts a packed build state back into a project without its own build/; true when it did. */
   async restoreState(workspaceDir: string, src: Readable, nowMs: number): Promise<boolean> {
-    const r = await this.helper(workspaceDir, 'restore', { nowMs }, { stdin: src });
-    if (r.exitCode !== 0) return false;
-    return WorkspaceOps.json<{ restored: boolean }>(r).restored;
+    return (await this.restoreStateAndRead(workspaceDir, src, nowMs, [])).restored;
+  }
+
+  /**
+   * restoreState, then (when it restored) the project files `names` as readProjectFiles reads them, in the same
+   * helper run: the restored sdkconfig can say which target the cached build was for.
+   */
+  async restoreStateAndRead(
+    workspaceDir: string,
+    src: Readable,
+    nowMs: number,
+    names: string[],
+    maxBytes = 1024 * 1024,
+  ): Promise<{ restored: boolean; files?: ProjectFiles }> {
+    const r = await this.helper(workspaceDir, 'restore', { nowMs, read: names, maxBytes }, { stdin: src });
+    if (r.exitCode !== 0) return { restored: false };
+    return WorkspaceOps.json<{ restored: boolean; files?: ProjectFiles }>(r);
   }
 }
 

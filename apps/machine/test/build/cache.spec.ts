@@ -53,6 +53,30 @@ describe('build cache', () => {
     expect(await restore(cache, key('a'), fresh)).toBe(false);
   });
 
+  it('a restore reads the restored settings files in the same helper run (the cached sdkconfig names its target)', async () => {
+    const cache = new BuildCache({ dir: path.join(dir, 'c'), maxBytes: 1 << 20, ttlSecs: 3600 });
+    await save(cache, key('s'), await workspace('s', 10));
+    const fresh = await emptyWorkspace('fresh-s');
+    await writeFile(path.join(fresh, 'project', 'CMakeLists.txt'), 'project(s)\n');
+    let read: Awaited<ReturnType<typeof ops.restoreStateAndRead>> | undefined;
+    const restored = await cache.restore(key('s'), async (state) => {
+      read = await ops.restoreStateAndRead(fresh, state, Date.now(), ['CMakeLists.txt', 'sdkconfig', '.espctl.toml']);
+      return read.restored;
+    });
+    expect(restored).toBe(true);
+    expect(read?.files?.project).toBe('dir');
+    expect(read?.files?.files.sdkconfig).toEqual({ kind: 'file', text: 'CONFIG_IDF_TARGET="esp32c3"\n# s\n' });
+    expect(read?.files?.files['CMakeLists.txt']).toEqual({ kind: 'file', text: 'project(s)\n' });
+    expect(read?.files?.files['.espctl.toml']).toBeNull();
+    // nothing restored (the project brings its own build/): nothing read either
+    const again = await cache.restore(key('s'), async (state) => {
+      read = await ops.restoreStateAndRead(fresh, state, Date.now(), ['sdkconfig']);
+      return read.restored;
+    });
+    expect(again).toBe(false);
+    expect(read?.files).toBeUndefined();
+  });
+
   it('a restore waits for a save of the same entry still in flight (saves finish after their build succeeded)', async () => {
     const cache = new BuildCache({ dir: path.join(dir, 'c'), maxBytes: 1 << 20, ttlSecs: 3600 });
     const ws = await workspace('slow', 50);
