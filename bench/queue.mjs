@@ -21,7 +21,7 @@ import { startMachine } from '../libs/testkit/dist/machine.js';
 const PG_SOCKET_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@localhost/test?host=/var/run/postgresql';
 const USERS = Number(process.env.BENCH_USERS ?? 10);
 const PER_USER = Number(process.env.BENCH_PER_USER ?? 6);
-const MACHINES = 3;
+const MACHINES = Number(process.env.BENCH_MACHINES ?? 3);
 const LINES = Number(process.env.BENCH_LINES ?? 10);
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 30);
 const POLLERS = Number(process.env.BENCH_POLLERS ?? 1000);
@@ -321,7 +321,7 @@ async function schedulerOnly() {
     pair.push(performance.now() - t);
   }
   console.log(
-    `  scheduler only (3 simulated agents, HTTP): slot free → next job claimed median ${ms(pct(gaps, 50))}, p95 ${ms(pct(gaps, 95))} (n=${gaps.length}; poll ${ms(pct(pollMs, 50))} + claim ${ms(pct(claimMs, 50))}); ${new Set(taken).size} / ${USERS * PER_USER} taken, ${twice} twice`,
+    `  scheduler only (${MACHINES} simulated agents, HTTP): slot free → next job claimed median ${ms(pct(gaps, 50))}, p95 ${ms(pct(gaps, 95))} (n=${gaps.length}; poll ${ms(pct(pollMs, 50))} + claim ${ms(pct(claimMs, 50))}); ${new Set(taken).size} / ${USERS * PER_USER} taken, ${twice} twice`,
   );
   console.log(
     `  baseline, two GET /me in a row: median ${ms(pct(pair, 50))} → slot free → claim = ${(pct(gaps, 50) / pct(pair, 50)).toFixed(1)}× two plain requests`,
