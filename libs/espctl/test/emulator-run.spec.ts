@@ -91,7 +91,8 @@ class ScriptedEmulator implements EmulatorPort {
 const JOB = '0b6a1c2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b';
 const FRAMES: DecodedFrame[] = [
   { address: '0x420073ba', function: 'crash_write', file: '/ws/project/main/crash_main.c', line: 7 },
-  { address: '0x420073d4', function: 'app_main', file: '/ws/project/main/crash_main.c', line: 14 },
+  // RA 0x420073d4 is looked up one byte back (inside the call), so it decodes to the line of the call.
+  { address: '0x420073d3', function: 'app_main', file: '/ws/project/main/crash_main.c', line: 14 },
 ];
 
 /** A connector whose every attachment is a succeeded esp32c3 job with the scripted emulator. */

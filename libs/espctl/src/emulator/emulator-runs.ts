@@ -182,9 +182,10 @@ export class EmulatorRuns {
       lines.note(`--- stopped: ${r.stopped_because} after ${r.seconds} s ---`);
       let frames: DecodedFrame[] | undefined;
       if (r.panic?.addresses.length) {
+        const asked = lookupAddresses(r.panic.arch, r.panic.addresses);
         frames = await session
-          .call('decode', { addresses: r.panic.addresses })
-          .then((d) => d.frames)
+          .call('decode', { addresses: asked })
+          .then((d) => d.frames.map((f, i) => ({ ...f, address: r.panic!.addresses[i] ?? f.address })))
           .catch(() => undefined);
       }
       return { task_id: task.id, job_id: jobId, ...r, ...(frames ? { frames } : {}) };
@@ -193,6 +194,16 @@ export class EmulatorRuns {
       await session.close().catch(() => undefined);
     }
   }
+}
+
+/**
+ * The addresses to look up: on RISC-V every address after the faulting PC is a return address (RA, stack words),
+ * which points past the call; one byte back lies inside the call instruction, so it decodes to the line of the call
+ * (as gdb does). xtensa backtraces already hold call addresses (ESP-IDF subtracts 3).
+ */
+function lookupAddresses(arch: string, addresses: string[]): string[] {
+  if (arch !== 'riscv') return addresses;
+  return addresses.map((a, i) => (i === 0 ? a : '0x' + (parseInt(a, 16) - 1).toString(16).padStart(8, '0')));
 }
 
 const perSession = new WeakMap<TaskRegistry, EmulatorRuns>();
