@@ -203,6 +203,7 @@ export class Agent {
               maxUploadBytes: this.o.maxUploadBytes,
               emulators: this.emulators,
               onCapacityChange: () => this.capacityChanged(),
+              freeSlots: () => this.freeSlots(),
             },
             claimed,
           ).catch((err: Error) => this.o.log.error({ err: err.message, jobId: offer.job_id }, 'job session crashed'));

@@ -34,6 +34,8 @@ export interface SessionDeps {
   emulators?: EmulatorService;
   /** A build started or ended: the agent tells the API its free slots right away. */
   onCapacityChange?: () => void;
+  /** Build slots not held by any build (a rebuild in an open session needs one). */
+  freeSlots?: () => number;
   /** How long a client has to connect after the answer (default 30 s). */
   connectTimeoutMs?: number;
 }
@@ -145,6 +147,7 @@ function attachChannel(
     maxMessageRate: claims.max_message_rate,
   });
   const readOnly = claims.kind === 'attach';
+  const freeSlots = deps.freeSlots;
   const clog = log.child({ channel: name.data });
   switch (name.data) {
     case 'espctl':
@@ -156,6 +159,8 @@ function attachChannel(
         log: clog,
         maxUploadBytes: deps.maxUploadBytes,
         readOnly,
+        onBuildStarted: deps.onCapacityChange,
+        slotFree: freeSlots && (() => freeSlots() > 0),
       });
       return true;
     case 'firmware':

@@ -29,8 +29,13 @@ export interface EspctlHandlerOptions {
   maxUploadBytes: number;
   /** Attach sessions read results; they cannot upload or start builds. */
   readOnly: boolean;
-  /** Called when a build ends (to report the state to the API). */
+  /** Called when a build starts (the machine tells the API its free slots at once). */
   onBuildStarted?: () => void;
+  /**
+   * Whether a rebuild may start now: a job's first build holds the slot it was claimed with, a later one in the
+   * same session needs a free slot like any other build (the machine never runs more builds than its slots).
+   */
+  slotFree?: () => boolean;
 }
 
 const READ_ONLY_METHODS: ReadonlySet<EspctlMethod> = new Set([
@@ -101,6 +106,11 @@ export function serveEspctl(o: EspctlHandlerOptions): () => void {
       if (job.isBuilding) throw new RpcError(RpcErrorCode.BuildBusy, 'A build is already running for this job.');
       if (!job.projectUploaded)
         throw new RpcError(RpcErrorCode.NotFound, 'No project has been uploaded; upload it before starting a build.');
+      if (job.buildStarted && o.slotFree && !o.slotFree())
+        throw new RpcError(
+          RpcErrorCode.BuildBusy,
+          "Every build slot of this machine is busy; start the build again in a moment (this job's results stay).",
+        );
       void job.startBuild(backend, { target: p.target, idfVersion: p.idf_version, profile: p.profile, clean: p.clean });
       o.onBuildStarted?.();
       return job.status();
