@@ -111,7 +111,7 @@ describe('EmulatorClient on the emulator channel', () => {
     const early = c.start();
     ch.fromMachine({ type: 'exit', reason: 'exited', code: 1, detail: 'qemu: bad image' });
     await expect(early).rejects.toMatchObject({ code: 'exit_exited' });
-    await expect(early).rejects.toThrow(/QEMU exited \(code 1\): qemu: bad image/);
+    await expect(early).rejects.toThrow(/QEMU exited \(code 1\) — qemu: bad image/);
 
     const pending = c.start();
     ch.close();

@@ -222,5 +222,6 @@ export function exitText(e: EmulatorExit): string {
         : e.reason === 'job_ended'
           ? 'the build job ended on the machine'
           : `QEMU exited${code}`;
-  return e.detail ? `${base}: ${e.detail}` : base;
+  // The machine's detail is a sentence of its own; the caller adds the final stop.
+  return e.detail ? `${base} — ${e.detail.replace(/\.$/, '')}` : base;
 }
