@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,7 +73,24 @@ export async function startMachine(opts: StartMachineOptions): Promise<StartedMa
     kill: service.kill,
     stop: async () => {
       await service.stop();
-      if (ownDir) fs.rmSync(workDir, { recursive: true, force: true });
+      if (ownDir) {
+        // A machine still serving a client when it is stopped is killed before its drain unmounts the job
+        // workspaces (a real one sweeps them at its next start); a test's directory goes now, mounts first.
+        unmountUnder(workDir);
+        fs.rmSync(workDir, { recursive: true, force: true });
+      }
     },
   };
+}
+
+/** Lazily unmounts every mount at or below `dir` (deepest first), as left by a machine that was killed. */
+function unmountUnder(dir: string): void {
+  const root = path.resolve(dir);
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m && (m === root || m.startsWith(root + '/')))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
 }
