@@ -57,6 +57,12 @@ export function BuildHistory() {
               </td>
               <td data-label="State">
                 <span className={`badge ${j.state}`}>{j.state}</span>
+                {j.results_expired_at && (
+                  <div className="small muted" data-testid="results-expired">
+                    Results deleted {formatTime(j.results_expired_at)} ·{' '}
+                    <Link href="/builds/new">build again from the same source</Link>
+                  </div>
+                )}
               </td>
               <td data-label="Target" className="mono">
                 {j.params?.target ?? '—'}
