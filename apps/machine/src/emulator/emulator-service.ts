@@ -11,6 +11,14 @@ import { findQemu, qemuArgs, type QemuInstall } from './qemu.js';
 
 /** Where the run's directory (holding flash.bin) appears inside the sandbox. */
 export const SANDBOX_EMULATOR_DIR = '/emu';
+/**
+ * QEMU's UART writes its output a byte at a time to a non-blocking stdout and drops what does not fit. Node's
+ * child pipes are socketpairs, where every 1-byte write takes a whole socket buffer entry: a few hundred bytes fill
+ * it, so a busy machine lost UART output. A kernel pipe between them (through `cat`) holds 64 KiB of bytes and
+ * `cat` forwards them in large writes; bash's pipefail keeps QEMU's exit status.
+ */
+const UART_THROUGH_PIPE = ['/bin/bash', '-c', 'set -o pipefail; "$0" "$@" | cat'];
+
 /** Longest run the machine allows unless AEGIS_EMULATOR_MAX_SECONDS says otherwise. */
 export const DEFAULT_EMULATOR_MAX_SECONDS = 600;
 
@@ -187,7 +195,7 @@ export class EmulatorService {
     const flashPath = boxed ? path.posix.join(SANDBOX_EMULATOR_DIR, 'flash.bin') : o.flash.file;
     const prepared = await sb.prepare(
       {
-        command: qemuArgs(o.chip, o.qemu, flashPath),
+        command: [...UART_THROUGH_PIPE, ...qemuArgs(o.chip, o.qemu, flashPath)],
         cwd: boxed ? SANDBOX_EMULATOR_DIR : o.flash.dir,
         env: { PATH: '/usr/bin:/bin', HOME: '/tmp' },
         workspaceDir: o.workspaceDir,
