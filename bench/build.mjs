@@ -13,29 +13,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { availableParallelism, loadavg, networkInterfaces, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reexecInNetns } from './netns.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const self = fileURLToPath(import.meta.url);
 
 // Zero packets out: everything (API, machine, client, raw builds) runs in a namespace that has only loopback.
 // Outside one, build the dists (bench/run.mjs already did when it started us) and re-run this file inside one.
-if (Object.keys(networkInterfaces()).some((name) => name !== 'lo')) {
-  const tsc = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-b', 'tsconfig.build.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-  // Others' work in progress can break the build; measure the dists as they are then, and say so.
-  if (tsc.status !== 0) console.error('bench/build.mjs: WARNING: tsc -b failed; measuring the existing dists.');
-  const r = spawnSync(
-    'unshare',
-    ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, self, ...process.argv.slice(2)],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, ...(tsc.status !== 0 ? { BENCH_STALE_DIST: '1' } : {}) } },
-  );
-  process.exit(r.status ?? 1);
-}
+reexecInNetns(self);
 
 const { create: tarCreate } = await import('tar');
 const { loopbackRtcConfig, startRemoteSession } = await import('../libs/peer/dist/index.js');

@@ -8,29 +8,18 @@
 // Runs itself inside a private network namespace (unshare -n, lo only) when started outside one, after building
 // the dists. Env: BENCH_RUNS (5), ESPCTL_STORE_ROOT (default: scripts/idf-store.mjs provisions the kit's store).
 // Writes bench/results/emulator.json.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { loadavg, networkInterfaces, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reexecInNetns } from './netns.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const self = fileURLToPath(import.meta.url);
 
-if (Object.keys(networkInterfaces()).some((name) => name !== 'lo')) {
-  const tsc = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-b', 'tsconfig.build.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-  if (tsc.status !== 0) console.error('bench/emulator.mjs: WARNING: tsc -b failed; measuring the existing dists.');
-  const r = spawnSync(
-    'unshare',
-    ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, self, ...process.argv.slice(2)],
-    { cwd: root, stdio: 'inherit' },
-  );
-  process.exit(r.status ?? 1);
-}
+reexecInNetns(self);
 
 const { create: tarCreate } = await import('tar');
 const { loopbackRtcConfig, startRemoteSession } = await import('../libs/peer/dist/index.js');
