@@ -75,6 +75,22 @@ export type MachineView = z.infer<typeof MachineView>;
 export const MachineListResponse = z.object({ v: Version, machines: z.array(MachineView) });
 export type MachineListResponse = z.infer<typeof MachineListResponse>;
 
+/**
+ * `GET /machines/keys`: the bundle-signing keys the caller may check a flash bundle against — of the machines that
+ * ran one of the caller's jobs and of the machines online now (admins: every machine). A bundle's `manifest.jws`
+ * names its key by the JWS header's `kid`.
+ */
+export const MachineKeyView = z.object({
+  kid: z.string().min(1),
+  machine_id: Uuid,
+  machine_name: z.string(),
+  online: z.boolean(),
+  public_jwk: z.record(z.string(), z.unknown()),
+});
+export type MachineKeyView = z.infer<typeof MachineKeyView>;
+export const MachineKeyListResponse = z.object({ v: Version, keys: z.array(MachineKeyView) });
+export type MachineKeyListResponse = z.infer<typeof MachineKeyListResponse>;
+
 /** `POST /machines` (admin). */
 export const CreateMachineBody = z.object({ name: z.string().trim().min(1).max(128) }).strict();
 export type CreateMachineBody = z.input<typeof CreateMachineBody>;

@@ -29,6 +29,7 @@ const COMPONENTS: Record<string, z.ZodType> = {
   CreateKeyResponse: P.CreateKeyResponse,
   KeyListResponse: P.KeyListResponse,
   MachineListResponse: P.MachineListResponse,
+  MachineKeyListResponse: P.MachineKeyListResponse,
   CreateMachineBody: P.CreateMachineBody,
   CreateMachineResponse: P.CreateMachineResponse,
   CreateWebhookBody: P.CreateWebhookBody,

@@ -27,6 +27,14 @@ export class MachinesController {
     return { v: PROTOCOL_VERSION, machines: u.role === 'admin' ? views : views.filter((m) => m.online) };
   }
 
+  /** The bundle-signing keys the caller may check a flash bundle's signature with (found by the JWS `kid`). */
+  @Get('keys')
+  @Auth('user')
+  @Doc({ res: 'MachineKeyListResponse' })
+  async keys(@CurrentUser() u: UserPrincipal) {
+    return { v: PROTOCOL_VERSION, keys: await this.machines.keysFor(u) };
+  }
+
   @Post()
   @Auth('admin')
   @HttpCode(201)

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { MachineHeartbeat } from '@aegis/protocol';
-import { MachineRow } from '../db/entities.js';
+import type { MachineHeartbeat, MachineKeyView } from '@aegis/protocol';
+import { JobRow, MachineRow } from '../db/entities.js';
 import { CLOCK, type Clock } from '../clock.js';
 import { CONFIG, type Config } from '../config.js';
 import { notFound } from '../errors.js';
 import { hashSecret, MACHINE_TOKEN_PREFIX, newSecret } from '../auth/secrets.js';
 import type { MachineInfo } from '../scheduling/matcher.js';
+import { machineKeyViews } from './machine-keys.js';
 
 /** Machines and their liveness. The list is cached for a moment so grant requests don't each read it. */
 @Injectable()
@@ -46,6 +47,26 @@ export class MachinesService {
     const rows = await this.ds.getRepository(MachineRow).find({ order: { createdAt: 'ASC' } });
     this.cache = { at: now, rows };
     return rows;
+  }
+
+  /**
+   * Bundle-signing keys a user may verify against: the machines that ran one of their jobs (a bundle downloaded
+   * earlier, from a machine now offline) and the machines online now (what they can build on). Admins see all.
+   */
+  async keysFor(user: { userId: string; role: string }): Promise<MachineKeyView[]> {
+    const rows = await this.all(true);
+    if (user.role === 'admin') return machineKeyViews(rows, 'all', (m) => this.isOnline(m));
+    const ran = await this.ds
+      .getRepository(JobRow)
+      .createQueryBuilder('j')
+      .select('j.machineId', 'machine_id')
+      .distinct(true)
+      .where('j.userId = :userId', { userId: user.userId })
+      .andWhere('j.machineId IS NOT NULL')
+      .getRawMany<{ machine_id: string }>();
+    const visible = new Set(ran.map((r) => r.machine_id));
+    for (const m of rows) if (this.isOnline(m)) visible.add(m.id);
+    return machineKeyViews(rows, visible, (m) => this.isOnline(m));
   }
 
   async get(id: string): Promise<MachineRow | null> {
