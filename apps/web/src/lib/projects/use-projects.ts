@@ -1,0 +1,55 @@
+'use client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { projectStore } from './project-store';
+
+/**
+ * TanStack Query over the browser's project store. Keys start with 'projects' (one project: ['projects', id, …])
+ * or 'project-builds' (build records by job id), so one invalidation refreshes everything a change touched.
+ */
+export const projectKeys = {
+  all: ['projects'] as const,
+  one: (id: string) => ['projects', id] as const,
+  files: (id: string) => ['projects', id, 'files'] as const,
+  builds: (id: string) => ['projects', id, 'builds'] as const,
+  lastSources: (id: string) => ['projects', id, 'last-sources'] as const,
+  byJob: ['project-builds'] as const,
+  ofJob: (jobId: string) => ['project-builds', jobId] as const,
+};
+
+export const useProjects = () => useQuery({ queryKey: projectKeys.all, queryFn: () => projectStore.list() });
+
+export const useProject = (id: string) =>
+  useQuery({ queryKey: projectKeys.one(id), queryFn: async () => (await projectStore.get(id)) ?? null });
+
+export const useProjectFiles = (id: string) =>
+  useQuery({ queryKey: projectKeys.files(id), queryFn: () => projectStore.files(id), staleTime: Infinity });
+
+export const useProjectBuilds = (id: string) =>
+  useQuery({ queryKey: projectKeys.builds(id), queryFn: () => projectStore.builds(id) });
+
+export const useLastBuildSources = (id: string) =>
+  useQuery({ queryKey: projectKeys.lastSources(id), queryFn: () => projectStore.lastBuildSources(id) });
+
+/** Build records of this browser by job id: the history names the project each build came from. */
+export const useProjectBuildsByJob = () =>
+  useQuery({ queryKey: projectKeys.byJob, queryFn: () => projectStore.buildsByJob() });
+
+/** The project a build was started from (null when it was not, or the browser has no record of it). */
+export const useProjectOfJob = (jobId: string) =>
+  useQuery({
+    queryKey: projectKeys.ofJob(jobId),
+    queryFn: async () => {
+      const build = await projectStore.buildOfJob(jobId);
+      if (!build) return null;
+      return { build, project: (await projectStore.get(build.projectId)) ?? null };
+    },
+  });
+
+export function useInvalidateProjects() {
+  const qc = useQueryClient();
+  return () =>
+    Promise.all([
+      qc.invalidateQueries({ queryKey: projectKeys.all }),
+      qc.invalidateQueries({ queryKey: projectKeys.byJob }),
+    ]);
+}
