@@ -5,6 +5,7 @@
 const ALLOWED = [
   /^me$/,
   /^machines$/,
+  /^machines\/keys$/,
   /^jobs$/,
   /^jobs\/[0-9a-f-]{36}$/,
   /^jobs\/[0-9a-f-]{36}\/cancel$/,

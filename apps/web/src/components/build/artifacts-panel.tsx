@@ -1,8 +1,9 @@
 'use client';
 import { useState } from 'react';
 import type { LiveBuild, LiveBuildState } from '@/lib/build/live-build';
-import { mergeParts, toEspWebToolsManifest } from '@aegis/esp';
+import { mergeParts } from '@aegis/esp';
 import { bundleTar, fetchBundle } from '@/lib/build/bundle-files';
+import { webToolsZip } from '@/lib/flash/web-tools-zip';
 import { formatBytes } from '@/lib/format';
 import { saveFile } from '@/lib/save-file';
 
@@ -64,17 +65,16 @@ export function ArtifactsPanel({ build, live }: { build: LiveBuild; live: LiveBu
           <button
             type="button"
             disabled={!!busy}
+            title="manifest.json and its parts at the paths it names: unzip onto a web server and point ESP Web Tools at it"
             onClick={() =>
-              run('web', async () =>
-                saveFile(
-                  JSON.stringify(toEspWebToolsManifest(m.manifest), null, 2),
-                  `${name}-web-manifest.json`,
-                  'application/json',
-                ),
-              )
+              run('web', async () => {
+                const b = await fetchBundle(fw, live.artifacts ?? []);
+                const zip = webToolsZip(b.manifest, b.input.files as Map<string, Uint8Array>);
+                saveFile(zip, `${name}-esp-web-tools.zip`, 'application/zip');
+              })
             }
           >
-            ESP Web Tools manifest
+            {busy === 'web' ? 'Preparing…' : 'ESP Web Tools (.zip)'}
           </button>
         </div>
       )}

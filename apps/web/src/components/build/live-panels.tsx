@@ -1,7 +1,5 @@
 'use client';
-import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { api, listOf } from '@/lib/api';
 import type { LiveBuild, LiveBuildState } from '@/lib/build/live-build';
 import { fetchBundle } from '@/lib/build/bundle-files';
 import { diagnosticsOf } from '@/lib/build/diagnostics';
@@ -36,14 +34,6 @@ export function LivePanels({
     [live.size, live.appPartitionSize, live.sizeComponents],
   );
   const failed = live.phase === 'failed' || live.phase === 'error';
-  // The machine's bundle-signing key: from the `assigned` event, else from the machine list.
-  const machineId = build.link?.machineId ?? null;
-  const machines = useQuery({
-    queryKey: ['machines-keys'],
-    queryFn: async () =>
-      listOf<{ id: string; bundle_public_jwk: Record<string, unknown> | null }>(await api('machines'), 'machines'),
-    enabled: live.phase === 'succeeded' && !build.link?.bundlePublicJwk,
-  });
   // Offered only for a successful build whose machine emulates its target; the channel opens on Run.
   const emuChip = live.phase === 'succeeded' && live.status?.emulator ? emulatedChip(live.status.target) : null;
   const link = build.link;
@@ -52,8 +42,6 @@ export function LivePanels({
       emuChip && link ? { board: emulatorBoardFor(link, () => link.openChannel('emulator')), chip: emuChip } : null,
     [emuChip, link],
   );
-  const publicJwk =
-    build.link?.bundlePublicJwk ?? machines.data?.find((m) => m.id === machineId)?.bundle_public_jwk ?? null;
   return (
     <>
       <div className="panel">
@@ -83,8 +71,8 @@ export function LivePanels({
         <FlashPanel
           prepare={async () => (await fetchBundle(build.firmware!, live.artifacts!)).input}
           ready={!!build.firmware}
-          hasSignature={!!live.manifest?.jws}
-          publicJwk={publicJwk}
+          jws={live.manifest ? (live.manifest.jws ?? null) : undefined}
+          linkJwk={build.link?.bundlePublicJwk ?? null}
           decodeWith={build}
           autoStart={autoFlash}
           onFlashed={onFlashed}

@@ -8,9 +8,24 @@ type Command = 'shell' | 'menuconfig';
 type TermState = 'closed' | 'starting' | 'open' | 'exited';
 
 /**
+ * Why this session has no terminal, or null when it has one. A terminal needs the `pty` channel: the machine
+ * serves it only to the session that started the build; a reattachment is read-only (log, results, firmware),
+ * its grant names no `pty` and the machine would refuse it. A `pty` channel the machine closed is gone too.
+ */
+export function terminalUnavailable(build: LiveBuild, ptyClosed: boolean): string | null {
+  const dc = build.link?.channels.pty;
+  if (build.kind === 'attach' || !dc)
+    return 'This page reattached to the build, and a reattached session is read-only: it can read the log, results and firmware, but the build machine opens a terminal only for the session that started the build. Start a new build to get a shell or menuconfig.';
+  if (ptyClosed || dc.readyState === 'closing' || dc.readyState === 'closed')
+    return 'The build machine closed the terminal channel (the build session ended). Start a new build to get a shell or menuconfig.';
+  return null;
+}
+
+/**
  * xterm.js over the `pty` channel: a shell (or menuconfig) inside the job's sandbox on the build machine.
  * The machine runs one terminal per channel at a time; once it exits, Enter in the terminal (or a button) opens
- * a fresh one in the same workspace, in the same xterm view.
+ * a fresh one in the same workspace, in the same xterm view. Sessions without a terminal say why instead of
+ * offering buttons that could only hang.
  */
 export function TerminalPanel({ build }: { build: LiveBuild }) {
   const host = useRef<HTMLDivElement>(null);
@@ -23,6 +38,15 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
   /** The command asked for before the view existed. */
   const firstCommand = useRef<Command>('shell');
   const dc = build.link?.channels.pty;
+  const [ptyClosed, setPtyClosed] = useState(false);
+  useEffect(() => {
+    if (!dc) return;
+    const onClose = () => setPtyClosed(true);
+    if (dc.readyState === 'closed') setPtyClosed(true);
+    dc.addEventListener('close', onClose);
+    return () => dc.removeEventListener('close', onClose);
+  }, [dc]);
+  const unavailable = terminalUnavailable(build, ptyClosed);
 
   useEffect(() => {
     if (!shown || !host.current || !dc) return;
@@ -118,7 +142,7 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
         <h2 id="term-h" style={{ margin: 0 }}>
           Terminal
         </h2>
-        {!running && (
+        {!running && !unavailable && (
           <div className="row">
             <button type="button" onClick={() => start('shell')} disabled={!dc}>
               Open shell
@@ -128,7 +152,7 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
             </button>
           </div>
         )}
-        {running && (
+        {running && !unavailable && (
           <span className="small muted" data-testid="terminal-state">
             {command === 'menuconfig' ? 'idf.py menuconfig' : 'shell'} {state === 'starting' ? 'starting…' : 'running'}
           </span>
@@ -139,9 +163,14 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
           {note}
         </p>
       )}
+      {unavailable && (
+        <p className="alert info" role="status" data-testid="terminal-unavailable">
+          {unavailable}
+        </p>
+      )}
       {shown ? (
         <div ref={host} className="term" data-testid="terminal" aria-label="Terminal on the build machine" />
-      ) : (
+      ) : unavailable ? null : (
         <p className="muted small">A shell inside this build&apos;s sandbox on the build machine (no network).</p>
       )}
     </section>

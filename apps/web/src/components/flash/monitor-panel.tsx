@@ -108,7 +108,7 @@ export function MonitorPanel({ build }: { build: LiveBuild | null }) {
               <button
                 type="button"
                 onClick={() => void board.startMonitor(baud, false)}
-                disabled={st.phase === 'flashing'}
+                disabled={st.phase === 'flashing' || st.phase === 'working'}
               >
                 Connect
               </button>
@@ -118,7 +118,7 @@ export function MonitorPanel({ build }: { build: LiveBuild | null }) {
         <button
           type="button"
           onClick={() => void board.reset()}
-          disabled={emulated ? emu?.phase !== 'running' : st.phase === 'flashing'}
+          disabled={emulated ? emu?.phase !== 'running' : st.phase === 'flashing' || st.phase === 'working'}
         >
           Reset board
         </button>

@@ -7,6 +7,7 @@ import type {
   SerialPortLike,
 } from '@aegis/flasher';
 import { Store } from '../build/store';
+import { eraseBoard, identifyBoard, readBoardFlash, type BoardIdentity } from './board-ops';
 import type { EmulatorBoard } from './emulator-board';
 import { pickSerialPort } from './web-serial';
 import { virtualBoard } from './virtual-board';
@@ -14,9 +15,28 @@ import { virtualBoard } from './virtual-board';
 /** `emulator`: the build's firmware in QEMU on the build machine (no flashing; the monitor shows its UART). */
 export type BoardKind = 'virtual' | 'serial' | 'emulator';
 
+/** What the board is doing while `phase` is 'flashing' or 'working'; Cancel is offered before anything is written. */
+export type BoardStep = 'choosing-port' | 'connecting' | 'writing' | 'erasing' | 'reading' | null;
+
+/** The outcome of a board tool (erase, identify, read) for the page to show. */
+export interface BoardOpResult {
+  kind: 'erased' | 'identified' | 'read';
+  identity: BoardIdentity;
+  /** The bytes read (kind 'read'). */
+  data?: Uint8Array;
+  offset?: number;
+}
+
 export interface BoardState {
   kind: BoardKind;
-  phase: 'idle' | 'flashing' | 'flashed' | 'failed';
+  /** 'working': erase, identify or read (not a flash). */
+  phase: 'idle' | 'flashing' | 'flashed' | 'failed' | 'working';
+  step: BoardStep;
+  /** The chip and flash size of the board last connected (DIY mode checks offsets against it). */
+  identity: BoardIdentity | null;
+  opResult: BoardOpResult | null;
+  /** Set when the user cancelled the last operation (shown until the next one starts). */
+  cancelled: string | null;
   progress: Record<string, FlashProgress>;
   log: string[];
   result: FlashResult | null;
@@ -37,6 +57,10 @@ export class BoardSession {
   readonly store = new Store<BoardState>({
     kind: 'virtual',
     phase: 'idle',
+    step: null,
+    identity: null,
+    opResult: null,
+    cancelled: null,
     progress: {},
     log: [],
     result: null,
@@ -51,6 +75,10 @@ export class BoardSession {
   private mon: MonitorSession | null = null;
   private sinks = new Set<(b: Uint8Array) => void>();
   private offEmulator = () => {};
+  /** The operation in progress (a cancelled one keeps running until the board lets go of the port). */
+  private running: Promise<unknown> = Promise.resolve();
+  private abort: AbortController | null = null;
+  private cancelChoice: ((e: Error) => void) | null = null;
 
   setKind(kind: BoardKind) {
     const was = this.store.get();
@@ -58,7 +86,17 @@ export class BoardSession {
     void this.stopMonitor();
     // Like unplugging a board: leaving the emulator ends its run (and frees the machine's emulator slot).
     if (was.kind === 'emulator') void was.emulator?.stop();
-    this.store.set({ kind, phase: 'idle', progress: {}, result: null, error: null });
+    this.store.set({
+      kind,
+      phase: 'idle',
+      step: null,
+      progress: {},
+      result: null,
+      error: null,
+      identity: null,
+      opResult: null,
+      cancelled: null,
+    });
   }
 
   /** The emulator the page offers (null: none); its output reaches the monitor while it is the chosen board. */
@@ -89,16 +127,90 @@ export class BoardSession {
       const v = await virtualBoard();
       this.port = v.port;
       this.store.set({ virtualWhere: v.where });
-    } else this.port = await pickSerialPort();
+    } else {
+      // The browser's port chooser cannot be closed from the page: Cancel stops waiting for it, and a port
+      // chosen after that is left alone.
+      this.store.set({ step: 'choosing-port' });
+      const cancelled = new Promise<never>((_, reject) => (this.cancelChoice = reject));
+      try {
+        this.port = await Promise.race([pickSerialPort(), cancelled]);
+      } finally {
+        this.cancelChoice = null;
+      }
+    }
     this.portKind = kind;
     return this.port;
   }
 
-  async flash(bundle: FlashBundleInput, trust: BundleTrust, opts: { baud: number; diff: boolean }) {
-    this.store.set({ phase: 'flashing', progress: {}, log: [], result: null, error: null });
-    try {
+  /**
+   * Runs one operation on the board: waits for the previous one to let go of the port (a cancelled one may still
+   * be finishing its connect attempts), stops the monitor, takes the port, reports failures as `error`.
+   */
+  private async run(
+    phase: 'flashing' | 'working',
+    body: (port: SerialPortLike, signal: AbortSignal) => Promise<void>,
+  ): Promise<void> {
+    const ac = new AbortController();
+    this.abort = ac;
+    this.store.set({
+      phase,
+      step: null,
+      progress: {},
+      log: [],
+      result: null,
+      error: null,
+      opResult: null,
+      cancelled: null,
+    });
+    const previous = this.running;
+    const op = (async () => {
+      await previous.catch(() => {});
       await this.stopMonitor();
       const port = await this.getPort();
+      if (ac.signal.aborted) throw Object.assign(new Error('cancelled'), { code: 'aborted' });
+      this.store.set({ step: 'connecting' });
+      await body(port, ac.signal);
+    })();
+    this.running = op;
+    try {
+      await op;
+    } catch (e) {
+      if (ac.signal.aborted) return; // the page already shows "cancelled"
+      const err = e as { code?: string; message?: string };
+      this.store.set({
+        phase: 'failed',
+        step: null,
+        error: { code: err.code ?? 'flash_failed', message: err.message ?? String(e) },
+      });
+    } finally {
+      if (this.abort === ac) this.abort = null;
+    }
+  }
+
+  /**
+   * Cancel while the port chooser is open or the board is being connected (nothing written yet): the page is
+   * free at once; the flasher stops at its next check and lets go of the port before the next operation starts.
+   */
+  cancel() {
+    const s = this.store.get();
+    if (!this.abort || (s.phase !== 'flashing' && s.phase !== 'working')) return;
+    this.abort.abort();
+    this.cancelChoice?.(Object.assign(new Error('No port was chosen.'), { code: 'aborted' }));
+    this.store.set({
+      phase: 'idle',
+      step: null,
+      progress: {},
+      cancelled:
+        s.step === 'choosing-port'
+          ? 'Cancelled while choosing the port; nothing was written.'
+          : s.step === 'writing'
+            ? 'Cancelled while writing: the board holds a partial image; flash it again before use.'
+            : 'Cancelled while connecting; nothing was written.',
+    });
+  }
+
+  async flash(bundle: FlashBundleInput, trust: BundleTrust, opts: { baud: number; diff: boolean }) {
+    await this.run('flashing', async (port, signal) => {
       const { flash } = await import('@aegis/flasher');
       const result = await flash({
         port,
@@ -106,18 +218,64 @@ export class BoardSession {
         trust,
         baud: opts.baud,
         diff: opts.diff,
-        onProgress: (p) => this.store.set((s) => ({ progress: { ...s.progress, [p.part]: p } })),
+        signal,
+        onProgress: (p) => this.store.set((s) => ({ step: 'writing', progress: { ...s.progress, [p.part]: p } })),
         onLog: (line) => this.store.set((s) => ({ log: [...s.log.slice(-200), line] })),
       });
-      this.store.set({ phase: 'flashed', result });
+      if (signal.aborted) return;
+      this.store.set({ phase: 'flashed', step: null, result });
       await this.startMonitor(115200, true);
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      this.store.set({
-        phase: 'failed',
-        error: { code: err.code ?? 'flash_failed', message: err.message ?? String(e) },
+    });
+  }
+
+  /** Connect and read the chip and flash size (nothing is written). */
+  async identify(baud: number): Promise<BoardIdentity | null> {
+    let id: BoardIdentity | null = null;
+    await this.run('working', async (port, signal) => {
+      id = await identifyBoard(port, { baud, signal, onLog: (l) => this.log(l) });
+      if (signal.aborted) return;
+      this.store.set({ phase: 'idle', step: null, identity: id, opResult: { kind: 'identified', identity: id } });
+    });
+    return id;
+  }
+
+  /** Erase the whole flash chip; the board then has no app (the monitor shows the ROM's complaint). */
+  async erase(baud: number) {
+    await this.run('working', async (port, signal) => {
+      const id = await eraseBoard(port, {
+        baud,
+        signal,
+        onLog: (l) => {
+          this.log(l);
+          if (/erasing/i.test(l)) this.store.set({ step: 'erasing' });
+        },
       });
-    }
+      if (signal.aborted) return;
+      this.store.set({ phase: 'idle', step: null, identity: id, opResult: { kind: 'erased', identity: id } });
+    });
+  }
+
+  /** Read a range of flash (a backup, or to look at what the board holds). */
+  async readFlash(offset: number, length: number, baud: number) {
+    await this.run('working', async (port, signal) => {
+      const r = await readBoardFlash(port, offset, length, {
+        baud,
+        signal,
+        onLog: (l) => this.log(l),
+        onProgress: () => this.store.get().step !== 'reading' && this.store.set({ step: 'reading' }),
+      });
+      if (signal.aborted) return;
+      this.store.set({
+        phase: 'idle',
+        step: null,
+        identity: r.identity,
+        opResult: { kind: 'read', identity: r.identity, data: r.data, offset },
+      });
+    });
+  }
+
+  private log(line: string) {
+    this.store.set((s) => ({ log: [...s.log.slice(-200), line] }));
   }
 
   async startMonitor(baud: number, reset: boolean) {
