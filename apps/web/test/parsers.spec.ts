@@ -36,7 +36,16 @@ describe('build diagnostics', () => {
       line(5, 'ninja: build stopped: subcommand failed.'),
     ]);
     expect(d).toEqual([
-      { file: 'main/main.c', line: 12, column: 5, severity: 'error', message: "unknown type name 'in'", seq: 2 },
+      {
+        file: 'main/main.c',
+        line: 12,
+        column: 5,
+        severity: 'error',
+        message: "unknown type name 'in'",
+        seq: 2,
+        inProject: true,
+        includedFrom: [],
+      },
       {
         file: 'main/main.c',
         line: 3,
@@ -44,6 +53,8 @@ describe('build diagnostics', () => {
         severity: 'warning',
         message: "unused variable 'x' [-Wunused-variable]",
         seq: 3,
+        inProject: true,
+        includedFrom: [],
       },
     ]);
   });

@@ -2,7 +2,6 @@
 import { useMemo, useState } from 'react';
 import type { LiveBuild, LiveBuildState } from '@/lib/build/live-build';
 import { fetchBundle } from '@/lib/build/bundle-files';
-import { diagnosticsOf } from '@/lib/build/diagnostics';
 import { toSizeModel } from '@/lib/build/size-model';
 import { emulatedChip, emulatorBoardFor } from '@/lib/flash/emulator-board';
 import { formatBytes } from '@/lib/format';
@@ -28,7 +27,6 @@ export function LivePanels({
 }) {
   // A fresh object per click, so jumping to the same line twice scrolls again.
   const [jump, setJump] = useState<{ seq: number } | null>(null);
-  const diags = useMemo(() => diagnosticsOf(live.logs), [live.logs]);
   const size = useMemo(
     () => toSizeModel(live.size, live.appPartitionSize, live.sizeComponents),
     [live.size, live.appPartitionSize, live.sizeComponents],
@@ -57,9 +55,9 @@ export function LivePanels({
         </p>
       </div>
       <ErrorBox error={live.error} title={live.phase === 'failed' ? 'The build failed' : 'Something went wrong'} />
-      <DiagnosticsList items={diags} onJump={(seq) => setJump({ seq })} />
+      <DiagnosticsList items={live.diagnostics} onJump={(seq) => setJump({ seq })} />
       <div className="panel">
-        <LogView lines={live.logs} jumpTo={jump} />
+        <LogView log={live.log} jumpTo={jump} />
       </div>
       {live.phase === 'succeeded' && (
         <div className="results">

@@ -4,7 +4,6 @@ import {
   type BuildStatus,
   type FlashBundleManifest,
   type JobState,
-  type LogLine,
 } from '@aegis/protocol';
 import { sendChunked } from '../rtc/channel-io';
 import { connectToMachine, type MachineLink } from '../rtc/connect';
@@ -12,7 +11,8 @@ import { EspctlClient } from '../rtc/espctl-client';
 import { FirmwareClient } from '../rtc/firmware-client';
 import { sha256Hex } from '../rtc/hex';
 import { writeTar, type TarEntry } from '../tar/ustar';
-import { LogLines } from './log-lines';
+import { IncrementalDiagnostics, type Diagnostic } from './diagnostics';
+import { emptyLog, LogLines, type LogSnapshot } from './log-lines';
 import { Store } from './store';
 import type { StepKey, StepTimes } from './timeline';
 
@@ -31,7 +31,10 @@ export interface LiveBuildState {
   phase: Phase;
   progress: string;
   steps: StepTimes;
-  logs: LogLine[];
+  /** The log so far (a view of the append-only store; a new object per update, the lines are never copied). */
+  log: LogSnapshot;
+  /** Errors and warnings of the log, ranked (the user's own first), parsed as the lines arrive. */
+  diagnostics: Diagnostic[];
   status: BuildStatus | null;
   error: { code: string; message: string } | null;
   uploadSent: number;
@@ -75,7 +78,8 @@ export class LiveBuild {
     phase: 'connecting',
     progress: 'Starting',
     steps: {},
-    logs: [],
+    log: emptyLog(),
+    diagnostics: [],
     status: null,
     error: null,
     uploadSent: 0,
@@ -90,8 +94,14 @@ export class LiveBuild {
   link: MachineLink | null = null;
   espctl: EspctlClient | null = null;
   firmware: FirmwareClient | null = null;
+  private readonly diagnostics = new IncrementalDiagnostics();
   /** Live frames and replay pages, kept once per seq, published to the store at most every 100 ms. */
-  private readonly log = new LogLines({ publish: (logs) => this.store.set({ logs }) });
+  private readonly log = new LogLines({
+    publish: (log, fresh) => {
+      this.diagnostics.push(fresh);
+      this.store.set({ log, diagnostics: this.diagnostics.diagnostics });
+    },
+  });
   private resultsLoading = false;
 
   constructor(readonly kind: 'build' | 'attach') {}
@@ -103,6 +113,11 @@ export class LiveBuild {
   private onStatus = (status: BuildStatus) => {
     // Lines written before this status are already queued (the machine sends them first): show them with it.
     this.log.flush();
+    if (isTerminalJobState(status.state)) {
+      // The whole log is in: parse what the incremental parser had left for later.
+      this.diagnostics.finish();
+      this.store.set({ diagnostics: this.diagnostics.diagnostics });
+    }
     const phase = phaseOf(status.state);
     this.store.set({ status, ...(phase ? { phase } : {}), ...(status.error ? { error: status.error } : {}) });
     if (status.state === 'running') this.step('building');
