@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 
 const LINKS = [
+  { href: '/projects', label: 'Projects' },
   { href: '/builds/new', label: 'New build' },
   { href: '/builds', label: 'Builds' },
   { href: '/machines', label: 'Machines' },

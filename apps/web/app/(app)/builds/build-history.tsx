@@ -5,6 +5,8 @@ import Link from 'next/link';
 import { api, listOf } from '@/lib/api';
 import { formatDuration, formatTime, shortId } from '@/lib/format';
 import { ErrorBox } from '@/components/error-box';
+import { ProjectLink } from '@/components/projects/project-link';
+import { useProjectOfBuild } from '@/lib/projects/use-projects';
 
 export function BuildHistory() {
   // Newest first, 50 a page; "Show older builds" follows the API's cursor.
@@ -20,6 +22,8 @@ export function BuildHistory() {
     getNextPageParam: (last) => last.next ?? undefined,
     refetchInterval: 5000,
   });
+  // Builds started from a project of this browser name it (kept in IndexedDB; the API knows no projects).
+  const projectOf = useProjectOfBuild();
   if (q.error) return <ErrorBox error={q.error} title="Build history could not be loaded" />;
   if (!q.data) return <p className="muted">Loading builds…</p>;
   const jobs = q.data.pages.flatMap((p) => p.jobs).filter((j) => j.kind !== 'attach');
@@ -36,6 +40,7 @@ export function BuildHistory() {
         <thead>
           <tr>
             <th scope="col">Build</th>
+            <th scope="col">Project</th>
             <th scope="col">State</th>
             <th scope="col">Target</th>
             <th scope="col" className="hide-narrow">
@@ -54,6 +59,9 @@ export function BuildHistory() {
                 <Link className="mono" href={`/builds/${j.id}`}>
                   {shortId(j.id)}
                 </Link>
+              </td>
+              <td data-label="Project">
+                <ProjectLink project={projectOf(j.id)} />
               </td>
               <td data-label="State">
                 <span className={`badge ${j.state}`}>{j.state}</span>

@@ -63,10 +63,13 @@ export function FileTree({
             >
               {path.split('/').pop()}
               {change && (
-                <span aria-label={` (${change} since the last build)`} title={`${change} since the last build`}>
-                  {' '}
-                  {MARK[change]}
-                </span>
+                <>
+                  <span aria-hidden="true" title={`${change} since the last build`}>
+                    {' '}
+                    {MARK[change]}
+                  </span>
+                  <span className="sr-only"> ({change} since the last build)</span>
+                </>
               )}
             </button>
           </li>

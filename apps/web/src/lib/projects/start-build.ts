@@ -1,5 +1,5 @@
 import { LiveBuild, type BuildOptions } from '../build/live-build';
-import { registerLive } from '../build/registry';
+import { registerLive, releaseWhenIdle } from '../build/registry';
 import type { ProjectStore } from './project-store';
 import type { Project } from './types';
 
@@ -16,6 +16,9 @@ export async function startProjectBuild(
   now: () => number = Date.now,
 ): Promise<{ build: LiveBuild; started: boolean }> {
   const files = await store.files(project.id);
+  // A finished earlier build of this project may still hold its machine connection (and a slot there): the new
+  // build supersedes it, so it is let go now rather than after the idle delay (its page offers to reattach).
+  for (const b of await store.builds(project.id)) releaseWhenIdle(b.jobId, 0);
   const options: BuildOptions = { ...project.options, ...(extra.clean ? { clean: true } : {}) };
   const build = new LiveBuild('build');
   let started = false;

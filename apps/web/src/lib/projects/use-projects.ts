@@ -53,3 +53,23 @@ export function useInvalidateProjects() {
       qc.invalidateQueries({ queryKey: projectKeys.byJob }),
     ]);
 }
+
+export interface ProjectOfBuild {
+  projectId: string;
+  name: string;
+  /** False when the project was deleted from this browser since (the name is the one it had then). */
+  exists: boolean;
+}
+
+/** For the build history: which project (of this browser) each job was started from, by job id. */
+export function useProjectOfBuild(): (jobId: string) => ProjectOfBuild | null {
+  const builds = useProjectBuildsByJob();
+  const projects = useProjects();
+  const byId = new Map((projects.data ?? []).map((p) => [p.id, p]));
+  return (jobId) => {
+    const b = builds.data?.get(jobId);
+    if (!b) return null;
+    const p = byId.get(b.projectId);
+    return { projectId: b.projectId, name: p?.name ?? b.projectName, exists: !!p };
+  };
+}

@@ -10,6 +10,7 @@ import { useLive } from '@/lib/build/use-live';
 import { formatBytes, formatDuration, formatTime, shortId } from '@/lib/format';
 import { ErrorBox } from '@/components/error-box';
 import { LivePanels } from '@/components/build/live-panels';
+import { BuildProjectBar } from '@/components/projects/build-project-bar';
 
 export function BuildDetail({ jobId }: { jobId: string }) {
   const qc = useQueryClient();
@@ -62,6 +63,7 @@ export function BuildDetail({ jobId }: { jobId: string }) {
           )}
         </div>
       </div>
+      <BuildProjectBar jobId={jobId} />
       <ErrorBox error={job.error} title="This build could not be loaded" />
       {j && (
         <div className="panel">

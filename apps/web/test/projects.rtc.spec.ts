@@ -1,0 +1,207 @@
+import type { Locator } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shot } from './support/shots';
+import { signIn, startStack, type Stack } from './support/stack';
+
+/**
+ * A project kept in the browser, end to end: real API, a real build machine with real ESP-IDF v5.1.6 in the
+ * bubblewrap sandbox, Chromium. Create from the hello_world template, build, flash the virtual board, edit one line
+ * in the editor, see the diff, rebuild: a different app image, and the reflash writes only the sectors that changed.
+ */
+const BUILD_MS = 540_000;
+const TEST_MS = 600_000;
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+let s: Stack;
+
+beforeAll(async () => {
+  // One build slot: a rebuild must not wait for the previous build's connection to go idle.
+  s = await startStack({ machine: true, slots: 1 });
+  await signIn(s);
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+/** The sha256 of the app image (`hello_world.bin`) in the artifacts of the build on screen. */
+async function appSha256(): Promise<string> {
+  const rows = s.page.getByTestId('artifacts').locator('tbody tr');
+  await expect.poll(() => rows.count(), { timeout: 30_000 }).toBeGreaterThan(3);
+  const shas = new Set<string>();
+  for (const row of await rows.all()) {
+    const name = ((await row.locator('td[data-label="File"]').textContent()) ?? '').trim();
+    if (/(^|\/)hello_world\.bin$/.test(name))
+      shas.add((await row.locator('td[data-label="sha256"]').getAttribute('title')) ?? '');
+  }
+  // The build output and its copy in the bundle are the same image.
+  expect(shas.size, [...shas].join(', ')).toBe(1);
+  const [sha] = shas;
+  expect(sha).toMatch(/^[0-9a-f]{64}$/);
+  return sha;
+}
+
+/**
+ * Flashes the build on screen onto this tab's virtual board and returns how many sectors of the app part were
+ * written: the number the sector-diff reports, or for a full write at least the part's size in whole KiB / 4.
+ */
+async function flashVirtualBoard(step: string): Promise<{ sectors: number; full: boolean }> {
+  const { page } = s;
+  await page.getByLabel(/Virtual board/).check();
+  await page.getByRole('button', { name: 'Flash the virtual board' }).click();
+  const result = page.getByTestId('flash-result');
+  await expect.poll(() => result.count(), { timeout: 90_000 }).toBe(1);
+  await expect.poll(() => result.textContent(), { timeout: 30_000 }).toMatch(/Flashed and verified/);
+  const app = (await result.locator('li', { hasText: /^app @ 0x10000/ }).textContent()) ?? '';
+  await shot(page, step);
+  const diff = /(\d+) changed sectors? written/.exec(app);
+  if (diff) return { sectors: Number(diff[1]), full: false };
+  const full = /: ([\d.]+) KiB, written in full/.exec(app);
+  expect(full, app).not.toBeNull();
+  return { sectors: Math.floor(Number(full![1]) / 4), full: true };
+}
+
+async function waitSucceeded() {
+  await expect.poll(() => s.page.getByTestId('job-state').textContent(), { timeout: BUILD_MS }).toBe('succeeded');
+}
+
+const line = (editor: Locator, text: string) => editor.locator('.cm-line', { hasText: text });
+
+describe('a project kept in the browser: edit, rebuild, reflash only what changed', () => {
+  let projectUrl = '';
+  let firstJob = '';
+  let firstSha = '';
+  let firstFlash = { sectors: 0, full: false };
+
+  it('creates a project from the hello_world template and opens its main file in the editor', async () => {
+    const { page, web } = s;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Projects' }).click();
+    await page.waitForURL(`${web.url}/projects`);
+    await expect.poll(() => page.getByText('No projects in this browser yet').count()).toBe(1);
+    await page.getByLabel('Template').selectOption('hello_world');
+    await expect.poll(() => page.getByLabel('Name').inputValue()).toBe('hello_world');
+    await expect.poll(() => page.getByLabel('Target').inputValue()).toBe('esp32c3');
+    await shot(page, '60-project-new');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.waitForURL(new RegExp(`/projects/${UUID.source}$`));
+    projectUrl = page.url();
+    expect(await page.getByTestId('project-name').textContent()).toBe('hello_world');
+
+    // The template's files (the shared ESP-IDF ones), main source opened first, C highlighted by CodeMirror.
+    const tree = page.getByTestId('file-tree');
+    for (const f of ['CMakeLists.txt', 'hello_world.c', '.espctl.toml']) expect(await tree.textContent()).toContain(f);
+    expect(await page.getByTestId('open-file').textContent()).toBe('main/hello_world.c');
+    const editor = page.getByTestId('code-editor');
+    expect(await editor.getAttribute('data-language')).toBe('cpp');
+    await expect.poll(() => line(editor, 'Hello world!').count()).toBe(1);
+    // Highlighted: the string literal and the keyword are their own coloured spans.
+    const str = line(editor, 'Hello world!').locator('span', { hasText: '"Hello world!\\n"' });
+    expect(await str.count()).toBe(1);
+    const colour = await str.evaluate((e) => getComputedStyle(e).color);
+    const plain = await line(editor, 'Hello world!').evaluate((e) => getComputedStyle(e).color);
+    expect(colour).not.toBe(plain);
+    expect(await page.getByTestId('changes').textContent()).toContain('Not built yet');
+    await shot(page, '61-project-editor');
+
+    // CMake gets its own highlighting.
+    await tree.getByRole('button', { name: 'CMakeLists.txt' }).first().click();
+    await expect.poll(() => page.getByTestId('open-file').textContent()).toBe('CMakeLists.txt');
+    expect(await page.getByTestId('code-editor').getAttribute('data-language')).toBe('cmake');
+    await expect.poll(() => page.getByTestId('code-editor').locator('.cm-line span').count()).toBeGreaterThan(2);
+
+    // Kept in the browser: a reload shows the same project.
+    await page.reload();
+    expect(await page.getByTestId('project-name').textContent()).toBe('hello_world');
+  });
+
+  it(
+    'builds the project, flashes it onto the virtual board',
+    async () => {
+      const { page } = s;
+      await page.getByRole('button', { name: 'Build', exact: true }).click();
+      await page.waitForURL(new RegExp(`/builds/${UUID.source}$`), { timeout: 30_000 });
+      firstJob = page.url().split('/').pop()!;
+      // The build page names its project and links back.
+      await expect.poll(() => page.getByTestId('build-project').textContent()).toContain('hello_world');
+      await waitSucceeded();
+      expect((await page.getByTestId('log').textContent()) ?? '').toContain('Linking CXX executable hello_world.elf');
+      firstSha = await appSha256();
+      await shot(page, '62-project-built');
+      firstFlash = await flashVirtualBoard('63-project-flashed');
+      expect(firstFlash.sectors).toBeGreaterThan(10);
+    },
+    TEST_MS,
+  );
+
+  it('edits the printed string in the editor; the diff lists the changed file and its lines', async () => {
+    const { page } = s;
+    // Back to the project through the build page's link (no reload: the virtual board lives in this tab).
+    await page.getByTestId('build-project').getByRole('link', { name: 'hello_world' }).click();
+    await page.waitForURL(projectUrl);
+    await expect.poll(() => page.getByTestId('no-changes').count()).toBe(1);
+    const editor = page.getByTestId('code-editor');
+    await expect.poll(() => line(editor, 'Hello world!').count()).toBe(1);
+    // Caret to the end of the printf line, back before `!\n");`, select "world", type over it.
+    await line(editor, 'Hello world!').click();
+    await page.keyboard.press('End');
+    for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowLeft');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Shift+ArrowLeft');
+    await page.keyboard.type('aegis');
+    await expect.poll(() => line(editor, 'Hello aegis!').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('save-state').textContent()).toBe('saved');
+
+    const changed = page.getByTestId('changed-files');
+    await expect.poll(() => changed.textContent()).toBe('main/hello_world.c (modified)');
+    const diff = page.getByTestId('line-diff');
+    expect(await diff.locator('tr[data-kind="del"]').textContent()).toContain('printf("Hello world!\\n");');
+    expect(await diff.locator('tr[data-kind="add"]').textContent()).toContain('printf("Hello aegis!\\n");');
+    expect(await diff.locator('tr[data-kind="add"], tr[data-kind="del"]').count()).toBe(2);
+    // The file tree marks it too.
+    expect(
+      await page
+        .getByTestId('file-tree')
+        .getByRole('button', { name: /hello_world\.c.*modified/ })
+        .count(),
+    ).toBe(1);
+    await shot(page, '64-project-edited-diff');
+  });
+
+  it(
+    'rebuilds: the new firmware differs, and the reflash writes fewer sectors than the first flash',
+    async () => {
+      const { page } = s;
+      await page.getByRole('button', { name: 'Rebuild', exact: true }).click();
+      await page.waitForURL(
+        (u) => UUID.test(u.pathname) && u.pathname.startsWith('/builds/') && !u.pathname.endsWith(firstJob),
+        {
+          timeout: 30_000,
+        },
+      );
+      await waitSucceeded();
+      const secondSha = await appSha256();
+      expect(secondSha).not.toBe(firstSha);
+      await shot(page, '65-project-rebuilt');
+      const second = await flashVirtualBoard('66-project-reflashed');
+      // Only the sectors holding what changed (the string, the app description, the image hash) are written.
+      expect(second.full).toBe(false);
+      expect(second.sectors).toBeGreaterThan(0);
+      expect(second.sectors).toBeLessThan(firstFlash.sectors);
+    },
+    TEST_MS,
+  );
+
+  it('shows the project in the build history, linked back; the project shows its builds and no changes', async () => {
+    const { page } = s;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Builds', exact: true }).click();
+    const rows = page.getByTestId('history').locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+    await expect.poll(() => page.getByTestId('project-link').allTextContents()).toEqual(['hello_world', 'hello_world']);
+    await shot(page, '67-history-with-project');
+    await page.getByTestId('project-link').first().click();
+    await page.waitForURL(projectUrl);
+    await expect.poll(() => page.getByTestId('project-builds').locator('tbody tr').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('no-changes').count()).toBe(1);
+    // The edit was kept.
+    await expect.poll(() => line(page.getByTestId('code-editor'), 'Hello aegis!').count()).toBe(1);
+    await shot(page, '68-project-after-rebuild');
+  });
+});
