@@ -47,7 +47,7 @@ describe('client ↔ machine over loopback through the real API', () => {
     const fw = await s.firmware!.fetch('app.bin');
     const expected = fixtureFirmware(300_000);
     expect(fw.sha256).toBe(createHash('sha256').update(expected).digest('hex'));
-    expect(fw.data.equals(expected)).toBe(true);
+    expect(Buffer.from(fw.data).equals(expected)).toBe(true);
     const job = await eventually(
       () => getJob(api, api.userKey, s.jobId),
       (j) => j.state === 'succeeded',

@@ -104,12 +104,12 @@ describe('faults', () => {
       const partial = (err as TransferInterruptedError).partial;
       expect(partial.length).toBeGreaterThan(600_000);
       expect(partial.length).toBeLessThan(expected.length);
-      expect(partial.equals(expected.subarray(0, partial.length))).toBe(true);
+      expect(Buffer.from(partial).equals(expected.subarray(0, partial.length))).toBe(true);
 
       const b = await attach(s.jobId);
       cleanup.push(() => b.close());
       const fw = await b.firmware!.fetch('app.bin', { resumeFrom: partial });
-      expect(fw.data.equals(expected)).toBe(true);
+      expect(Buffer.from(fw.data).equals(expected)).toBe(true);
       const job = await getJob(api, api.userKey, s.jobId);
       expect(job.state).toBe('succeeded');
     });
@@ -184,7 +184,7 @@ describe('limiter', () => {
     const t0 = performance.now();
     const fw = await s.firmware!.fetch('app.bin');
     const elapsed = performance.now() - t0;
-    expect(fw.data.equals(fixtureFirmware(size))).toBe(true);
+    expect(Buffer.from(fw.data).equals(fixtureFirmware(size))).toBe(true);
     const expectedMs = (size / ((800 * 1000) / 8)) * 1000;
     const ratio = elapsed / expectedMs;
     expect(ratio).toBeGreaterThan(0.85);

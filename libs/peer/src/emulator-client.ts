@@ -5,10 +5,10 @@ import {
   type EmulatorClientMessage,
   type EmulatorExitReason,
 } from '@aegis/protocol';
-import type { MessageChannelLike } from './channel.js';
+import type { ChannelLike } from './channel.js';
 import { LimitedSender, type Limits } from './limited-sender.js';
 
-// Browser-safe: web-platform globals only (Buffer is used when present, for werift's send).
+// Browser-safe (web-platform globals only): the dashboard's emulated board runs on this client.
 
 export interface EmulatorReady {
   chip: EmulatedChip;
@@ -35,10 +35,19 @@ export class EmulatorError extends Error {
 
 const utf8 = new TextEncoder();
 
-/** werift wants a Buffer; in a browser a Uint8Array is what a data channel takes anyway. */
-function frame(bytes: Uint8Array): Buffer {
-  const B = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-  return (B ? B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes) as Buffer;
+/** Why a run ended, in words for a person (the caller adds the final stop). */
+export function exitText(e: EmulatorExit): string {
+  const code = e.code === null ? '' : ` (code ${e.code})`;
+  const base =
+    e.reason === 'stopped'
+      ? 'stopped'
+      : e.reason === 'time_limit'
+        ? 'the time limit was reached'
+        : e.reason === 'job_ended'
+          ? 'the build job ended on the machine'
+          : `QEMU exited${code}`;
+  // The machine's detail is a sentence of its own.
+  return e.detail ? `${base} — ${e.detail.replace(/\.$/, '')}` : base;
 }
 
 /**
@@ -56,17 +65,19 @@ export class EmulatorClient {
   private running = false;
   private lastExit?: EmulatorExit;
   private closed = false;
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
-    readonly channel: MessageChannelLike,
+    readonly channel: ChannelLike,
     limits: Limits = {},
   ) {
     this.sender = new LimitedSender(channel, limits);
-    channel.onClose(() => {
+    const offClose = channel.onClose(() => {
       this.closed = true;
+      this.running = false;
       for (const cb of [...this.closeListeners]) cb();
     });
-    channel.onMessage((d) => {
+    const offMessage = channel.onMessage((d) => {
       if (typeof d !== 'string') {
         for (const cb of this.outputListeners) cb(d);
         return;
@@ -94,6 +105,12 @@ export class EmulatorClient {
         for (const cb of [...this.errorListeners]) cb(err);
       }
     });
+    this.unsubscribe.push(offClose, offMessage);
+  }
+
+  /** Stops listening to the channel (the channel stays with its connection). */
+  dispose(): void {
+    for (const off of this.unsubscribe) off();
   }
 
   /**
@@ -101,11 +118,42 @@ export class EmulatorClient {
    * `ready`, rejects with EmulatorError on an `error` or `exit` before it.
    */
   start(opts: { image?: Uint8Array; seconds?: number } = {}): Promise<EmulatorReady> {
+    if (this.closed) return Promise.reject(closedError());
     const { image } = opts;
     const msg: EmulatorClientMessage = image
       ? { type: 'start', image: 'client', image_bytes: image.byteLength }
       : { type: 'start', image: 'job' };
     if (opts.seconds !== undefined) msg.seconds = opts.seconds;
+    this.running = true;
+    const sends: Promise<void>[] = [this.sender.sendJson(msg)];
+    if (image)
+      for (let at = 0; at < image.byteLength; at += MAX_FRAME_BYTES)
+        sends.push(this.sender.send(image.subarray(at, Math.min(at + MAX_FRAME_BYTES, image.byteLength))));
+    return this.nextReady(Promise.all(sends));
+  }
+
+  /** Bytes for the emulated UART (what a person types). */
+  write(data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === 'string' ? utf8.encode(data) : data;
+    const sends: Promise<void>[] = [];
+    for (let at = 0; at < bytes.byteLength; at += MAX_FRAME_BYTES)
+      sends.push(this.sender.send(bytes.subarray(at, Math.min(at + MAX_FRAME_BYTES, bytes.byteLength))));
+    return Promise.all(sends).then(() => undefined);
+  }
+
+  /** Reboots the board on the same flash; resolves at the machine's next `ready`. */
+  reset(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    return this.nextReady(this.sender.sendJson({ type: 'reset' } satisfies EmulatorClientMessage)).then(
+      () => undefined,
+    );
+  }
+
+  /**
+   * The first `ready` after `sent`'s frames; rejects with EmulatorError on an `error` or `exit` before it, when
+   * the channel closes, or when the frames could not be sent.
+   */
+  private nextReady(sent: Promise<unknown>): Promise<EmulatorReady> {
     return new Promise<EmulatorReady>((resolve, reject) => {
       const offs: Array<() => void> = [];
       const done = (err?: EmulatorError, ready?: EmulatorReady) => {
@@ -117,33 +165,14 @@ export class EmulatorClient {
         this.onReady((r) => done(undefined, r)),
         this.onError((e) => done(e)),
         this.onExit((e) =>
-          done(
-            new EmulatorError(`exit_${e.reason}`, `The emulator ended before it was ready (${e.detail ?? e.reason}).`),
-          ),
+          done(new EmulatorError(`exit_${e.reason}`, `The emulator ended before it was ready (${exitText(e)}).`)),
         ),
         this.onClose(() => done(closedError())),
       );
-      this.running = true;
-      const sends: Promise<void>[] = [this.sender.sendJson(msg)];
-      if (image)
-        for (let at = 0; at < image.byteLength; at += MAX_FRAME_BYTES)
-          sends.push(this.sender.send(frame(image.subarray(at, Math.min(at + MAX_FRAME_BYTES, image.byteLength)))));
-      Promise.all(sends).catch((err: Error) => done(new EmulatorError('send_failed', err.message)));
+      sent.catch((err: Error) =>
+        done(err instanceof EmulatorError ? err : new EmulatorError('send_failed', err.message)),
+      );
     });
-  }
-
-  /** Bytes for the emulated UART (what a person types). */
-  write(data: string | Uint8Array): Promise<void> {
-    const bytes = typeof data === 'string' ? utf8.encode(data) : data;
-    const sends: Promise<void>[] = [];
-    for (let at = 0; at < bytes.byteLength; at += MAX_FRAME_BYTES)
-      sends.push(this.sender.send(frame(bytes.subarray(at, Math.min(at + MAX_FRAME_BYTES, bytes.byteLength)))));
-    return Promise.all(sends).then(() => undefined);
-  }
-
-  /** Reboots the board on the same flash; a new `ready` follows. */
-  reset(): Promise<void> {
-    return this.sender.sendJson({ type: 'reset' } satisfies EmulatorClientMessage);
   }
 
   /** Sends stop; resolves with the exit frame (or immediately if already exited). */

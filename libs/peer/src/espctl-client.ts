@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   BuildStatus,
   LogBatch,
@@ -8,7 +7,8 @@ import {
   type EspctlParams,
   type EspctlResult,
 } from '@aegis/protocol';
-import type { MessageChannelLike } from './channel.js';
+import { sha256Hex } from './bytes.js';
+import type { ChannelLike } from './channel.js';
 import { ChannelClosedError, LimitedSender, type Limits } from './limited-sender.js';
 import { JsonRpcClient } from './json-rpc.js';
 
@@ -22,7 +22,7 @@ export interface EspctlClientEvents {
   error(err: { code: number; message: string }): void;
 }
 
-/** Typed JSON-RPC client over the `espctl` channel. */
+/** Typed JSON-RPC client over the `espctl` channel. Browser-safe: the dashboard uses it too. */
 export class EspctlClient {
   readonly rpc: JsonRpcClient;
   readonly sender: LimitedSender;
@@ -32,17 +32,20 @@ export class EspctlClient {
     status: new Set(),
     error: new Set(),
   };
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
-    readonly channel: MessageChannelLike,
+    readonly channel: ChannelLike,
     limits: Limits = {},
   ) {
     this.sender = new LimitedSender(channel, limits);
     this.rpc = new JsonRpcClient((t) => this.sender.send(t));
-    channel.onMessage((d) => {
-      if (typeof d === 'string') this.rpc.handleText(d);
-    });
-    channel.onClose(() => this.rpc.failAll(new ChannelClosedError(channel.label)));
+    this.unsubscribe.push(
+      channel.onMessage((d) => {
+        if (typeof d === 'string') this.rpc.handleText(d);
+      }),
+      channel.onClose(() => this.rpc.failAll(new ChannelClosedError(channel.label))),
+    );
     this.rpc.onNotification((method, params) => {
       if (method === 'log') {
         const r = LogBatch.safeParse(params);
@@ -71,13 +74,29 @@ export class EspctlClient {
     return () => this.listeners[event].delete(cb);
   }
 
-  /** Uploads a tar of the project: begin (size + sha256), binary chunks, end. Returns what the machine unpacked. */
-  async uploadProject(tar: Buffer): Promise<EspctlResult<'upload.end'>> {
-    const sha256 = createHash('sha256').update(tar).digest('hex');
-    const { max_chunk } = await this.call('upload.begin', { size: tar.length, sha256, format: 'tar' });
+  /**
+   * Uploads a tar of the project: begin (size + sha256), binary chunks, end. Returns what the machine unpacked.
+   * `onProgress` hears the bytes handed to the channel so far.
+   */
+  async uploadProject(
+    tar: Uint8Array,
+    opts: { onProgress?: (sent: number, total: number) => void } = {},
+  ): Promise<EspctlResult<'upload.end'>> {
+    const size = tar.byteLength;
+    const sha256 = await sha256Hex(tar);
+    const { max_chunk } = await this.call('upload.begin', { size, sha256, format: 'tar' });
     const chunk = Math.max(1, Math.min(max_chunk, MAX_FRAME_BYTES));
-    for (let off = 0; off < tar.length; off += chunk) await this.sender.send(tar.subarray(off, off + chunk));
+    for (let off = 0; off < size; off += chunk) {
+      const end = Math.min(off + chunk, size);
+      await this.sender.send(tar.subarray(off, end));
+      opts.onProgress?.(end, size);
+    }
     return this.call('upload.end', {});
+  }
+
+  /** Stops listening to the channel (the channel itself stays open); calls still waiting are not answered. */
+  dispose(): void {
+    for (const off of this.unsubscribe) off();
   }
 
   /**

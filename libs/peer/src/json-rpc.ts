@@ -13,7 +13,7 @@ import {
 } from '@aegis/protocol';
 import type { z } from 'zod';
 
-// Browser-safe (web-platform globals only, no werift): the dashboard imports this file as `@aegis/peer/json-rpc`.
+// Browser-safe (web-platform globals only, no werift): the dashboard imports it through `@aegis/peer/browser`.
 
 const utf8 = new TextEncoder();
 

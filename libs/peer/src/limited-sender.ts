@@ -1,6 +1,9 @@
 import { MAX_FRAME_BYTES } from '@aegis/protocol';
-import type { MessageChannelLike } from './channel.js';
+import { utf8ByteLength } from './bytes.js';
+import type { ChannelLike } from './channel.js';
 import { TokenBucket, type Clock, systemClock } from './token-bucket.js';
+
+// Browser-safe (web-platform globals only): the dashboard sends through the same limiter as Node.
 
 /** Keep this little in flight: werift gets slower with a big send buffer (see notes, Q1). */
 export const HIGH_WATER_BYTES = 256 * 1024;
@@ -53,7 +56,7 @@ export class LimitedSender {
   private readonly buckets: { bytes?: TokenBucket; messages?: TokenBucket };
 
   constructor(
-    readonly channel: MessageChannelLike,
+    readonly channel: ChannelLike,
     limits: Limits = {},
     clock: Clock = systemClock,
   ) {
@@ -61,9 +64,9 @@ export class LimitedSender {
     channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
   }
 
-  /** Resolves once the frame was handed to the channel. */
-  send(data: string | Buffer): Promise<void> {
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  /** Resolves once the frame was handed to the channel. Text frames count (and are limited) in UTF-8 bytes. */
+  send(data: string | Uint8Array): Promise<void> {
+    const size = typeof data === 'string' ? utf8ByteLength(data) : data.byteLength;
     if (size > MAX_FRAME_BYTES) return Promise.reject(new FrameTooLargeError(size));
     const run = this.tail.then(() => this.sendNow(data, size));
     this.tail = run.catch(() => undefined);
@@ -79,7 +82,7 @@ export class LimitedSender {
     return this.tail;
   }
 
-  private async sendNow(data: string | Buffer, size: number): Promise<void> {
+  private async sendNow(data: string | Uint8Array, size: number): Promise<void> {
     await this.buckets.messages?.take(1);
     await this.buckets.bytes?.take(size);
     while (this.channel.readyState === 'open' && this.channel.bufferedAmount > HIGH_WATER_BYTES) {

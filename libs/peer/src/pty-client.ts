@@ -1,5 +1,5 @@
 import { PtyServerMessage, type PtyClientMessage } from '@aegis/protocol';
-import type { MessageChannelLike } from './channel.js';
+import type { ChannelLike } from './channel.js';
 import { LimitedSender, type Limits } from './limited-sender.js';
 
 export interface PtyExit {
@@ -7,19 +7,22 @@ export interface PtyExit {
   signal?: string | null;
 }
 
-/** A terminal on the `pty` channel: raw bytes both ways, JSON control frames (`open`, `resize`, `exit`). */
+const utf8 = new TextEncoder();
+
+/** A terminal on the `pty` channel (browser-safe): raw bytes both ways, JSON control frames (`open`, `resize`, `exit`). */
 export class PtyClient {
   readonly sender: LimitedSender;
-  private readonly dataListeners = new Set<(data: Buffer) => void>();
+  private readonly dataListeners = new Set<(data: Uint8Array) => void>();
   private readonly exitListeners = new Set<(exit: PtyExit) => void>();
   private readonly errorListeners = new Set<(message: string) => void>();
+  private readonly offMessage: () => void;
 
   constructor(
-    readonly channel: MessageChannelLike,
+    readonly channel: ChannelLike,
     limits: Limits = {},
   ) {
     this.sender = new LimitedSender(channel, limits);
-    channel.onMessage((d) => {
+    this.offMessage = channel.onMessage((d) => {
       if (typeof d !== 'string') {
         for (const cb of this.dataListeners) cb(d);
         return;
@@ -47,11 +50,16 @@ export class PtyClient {
   }
 
   /** Keystrokes/bytes to the terminal. */
-  write(data: string | Buffer): Promise<void> {
-    return this.sender.send(typeof data === 'string' ? Buffer.from(data) : data);
+  write(data: string | Uint8Array): Promise<void> {
+    return this.sender.send(typeof data === 'string' ? utf8.encode(data) : data);
   }
 
-  onData(cb: (data: Buffer) => void): () => void {
+  /** Stops listening to the channel (the view went away; the channel stays with its connection). */
+  dispose(): void {
+    this.offMessage();
+  }
+
+  onData(cb: (data: Uint8Array) => void): () => void {
     this.dataListeners.add(cb);
     return () => this.dataListeners.delete(cb);
   }

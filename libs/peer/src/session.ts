@@ -7,7 +7,8 @@ import {
   type GrantResponse,
   type SignalingEvent,
 } from '@aegis/protocol';
-import { waitOpen, wrapDataChannel, type MessageChannelLike } from './channel.js';
+import { waitOpen } from './channel.js';
+import { wrapDataChannel, type MessageChannelLike } from './werift-channel.js';
 import { PeerError } from './errors.js';
 import { EspctlClient } from './espctl-client.js';
 import { FirmwareClient } from './firmware-client.js';

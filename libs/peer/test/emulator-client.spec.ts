@@ -78,11 +78,13 @@ describe('EmulatorClient', () => {
     const again = client.start();
     m.send({ type: 'ready', chip: 'esp32c3', flash_bytes: 4 << 20, seconds: 5 });
     await again;
-    await client.reset();
+    const reset = client.reset();
     await m.until(() => m.json.length === 4);
     expect(m.json[3]).toEqual({ type: 'reset' });
     m.send({ type: 'ready', chip: 'esp32c3', flash_bytes: 4 << 20, seconds: 5 });
-    await m.until(() => resets.length === 2);
+    // A reset resolves at the board's next `ready`, not when the frame is sent.
+    await reset;
+    expect(resets).toHaveLength(2);
 
     const exited = client.exited();
     s.close();

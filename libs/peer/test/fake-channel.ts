@@ -1,4 +1,4 @@
-import type { MessageChannelLike } from '../src/channel.js';
+import type { MessageChannelLike } from '../src/werift-channel.js';
 
 /** Two connected in-memory channels; messages arrive asynchronously, like a data channel. */
 export function channelPair(label = 'test'): [FakeChannel, FakeChannel] {
@@ -19,10 +19,11 @@ export class FakeChannel implements MessageChannelLike {
   private low = new Set<() => void>();
   private closed = new Set<() => void>();
   constructor(readonly label: string) {}
-  send(data: string | Buffer) {
+  send(data: string | Uint8Array) {
     if (this.readyState !== 'open') throw new Error('closed');
-    this.sent.push(data);
+    // Node's end sees Buffers, as werift delivers them.
     const copy = typeof data === 'string' ? data : Buffer.from(data);
+    this.sent.push(copy);
     setImmediate(() => this.peer?.msg.forEach((cb) => cb(copy)));
   }
   /** Closes both ends; the peer sees it after the messages already in flight, like SCTP. */

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RTCPeerConnection, type RTCDataChannel } from 'werift';
-import { waitOpen, wrapDataChannel } from '../src/channel.js';
+import { waitOpen } from '../src/channel.js';
+import { wrapDataChannel } from '../src/werift-channel.js';
 import { fileSourceFromBuffer, sendFile } from '../src/file-transfer.js';
 import { FirmwareClient } from '../src/firmware-client.js';
 import { iceGatheringComplete } from '../src/gather.js';

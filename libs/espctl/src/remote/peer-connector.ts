@@ -1,8 +1,7 @@
 import type { RemoteSession as PeerSession } from '@aegis/peer';
 // rtc-base, not the package index: loads no werift (that waits for the first remote session).
 import { interfaceRtcConfig, loopbackRtcConfig, type RtcConfig } from '@aegis/peer/rtc-base';
-import { createHash } from 'node:crypto';
-import { MAX_FRAME_BYTES, RpcErrorCode, type BuildStatus, type ChannelName, type LogLine } from '@aegis/protocol';
+import { RpcErrorCode, type BuildStatus, type ChannelName, type LogLine } from '@aegis/protocol';
 import { EspctlError } from '../errors.js';
 import { unreachable } from './control-client.js';
 import type { RemoteBuildRequest, RemoteConnector, RemoteSession } from './remote-connector.js';
@@ -57,24 +56,14 @@ function adapt(s: PeerSession, peer: Peer): RemoteSession {
         throw rpcToEspctl(err);
       }),
     uploadProject: async (tar, onProgress) => {
-      const buf = Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength);
-      if (!onProgress) return void (await espctl.uploadProject(buf));
-      // The same begin / chunks / end as EspctlClient.uploadProject, reporting each chunk for a progress bar.
-      const sha256 = createHash('sha256').update(buf).digest('hex');
-      const { max_chunk } = await espctl.call('upload.begin', { size: buf.length, sha256, format: 'tar' });
-      const chunk = Math.max(1, Math.min(max_chunk, MAX_FRAME_BYTES));
-      for (let off = 0; off < buf.length; off += chunk) {
-        await espctl.sender.send(buf.subarray(off, off + chunk));
-        onProgress(Math.min(off + chunk, buf.length), buf.length);
-      }
-      await espctl.call('upload.end', {});
+      await espctl.uploadProject(tar, { onProgress });
     },
     getFile: async (name) => {
       if (!firmware) throw new EspctlError('channel_missing', 'The machine did not open the firmware channel.');
-      let resumeFrom: Buffer | undefined;
+      let resumeFrom: Uint8Array | undefined;
       for (let attempt = 0; ; attempt++) {
         try {
-          return new Uint8Array((await firmware.fetch(name, { resumeFrom })).data);
+          return (await firmware.fetch(name, { resumeFrom })).data;
         } catch (err) {
           if (err instanceof peer.TransferInterruptedError && attempt < 2 && firmware.channel.readyState === 'open') {
             resumeFrom = err.partial;

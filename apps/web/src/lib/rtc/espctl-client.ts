@@ -1,4 +1,4 @@
-import { JsonRpcClient, RpcError } from '@aegis/peer/json-rpc';
+import { JsonRpcClient, RpcError } from '@aegis/peer/browser';
 import {
   EspctlNotifications,
   type BuildStatus,
