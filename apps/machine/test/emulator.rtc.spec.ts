@@ -305,6 +305,11 @@ describe('the emulator channel (real ESP-IDF 5.1.6, real QEMU, real WebRTC)', ()
       const src = await open(jobs.esp32);
       const merged = await src.firmware!.fetch('merged.bin');
       const s = await open(jobs.c3);
+      // Bytes without a bootloader where either chip keeps it are refused, not booted as the job's chip.
+      await expect(s.emulator!.start({ image: new Uint8Array(64 * 1024), seconds: 60 })).rejects.toMatchObject({
+        code: 'bad_image',
+        message: expect.stringMatching(/no ESP32-C3 bootloader at 0x0 and no ESP32 bootloader at 0x1000/),
+      });
       const out = outputOf(s.emulator!);
       const ready = await s.emulator!.start({ image: new Uint8Array(merged.data), seconds: 60 });
       expect(ready).toMatchObject({ chip: 'esp32', flash_bytes: 2 * 1024 * 1024 });

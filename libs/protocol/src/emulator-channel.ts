@@ -6,8 +6,9 @@ import { z } from 'zod';
  * client, what it types. Control messages are JSON text frames. One emulator runs per channel at a time.
  *
  * With `start {image: "client", image_bytes: N}` the first N binary bytes the client sends after `start` are the
- * flash image (a merged image at offset 0, padded by the machine to the next QEMU flash size); only then does the
- * emulator boot and later binary frames become UART input.
+ * flash image (a merged image at offset 0: an ESP32-C3 bootloader at 0x0 or an ESP32 one at 0x1000, which picks
+ * the QEMU machine; padded by the machine to the next QEMU flash size); only then does the emulator boot and later
+ * binary frames become UART input. An image without either bootloader is refused with `error {code: "bad_image"}`.
  */
 
 /** Chips whose QEMU machine Aegis drives (`qemu-system-riscv32 -M esp32c3`, `qemu-system-xtensa -M esp32`). */
@@ -52,7 +53,12 @@ export const EmulatorExitReason = z.enum([
 export type EmulatorExitReason = z.infer<typeof EmulatorExitReason>;
 
 export const EmulatorServerMessage = z.discriminatedUnion('type', [
-  /** The emulator is up; UART bytes follow as binary frames. Sent again after each `reset`. */
+  /**
+   * QEMU really runs the image: sent with the first byte the emulated UART prints (the chip's ROM banner, at
+   * power-on), just before that byte's frame, or after 5 s of a running but silent QEMU. Not sent when QEMU ends
+   * before that (an `exit` tells why). Sent again at each reboot after `reset`. Input sent before it waits on the
+   * machine and reaches the UART once it is sent.
+   */
   z.object({
     type: z.literal('ready'),
     chip: EmulatedChip,

@@ -18,6 +18,11 @@ export const EMULATOR_PAUSE_BYTES = 1024 * 1024;
 const EMULATOR_RESUME_BYTES = 256 * 1024;
 /** Input typed while QEMU is still starting waits here; past this it is refused. */
 const MAX_PENDING_INPUT = 64 * 1024;
+/**
+ * `ready` goes out with QEMU's first UART byte (the chip's ROM prints at once on power-on); a QEMU that is up but
+ * silent this long (an image whose ROM output is switched off) is announced anyway.
+ */
+export const READY_SILENT_MS = 5000;
 
 type StopReason = EmulatorExitReason | 'reset';
 
@@ -39,6 +44,16 @@ interface Run {
   untrack?: () => void;
   /** The job's sandbox uid, held across resets. */
   lease?: () => void;
+  /** `ready` was sent for the running QEMU: input goes straight to its UART from then on. */
+  announced?: boolean;
+}
+
+/** The next run's sandbox, parked with the job's image already in its flash copy (EmulatorService.spawn). */
+interface Spare {
+  chip: EmulatedChip;
+  flash: RunFlash;
+  flashBytes: number;
+  proc: QemuProcess;
 }
 
 /**
@@ -47,6 +62,11 @@ interface Run {
  * grants may use it. One emulator per channel at a time; each holds one of the machine's emulator slots until its
  * `exit`. It ends on `stop`, at its time limit, when the channel closes or the session ends (`signal`), and when
  * the job ends (the service's stopAll).
+ *
+ * While the job has a successful build and nothing runs, the channel keeps one spare: the next run's sandbox,
+ * parked, on a fresh copy of the job's image. A `start` of the job's image then only has to let QEMU go. It is
+ * made when the channel opens, when a build succeeds and after each run, and dropped when a build starts, the
+ * channel closes or the job ends (it runs nothing and holds no emulator slot while parked).
  */
 export function serveEmulator(o: {
   job: BuildJob;
@@ -65,7 +85,8 @@ export function serveEmulator(o: {
 
   /** Ends the run for good: kill QEMU (its exit sends the frame) or, if none runs yet, send the frame now. */
   const stop = (r: Run, reason: EmulatorExitReason) => {
-    if (r.ended || r.stopReason) return;
+    // A stop during a reset wins: the restart does not happen.
+    if (r.ended || (r.stopReason && r.stopReason !== 'reset')) return;
     r.stopReason = reason;
     if (r.proc) r.proc.kill();
     else if (!r.upload) {
@@ -84,34 +105,107 @@ export function serveEmulator(o: {
     await r.flash?.dispose().catch(() => undefined);
     send({ type: 'exit', reason, code, ...(detail ? { detail } : {}) });
     log.info({ reason, code }, 'emulator ended');
+    parkSpare();
   };
 
-  /** Starts (or restarts, after reset) QEMU on the run's flash and pipes the UART both ways. */
-  const launch = async (r: Run) => {
-    const q = service.qemuFor(r.chip!, job.idfVersion)!;
-    const proc = await service.spawn({
-      workspaceDir: job.workspaceDir,
-      chip: r.chip!,
-      qemu: q,
-      flash: r.flash!,
-      seconds: r.seconds,
-      memoryMb: job.params.memory_mb,
+  // The spare: `spare` is the one being made or parked; `spareGen` moves on whenever it is dropped, so a spare
+  // still being made when the job's build changes is thrown away once done.
+  let spare: Promise<Spare | undefined> | undefined;
+  let spareGen = 0;
+  const disposeSpare = (sp: Spare) => {
+    sp.proc.kill();
+    void sp.proc.exited.then(() => sp.flash.dispose()).catch(() => undefined);
+  };
+  const dropSpare = () => {
+    const p = spare;
+    spare = undefined;
+    spareGen++;
+    void p?.then((sp) => sp && disposeSpare(sp));
+  };
+  const jobImageRunnable = () => !closed && !job.isBuilding && job.state === 'succeeded';
+  const parkSpare = () => {
+    if (spare || run || !service.host || !jobImageRunnable()) return;
+    const gen = spareGen;
+    const making = (async (): Promise<Spare | undefined> => {
+      await service.ready();
+      const j = await readJobImage(job.workspaceDir);
+      if (!service.emulates(j.target) || gen !== spareGen) return undefined;
+      const chip = j.target as EmulatedChip;
+      const padded = padImage(j.image, qemuFlashBytes(j.image.length, j.flashSize));
+      const flash = await service.prepareFlash(job.workspaceDir, padded);
+      let proc: QemuProcess;
+      try {
+        proc = await service.spawn({
+          workspaceDir: job.workspaceDir,
+          chip,
+          qemu: service.qemuFor(chip, job.idfVersion)!,
+          flash,
+          memoryMb: job.params.memory_mb,
+        });
+      } catch (err) {
+        await flash.dispose().catch(() => undefined);
+        throw err;
+      }
+      const sp: Spare = { chip, flash, flashBytes: padded.length, proc };
+      if (gen !== spareGen) return void disposeSpare(sp);
+      // A spare that dies parked (killed from outside) is simply not there for the next start.
+      void proc.exited.then(() => {
+        if (spare === making && !proc.started) {
+          spare = undefined;
+          void sp.flash.dispose().catch(() => undefined);
+        }
+      });
+      return sp;
+    })().catch((err: Error) => {
+      log.debug({ err: err.message }, 'no spare emulator sandbox');
+      if (spare === making) spare = undefined;
+      return undefined;
     });
+    spare = making;
+  };
+  /** The parked spare for a run of the job's image, if one is (being) made and still alive. */
+  const takeSpare = async (): Promise<Spare | undefined> => {
+    const p = spare;
+    spare = undefined;
+    const sp = await p;
+    if (!sp || sp.proc.ended) return void (sp && disposeSpare(sp));
+    return sp;
+  };
+
+  /** Starts (or restarts, after reset) QEMU on the run's flash, in `parked` if given, and pipes the UART both ways. */
+  const launch = async (r: Run, parked?: QemuProcess) => {
+    const proc =
+      parked ??
+      (await service.spawn({
+        workspaceDir: job.workspaceDir,
+        chip: r.chip!,
+        qemu: service.qemuFor(r.chip!, job.idfVersion)!,
+        flash: r.flash!,
+        memoryMb: job.params.memory_mb,
+      }));
     r.proc = proc;
+    r.announced = false;
     if (r.stopReason && r.stopReason !== 'reset') proc.kill();
-    void proc.spawned.then((ok) => {
-      if (!ok) return;
+    else proc.go(r.seconds);
+    // `ready` means QEMU really runs: it comes with the first UART byte (before that byte on the channel), so a
+    // client's clock for the boot starts where the board's does. Input typed meanwhile waits in `pending`.
+    const announce = () => {
+      clearTimeout(silent);
+      if (r.announced || r.proc !== proc || r.stopReason) return;
+      r.announced = true;
       send({ type: 'ready', chip: r.chip!, flash_bytes: r.flashBytes!, seconds: r.seconds });
       for (const b of r.pending) proc.child.stdin.write(b);
       r.pending = [];
       r.pendingBytes = 0;
-    });
+    };
+    const silent = setTimeout(announce, READY_SILENT_MS);
     // Output waits in the sender's queue at the channel's pace; past a bound QEMU's stdout is not read, so a
     // chatty firmware cannot grow the machine's memory.
     let inFlight = 0;
     let paused = false;
     const out = proc.child.stdout;
     out.on('data', (buf: Buffer) => {
+      announce();
       for (let i = 0; i < buf.length; i += OUT_CHUNK) {
         const chunk = buf.subarray(i, i + OUT_CHUNK);
         inFlight += chunk.length;
@@ -132,6 +226,7 @@ export function serveEmulator(o: {
       }
     });
     const { code, signal, stderr } = await proc.exited;
+    clearTimeout(silent);
     r.proc = undefined;
     if (r.stopReason === 'reset') {
       r.stopReason = undefined;
@@ -152,12 +247,19 @@ export function serveEmulator(o: {
   const boot = async (r: Run, clientImage?: Uint8Array) => {
     try {
       await service.ready();
-      let image: Uint8Array;
+      let image: Uint8Array | undefined;
       let chip: string | undefined;
       let flashSize;
+      let sp: Spare | undefined;
       if (clientImage) {
         image = clientImage;
-        chip = chipOfMergedImage(image) ?? job.target;
+        chip = chipOfMergedImage(image);
+        if (!chip)
+          throw new EmulatorRefusal(
+            'bad_image',
+            'The image has no ESP32-C3 bootloader at 0x0 and no ESP32 bootloader at 0x1000: send a merged image ' +
+              'from flash offset 0 (the build’s merged.bin, or esptool.py merge_bin output).',
+          );
       } else {
         if (job.isBuilding || job.state !== 'succeeded')
           throw new EmulatorRefusal(
@@ -166,37 +268,50 @@ export function serveEmulator(o: {
               ? 'A build of this job is running; start the emulator once it has finished.'
               : 'This job has no successful build to run; build it first (or send a flash image with start {image: "client"}).',
           );
-        const j = await readJobImage(job.workspaceDir);
-        image = j.image;
-        chip = j.target;
-        flashSize = j.flashSize;
+        sp = await takeSpare();
+        if (sp) chip = sp.chip;
+        else {
+          const j = await readJobImage(job.workspaceDir);
+          image = j.image;
+          chip = j.target;
+          flashSize = j.flashSize;
+        }
       }
       if (!isEmulatedChip(chip as never) || !service.qemuFor(chip as EmulatedChip)) {
         const chips = service.chips();
         throw new EmulatorRefusal(
           'chip_not_emulated',
-          `This machine cannot emulate ${chip ?? 'an image without a bootloader header'}; it emulates ${
+          `This machine cannot emulate ${chip ?? 'this image'}; it emulates ${
             chips.length ? chips.join(' and ') : 'no chip (its store has no QEMU)'
           }.`,
         );
       }
       r.chip = chip as EmulatedChip;
-      const padded = padImage(image, qemuFlashBytes(image.length, flashSize));
+      const padded = image && padImage(image, qemuFlashBytes(image.length, flashSize));
       const release = service.slots.tryAcquire();
-      if (!release)
+      if (!release) {
+        if (sp) disposeSpare(sp);
         throw new EmulatorRefusal(
           'emulator_busy',
           `All ${service.slots.max} emulator slots of this machine are in use; try again in a moment.`,
         );
+      }
       r.releaseSlot = release;
       r.untrack = service.track({ jobId: job.id, stop: (reason) => stop(r, reason) });
-      r.flash = await service.prepareFlash(job.workspaceDir, padded);
-      r.flashBytes = padded.length;
-      r.lease = await service.hold(job.workspaceDir);
-      if (r.stopReason) return void (await finish(r, r.stopReason as EmulatorExitReason, null));
+      if (sp) {
+        r.flash = sp.flash;
+        r.flashBytes = sp.flashBytes;
+      } else {
+        r.flash = await service.prepareFlash(job.workspaceDir, padded!);
+        r.flashBytes = padded!.length;
+      }
+      if (r.stopReason) {
+        if (sp) disposeSpare(sp);
+        return void (await finish(r, r.stopReason as EmulatorExitReason, null));
+      }
       r.timer = setTimeout(() => stop(r, 'time_limit'), r.seconds * 1000);
-      log.info({ chip: r.chip, flashBytes: padded.length, seconds: r.seconds }, 'emulator starting');
-      await launch(r);
+      log.info({ chip: r.chip, flashBytes: r.flashBytes, seconds: r.seconds, warm: !!sp }, 'emulator starting');
+      await launch(r, sp?.proc);
     } catch (err) {
       r.releaseSlot?.();
       r.untrack?.();
@@ -205,6 +320,7 @@ export function serveEmulator(o: {
       await r.flash?.dispose().catch(() => undefined);
       r.ended = true;
       if (run === r) run = undefined;
+      parkSpare();
       if (err instanceof EmulatorRefusal) refuse(err.code, err.message);
       else {
         log.warn({ err: (err as Error).message }, 'emulator failed');
@@ -234,7 +350,7 @@ export function serveEmulator(o: {
       }
       return;
     }
-    if (r.proc && r.proc.child.pid !== undefined && !r.stopReason) return void r.proc.child.stdin.write(data);
+    if (r.proc && r.announced && !r.stopReason) return void r.proc.child.stdin.write(data);
     if (r.pendingBytes + data.length > MAX_PENDING_INPUT)
       return refuse('input_overflow', 'The emulator is still starting; type again once its output appears.');
     r.pending.push(data);
@@ -273,13 +389,24 @@ export function serveEmulator(o: {
     // reset: reboot on the same flash (what QEMU wrote to it stays, like a board's flash)
     if (!r?.proc || r.stopReason)
       return refuse('not_running', 'Nothing is running to reset; start the emulator first.');
+    const proc = r.proc;
     r.stopReason = 'reset';
-    r.proc.kill();
+    // The job's uid is held from the first reset on: QEMU's exit must not be the workspace's last command, or the
+    // sandbox would sweep the uid and drop its cgroup before the restart.
+    void (async () => {
+      if (!r.lease) r.lease = await service.hold(job.workspaceDir).catch(() => undefined);
+      if (r.ended) r.lease?.();
+      proc.kill();
+    })();
   });
 
+  // The spare goes with the job too (the machine's stopAll when the job ends or its results are removed).
+  const untrackSpare = service.track({ jobId: job.id, stop: () => dropSpare() });
   const end = () => {
     if (closed) return;
     closed = true;
+    dropSpare();
+    untrackSpare();
     if (run) stop(run, 'stopped');
   };
   channel.onClose(end);
@@ -287,6 +414,10 @@ export function serveEmulator(o: {
   else o.signal?.addEventListener('abort', end, { once: true });
   const offStatus = job.onStatus((s) => {
     if (s.state === 'canceled' && run) stop(run, 'job_ended');
+    // A build that starts makes the spare's image stale; one that succeeded brings a new spare.
+    if (jobImageRunnable()) parkSpare();
+    else dropSpare();
   });
   channel.onClose(() => offStatus());
+  parkSpare();
 }

@@ -16,8 +16,17 @@ export const SANDBOX_EMULATOR_DIR = '/emu';
  * child pipes are socketpairs, where every 1-byte write takes a whole socket buffer entry: a few hundred bytes fill
  * it, so a busy machine lost UART output. A kernel pipe between them (through `cat`) holds 64 KiB of bytes and
  * `cat` forwards them in large writes; bash's pipefail keeps QEMU's exit status.
+ *
+ * The sandbox is made in advance and waits, parked, for a `run` line on stdin before QEMU starts (`QemuProcess.go`):
+ * the sandbox's start (uid, cgroup, namespaces, mounts: tens of ms) is then off the path from `start` to the first
+ * UART byte. bash's `read` takes its line a byte at a time from the unseekable stdin, so every later byte (what the
+ * client types) stays for QEMU. Anything but `run` (or stdin's end) ends it without starting QEMU.
  */
-const UART_THROUGH_PIPE = ['/bin/bash', '-c', 'set -o pipefail; "$0" "$@" | cat'];
+const GATED_UART_THROUGH_PIPE = [
+  '/bin/bash',
+  '-c',
+  'set -o pipefail; IFS= read -r go && [ "$go" = run ] || exit 0; "$0" "$@" | cat',
+];
 
 /** Longest run the machine allows unless AEGIS_EMULATOR_MAX_SECONDS says otherwise. */
 export const DEFAULT_EMULATOR_MAX_SECONDS = 600;
@@ -46,9 +55,15 @@ export interface RunFlash {
   dispose(): Promise<void>;
 }
 
-/** One QEMU process in the job's sandbox. */
+/** One QEMU process in the job's sandbox: made parked, started by `go`. */
 export interface QemuProcess {
   child: ChildProcessWithoutNullStreams;
+  /** Starts QEMU in the parked sandbox, with a safety kill a little after the run's time limit. Once only. */
+  go(seconds: number): void;
+  /** Whether `go` was called. */
+  readonly started: boolean;
+  /** Whether the process has exited (a parked sandbox can no longer be started). */
+  readonly ended: boolean;
   /** Kills the whole sandbox (process group); the flash file stays for a restart. */
   kill(): void;
   /** Resolves true once the process started, false if it could not. */
@@ -116,6 +131,7 @@ export class EmulatorService {
     return () => this.live.delete(run);
   }
 
+  /** Live runs and parked spares (both end with their job). */
   get running(): number {
     return this.live.size;
   }
@@ -144,8 +160,8 @@ export class EmulatorService {
   }
 
   /**
-   * Holds the job's sandbox uid for a whole run: without it, each QEMU exit on `reset` would be the workspace's
-   * last command, and the sandbox would sweep the uid and drop its cgroup before the restart (seconds under load).
+   * Holds the job's sandbox uid for the rest of a run, taken at its first `reset`: without it, QEMU's exit would be
+   * the workspace's last command, and the sandbox would sweep the uid and drop its cgroup before the restart (seconds under load).
    * A prepared command that is never spawned counts as running until released.
    */
   async hold(workspaceDir: string): Promise<() => void> {
@@ -179,13 +195,16 @@ export class EmulatorService {
     };
   }
 
-  /** Starts QEMU on the flash inside the job's sandbox: no network, the job's cgroup, CPU/memory/time limits. */
+  /**
+   * Makes the sandbox for QEMU on the flash, in the job's sandbox (no network, the job's cgroup, CPU/memory/time
+   * limits), parked until `go`: it can be made before the client asks (see GATED_UART_THROUGH_PIPE). The rlimits
+   * allow the machine's longest run; `go` arms the run's own safety kill.
+   */
   async spawn(o: {
     workspaceDir: string;
     chip: EmulatedChip;
     qemu: QemuInstall;
     flash: RunFlash;
-    seconds: number;
     memoryMb: number;
   }): Promise<QemuProcess> {
     const host = this.host;
@@ -195,13 +214,13 @@ export class EmulatorService {
     const flashPath = boxed ? path.posix.join(SANDBOX_EMULATOR_DIR, 'flash.bin') : o.flash.file;
     const prepared = await sb.prepare(
       {
-        command: [...UART_THROUGH_PIPE, ...qemuArgs(o.chip, o.qemu, flashPath)],
+        command: [...GATED_UART_THROUGH_PIPE, ...qemuArgs(o.chip, o.qemu, flashPath)],
         cwd: boxed ? SANDBOX_EMULATOR_DIR : o.flash.dir,
         env: { PATH: '/usr/bin:/bin', HOME: '/tmp' },
         workspaceDir: o.workspaceDir,
         readOnlyDirs: [host.storeRoot],
         binds: boxed ? [{ from: o.flash.dir, to: SANDBOX_EMULATOR_DIR }] : [],
-        limits: this.limits(o.seconds, o.memoryMb),
+        limits: this.limits(this.maxSeconds, o.memoryMb),
       },
       { interactive: false },
     );
@@ -235,13 +254,16 @@ export class EmulatorService {
       if (stderr.length < 2048) stderr += c.toString('utf8').slice(0, 2048 - stderr.length);
     });
     child.stdin.on('error', () => undefined);
-    const safety = setTimeout(killGroup, (o.seconds + 30) * 1000);
+    let safety: NodeJS.Timeout | undefined;
+    let started = false;
+    let ended = false;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
       let spawnError: Error | undefined;
       child.on('error', (e) => {
         spawnError = e;
       });
       child.on('close', (code, signal) => {
+        ended = true;
         clearTimeout(safety);
         // Nothing of the group may outlive its leader; the sandbox's uid sweep follows in release().
         killGroup();
@@ -249,6 +271,23 @@ export class EmulatorService {
         resolve({ code, signal, stderr: spawnError ? `could not start QEMU: ${spawnError.message}` : stderr });
       });
     });
-    return { child, kill: killGroup, spawned, exited };
+    return {
+      child,
+      go(seconds: number) {
+        if (started) return;
+        started = true;
+        safety = setTimeout(killGroup, (seconds + 30) * 1000);
+        child.stdin.write('run\n');
+      },
+      get started() {
+        return started;
+      },
+      get ended() {
+        return ended;
+      },
+      kill: killGroup,
+      spawned,
+      exited,
+    };
   }
 }
