@@ -1,7 +1,7 @@
 import { EmulatorClientMessage, type EmulatorServerMessage } from '@aegis/protocol';
 import { describe, expect, it } from 'vitest';
 import { BoardSession } from '../src/lib/flash/board-session';
-import { EmulatorBoard, emulatedChip } from '../src/lib/flash/emulator-board';
+import { EmulatorBoard, EmulatorImageError, checkEmulatorImage, emulatedChip } from '../src/lib/flash/emulator-board';
 import { virtualBoardTakes } from '../src/lib/flash/virtual-board';
 import { EmulatorClient, EmulatorError } from '../src/lib/rtc/emulator-client';
 
@@ -198,5 +198,35 @@ describe('the emulated board in the flash panel', () => {
     expect(virtualBoardTakes('esp32c3')).toBe(true);
     expect(virtualBoardTakes('esp32')).toBe(false);
     expect(virtualBoardTakes(null)).toBe(true);
+  });
+});
+
+/** A merged image with a bootloader header for `chipId` at `at` (0xe9 magic, chip id at byte 12 of the header). */
+function merged(at: number, chipId: number, length = 0x20000): Uint8Array {
+  const img = new Uint8Array(length).fill(0xff);
+  img[at] = 0xe9;
+  img[at + 12] = chipId & 0xff;
+  img[at + 13] = chipId >> 8;
+  return img;
+}
+
+describe('a flash image the user picks for the emulator', () => {
+  it('takes a merged image of either emulated chip, told by its bootloader header', () => {
+    expect(checkEmulatorImage('c3.bin', merged(0, 5)).chip).toBe('esp32c3');
+    expect(checkEmulatorImage('esp32.bin', merged(0x1000, 0)).chip).toBe('esp32');
+    expect(checkEmulatorImage('full.bin', merged(0, 5, 16 << 20)).bytes.length).toBe(16 << 20);
+  });
+
+  it('refuses, saying what to pick instead: empty, over 16 MiB, no bootloader where the chips keep it', () => {
+    expect(() => checkEmulatorImage('e.bin', new Uint8Array(0))).toThrow(/e\.bin is empty; pick a merged flash image/);
+    expect(() => checkEmulatorImage('big.bin', merged(0, 5, 17 << 20))).toThrow(
+      /big\.bin is 17 MiB; the emulator takes at most 16 MiB of flash/,
+    );
+    // An app image alone (ESP32-C3 app at 0x10000 in a merged image, nothing at 0x0) or an ESP32 id at 0x0.
+    for (const img of [new Uint8Array(0x20000), merged(0, 0), merged(0x1000, 5), merged(0, 9)])
+      expect(() => checkEmulatorImage('x.bin', img)).toThrow(EmulatorImageError);
+    expect(() => checkEmulatorImage('x.bin', merged(0, 0))).toThrow(
+      /x\.bin is not a merged flash image for the ESP32-C3 or ESP32: it has no bootloader at 0x0 \(ESP32-C3\) or 0x1000 \(ESP32\)/,
+    );
   });
 });

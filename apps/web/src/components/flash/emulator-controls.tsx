@@ -1,17 +1,45 @@
 'use client';
 import { EMULATOR_DEFAULT_SECONDS } from '@aegis/protocol';
-import { useState } from 'react';
-import { EMULATED_CHIP_LABEL, type EmulatorBoard } from '@/lib/flash/emulator-board';
+import { useRef, useState } from 'react';
+import {
+  EMULATED_CHIP_LABEL,
+  EmulatorImageError,
+  checkEmulatorImage,
+  type EmulatorBoard,
+  type EmulatorImage,
+} from '@/lib/flash/emulator-board';
 import { useEmulatorRun } from '@/lib/flash/use-board';
 import { exitText } from '@/lib/rtc/emulator-client';
 
 const LIMITS = [30, 60, EMULATOR_DEFAULT_SECONDS, 900, 3600];
 
-/** Run / Stop for the emulated board, its time limit, and why the last run ended. */
+/**
+ * Run / Stop for the emulated board, its time limit, why the last run ended, and an optional flash image of the
+ * user's own (a merged .bin from offset 0) to run instead of the build's.
+ */
 export function EmulatorControls({ emulator }: { emulator: EmulatorBoard }) {
   const run = useEmulatorRun(emulator);
   const [seconds, setSeconds] = useState(EMULATOR_DEFAULT_SECONDS);
+  const [image, setImage] = useState<EmulatorImage | null>(null);
+  const [imageError, setImageError] = useState<string | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
   if (!run) return null;
+  const pick = async (file: File | undefined) => {
+    setImage(null);
+    setImageError(null);
+    if (!file) return;
+    try {
+      setImage(checkEmulatorImage(file.name, new Uint8Array(await file.arrayBuffer())));
+    } catch (e) {
+      setImageError(e instanceof EmulatorImageError ? e.message : `${file.name} could not be read: ${String(e)}`);
+      if (fileInput.current) fileInput.current.value = '';
+    }
+  };
+  const useBuildImage = () => {
+    setImage(null);
+    setImageError(null);
+    if (fileInput.current) fileInput.current.value = '';
+  };
   const live = run.phase === 'running' || run.phase === 'resetting';
   const busy = run.phase === 'starting' || run.phase === 'stopping';
   return (
@@ -37,11 +65,41 @@ export function EmulatorControls({ emulator }: { emulator: EmulatorBoard }) {
             {run.phase === 'stopping' ? 'Stopping…' : 'Stop'}
           </button>
         ) : (
-          <button type="button" className="primary" disabled={busy} onClick={() => void emulator.run(seconds)}>
+          <button
+            type="button"
+            className="primary"
+            disabled={busy}
+            onClick={() => void emulator.run(seconds, image ?? undefined)}
+          >
             {run.phase === 'starting' ? 'Starting…' : 'Run'}
           </button>
         )}
       </div>
+      <div className="field" style={{ marginTop: '0.5rem' }}>
+        <label htmlFor="emu-image">Flash image to run instead (optional, merged .bin from offset 0)</label>
+        <input
+          id="emu-image"
+          ref={fileInput}
+          type="file"
+          accept=".bin,application/octet-stream"
+          disabled={live || busy}
+          onChange={(e) => void pick(e.target.files?.[0])}
+        />
+      </div>
+      {image && (
+        <p className="small" data-testid="emulator-image" style={{ margin: '0.25rem 0 0' }}>
+          Runs {image.name} ({EMULATED_CHIP_LABEL[image.chip]}, {(image.bytes.length / 1024 / 1024).toFixed(1)} MiB)
+          instead of this build’s image.{' '}
+          <button type="button" disabled={live || busy} onClick={useBuildImage}>
+            Use this build’s image
+          </button>
+        </p>
+      )}
+      {imageError && (
+        <p className="alert error" role="alert" data-testid="emulator-image-error">
+          {imageError}
+        </p>
+      )}
       <p className="small muted" role="status" data-testid="emulator-state" style={{ margin: '0.5rem 0 0' }}>
         {run.phase === 'idle' &&
           'The build machine boots this build’s image in QEMU; the monitor below shows its UART.'}

@@ -1,4 +1,5 @@
-import { EMULATOR_DEFAULT_SECONDS, EmulatedChip } from '@aegis/protocol';
+import { CHIPS, chipByImageId } from '@aegis/esp';
+import { EMULATOR_DEFAULT_SECONDS, EMULATOR_MAX_IMAGE_BYTES, EmulatedChip } from '@aegis/protocol';
 import { Store } from '../build/store';
 import { EmulatorClient, EmulatorError, exitText, type EmulatorExit } from '../rtc/emulator-client';
 
@@ -23,6 +24,41 @@ export const EMULATED_CHIP_LABEL: Record<EmulatedChip, string> = { esp32c3: 'ESP
 export function emulatedChip(target: string | null | undefined): EmulatedChip | null {
   const r = EmulatedChip.safeParse(target);
   return r.success ? r.data : null;
+}
+
+/** A flash image the user picked to run instead of the build's own: a merged image from offset 0. */
+export interface EmulatorImage {
+  name: string;
+  bytes: Uint8Array;
+  chip: EmulatedChip;
+}
+
+/** Why a picked file cannot run in the emulator (shown as is), or null. */
+export class EmulatorImageError extends Error {}
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MiB`;
+
+/**
+ * Checks a file the user picked before any byte goes to the machine: no larger than the 16 MiB of flash QEMU
+ * takes, and a merged image from offset 0, i.e. an ESP32-C3 bootloader at 0x0 or an ESP32 bootloader at 0x1000
+ * (the same test the machine makes). Throws EmulatorImageError saying what to pick instead.
+ */
+export function checkEmulatorImage(name: string, bytes: Uint8Array): EmulatorImage {
+  if (bytes.length === 0) throw new EmulatorImageError(`${name} is empty; pick a merged flash image (.bin).`);
+  if (bytes.length > EMULATOR_MAX_IMAGE_BYTES)
+    throw new EmulatorImageError(
+      `${name} is ${mib(bytes.length)}; the emulator takes at most ${mib(EMULATOR_MAX_IMAGE_BYTES)} of flash.`,
+    );
+  for (const chip of EmulatedChip.options) {
+    const at = CHIPS[chip].bootloaderOffset;
+    if (bytes.length < at + 24 || bytes[at] !== 0xe9) continue;
+    if (chipByImageId(bytes[at + 12] | (bytes[at + 13] << 8))?.target === chip) return { name, bytes, chip };
+  }
+  throw new EmulatorImageError(
+    `${name} is not a merged flash image for the ESP32-C3 or ESP32: it has no bootloader at 0x0 (ESP32-C3) or ` +
+      '0x1000 (ESP32). Pick a merged image from flash offset 0, such as this page’s “Merged image (.bin)” or ' +
+      '`esptool.py merge_bin` output.',
+  );
 }
 
 const dim = (s: string) => new TextEncoder().encode(`\r\n\x1b[2m[${s}]\x1b[0m\r\n`);
@@ -95,14 +131,14 @@ export class EmulatorBoard {
     return c;
   }
 
-  /** Boots the build's image; `seconds` is the run's time limit. */
-  async run(seconds = EMULATOR_DEFAULT_SECONDS) {
+  /** Boots the build's image, or `image` instead of it; `seconds` is the run's time limit. */
+  async run(seconds = EMULATOR_DEFAULT_SECONDS, image?: EmulatorImage) {
     const p = this.store.get().phase;
     if (p === 'starting' || p === 'running' || p === 'resetting' || p === 'stopping') return;
     this.store.set({ phase: 'starting', exit: null, error: null, boots: 0 });
     try {
       const c = await this.connect();
-      await c.start({ seconds });
+      await c.start(image ? { seconds, image: image.bytes } : { seconds });
     } catch (e) {
       const err = e instanceof EmulatorError ? e : new EmulatorError('emulator_failed', (e as Error).message);
       // An exit before `ready` is already shown by onExit; keep its reason and add why the start failed.
