@@ -114,7 +114,6 @@ export function LogView({ log, jumpTo }: { log: LogSnapshot; jumpTo?: { seq: num
     getScrollElement: () => box.current,
     estimateSize: () => ROW_PX,
     overscan: OVERSCAN,
-    getItemKey: (row) => log.store.at(indexAt(row))?.seq ?? -row - 1,
   });
 
   // Following: after every update the newest line is at the bottom (before paint, so it never flickers).
@@ -223,7 +222,7 @@ export function LogView({ log, jumpTo }: { log: LogSnapshot; jumpTo?: { seq: num
             const line = log.store.at(index);
             if (!line) return null;
             const hit = !!query && hits[lowerBound(hits, index)] === index;
-            return <LineView key={v.key} line={line} hit={hit} current={current === index} top={v.start} />;
+            return <LineView key={line.seq} line={line} hit={hit} current={current === index} top={v.start} />;
           })}
         </div>
       </div>

@@ -169,6 +169,10 @@ export function diagnosticsOf(lines: readonly LogLine[]): Diagnostic[] {
  * into independent stretches there.
  */
 const STRETCH_START = /^\[\d+\/\d+\] (?:Building C |Building ASM|Linking C )/;
+function isStretchStart(l: LogLine): boolean {
+  // A coloured line starts with ESC, never '[': one character tells most lines apart before the pattern runs.
+  return l.text.charCodeAt(0) === 0x5b && STRETCH_START.test(l.text);
+}
 /** The open stretch is re-parsed on every update while it is this short; longer ones when they grew by a quarter. */
 const ALWAYS_REPARSE = 512;
 
@@ -190,9 +194,21 @@ export class IncrementalDiagnostics {
   constructor(private readonly o: { onParse?: (lines: number) => void } = {}) {}
 
   push(lines: readonly LogLine[]): void {
-    for (const l of lines) {
-      if (this.open.length && STRETCH_START.test(stripAnsi(l.text))) this.closeStretch();
-      this.open.push(l);
+    // Every line before the last stretch start of this update is closed: parsed now, once, in one block (the
+    // stretches of a block parse as they would one by one, so a flood of short stretches is one call, not many).
+    let last = -1;
+    for (let k = 0; k < lines.length; k++) if (isStretchStart(lines[k])) last = k;
+    if (last > 0 || (last === 0 && this.open.length)) {
+      if (last > 0 || this.openParsedLength !== this.open.length) {
+        for (let k = 0; k < last; k++) this.open.push(lines[k]);
+        const found = this.parse();
+        if (found.length || this.openFound.length) this.dirty = true;
+        this.openFound = found;
+      }
+      this.close();
+      for (let k = last; k < lines.length; k++) this.open.push(lines[k]);
+    } else {
+      for (const l of lines) this.open.push(l);
     }
     const n = this.open.length;
     if (n <= ALWAYS_REPARSE || n >= this.openParsedLength * 1.25) this.parseOpen();
@@ -217,10 +233,9 @@ export class IncrementalDiagnostics {
     return this.list;
   }
 
-  private closeStretch(): void {
-    const found = this.openParsedLength === this.open.length ? this.openFound : this.parse();
-    if (found.length || this.openFound.length) this.dirty = true;
-    for (const f of found) this.closed.push(f);
+  /** The open lines (parsed: openFound) become closed. */
+  private close(): void {
+    for (const f of this.openFound) this.closed.push(f);
     this.open = [];
     this.openFound = [];
     this.openParsedLength = 0;
