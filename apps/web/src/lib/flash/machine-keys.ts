@@ -50,7 +50,7 @@ export function bundleKeyOf(jws: string | null | undefined, keys: readonly Machi
 export function useMachineKeys(enabled = true) {
   return useQuery({
     queryKey: ['machine-keys'],
-    queryFn: async () => MachineKeyListResponse.parse(await api('machines/keys')).keys,
+    queryFn: async () => (await api('machines/keys', MachineKeyListResponse)).keys,
     enabled,
   });
 }
