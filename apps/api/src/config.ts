@@ -22,7 +22,10 @@ export interface Config {
   turn: TurnConfig | undefined;
   grantMaxBandwidthKbps: number;
   grantMaxMessageRate: number;
+  /** Builds one user may have RUNNING at once; the scheduler leaves the rest in the queue (fair round-robin). */
   userMaxConcurrentJobs: number;
+  /** Jobs one user may have WAITING (pending) at once; more is 429 `queue_full`. */
+  userMaxQueuedJobs: number;
   userDailyJobs: number;
   grantRatePerMin: number;
   logLevel: string;
@@ -31,6 +34,11 @@ export interface Config {
   pendingGraceSecs: number;
   /** A queued job (pending with an offer) that no machine took within this long expires. */
   queueMaxWaitSecs: number;
+  /**
+   * A waiting job whose client has had no signaling stream open for this long is canceled (`client_left`); a
+   * claimed one that is not connected yet is given up by its machine. Long enough for a stream to reconnect.
+   */
+  clientGoneGraceSecs: number;
   signingKeyRotateHours: number;
   /** Let webhooks reach loopback/private addresses and this host's own (off by default: SSRF). */
   webhookAllowPrivate: boolean;
@@ -91,12 +99,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     grantMaxBandwidthKbps: int(env, 'GRANT_MAX_BANDWIDTH_KBPS', 100_000, 1),
     grantMaxMessageRate: int(env, 'GRANT_MAX_MESSAGE_RATE', 2000, 1),
     userMaxConcurrentJobs: int(env, 'USER_MAX_CONCURRENT_JOBS', 4, 1),
+    userMaxQueuedJobs: int(env, 'USER_MAX_QUEUED_JOBS', 50, 1),
     userDailyJobs: int(env, 'USER_DAILY_JOBS', 500, 1),
     grantRatePerMin: int(env, 'GRANT_RATE_PER_MIN', 120, 1),
     logLevel: env.LOG_LEVEL || 'info',
     heartbeatIntervalSecs: int(env, 'HEARTBEAT_INTERVAL_SECS', 10, 1),
     pendingGraceSecs: int(env, 'PENDING_GRACE_SECS', 5, 0),
     queueMaxWaitSecs: int(env, 'QUEUE_MAX_WAIT_SECS', 3600, 1),
+    clientGoneGraceSecs: int(env, 'QUEUE_CLIENT_GRACE_SECS', 5, 0),
     signingKeyRotateHours: int(env, 'SIGNING_KEY_ROTATE_HOURS', 24, 1),
     debugEndpoints: env.AEGIS_DEBUG_ENDPOINTS === '1',
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE === '1',

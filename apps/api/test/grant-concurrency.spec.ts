@@ -4,9 +4,9 @@ import { grantBody, heartbeat, PG_URL, req } from './http.js';
 
 /**
  * Attack: many simultaneous grant requests by one user, spread over two API instances on one database, must never
- * get more jobs in flight than USER_MAX_CONCURRENT_JOBS (PostgreSQL gave up to 12 of 4 before a per-user lock).
+ * get more jobs waiting than USER_MAX_QUEUED_JOBS (PostgreSQL gave up to 12 of 4 before a per-user lock).
  */
-const env = { USER_MAX_CONCURRENT_JOBS: '4', GRANT_RATE_PER_MIN: '100000' };
+const env = { USER_MAX_QUEUED_JOBS: '4', GRANT_RATE_PER_MIN: '100000' };
 
 async function burst(urls: string[], user: string, n: number) {
   const all = await Promise.all(
@@ -21,7 +21,7 @@ async function setup(api: StartedApi) {
   expect(reg.status).toBe(200);
 }
 
-describe('the per-user concurrent-job limit holds under concurrency, two instances on one PostgreSQL', () => {
+describe('the per-user queue cap holds under concurrency, two instances on one PostgreSQL', () => {
   let a: StartedApi;
   let b: StartedApi;
   const schema = freshSchema();
@@ -40,17 +40,15 @@ describe('the per-user concurrent-job limit holds under concurrency, two instanc
       const user = await createUser(a.url, a.adminKey);
       const res = await burst([a.url, b.url], user, 50);
       expect(res.filter((r) => r.status === 201)).toHaveLength(4);
-      expect(res.filter((r) => r.status !== 201).every((r) => r.status === 429 && r.code === 'too_many_running')).toBe(
-        true,
-      );
-      // The database agrees: four jobs in flight.
+      expect(res.filter((r) => r.status !== 201).every((r) => r.status === 429 && r.code === 'queue_full')).toBe(true);
+      // The database agrees: four jobs waiting.
       const jobs = await req<{ jobs: unknown[] }>(a.url, 'GET', '/jobs?limit=100', user);
       expect(jobs.body.jobs).toHaveLength(4);
     });
   }
 });
 
-describe('the per-user concurrent-job limit holds under concurrency on SQLite', () => {
+describe('the per-user queue cap holds under concurrency on SQLite', () => {
   let api: StartedApi;
   beforeAll(async () => {
     api = await startApi({ env });

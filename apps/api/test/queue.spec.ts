@@ -20,8 +20,18 @@ import { EventStore, toWire } from '../src/signaling/event-store.js';
 import { UsersService } from '../src/users/users.service.js';
 import { SigningKeysService } from '../src/grants/signing-keys.service.js';
 import { JobQueue } from '../src/scheduling/job-queue.js';
+import { jobView } from '../src/views.js';
 import type { MachinePrincipal, UserPrincipal } from '../src/auth/principal.js';
 import { FINGERPRINT, heartbeat, OFFER, PG_URL } from './http.js';
+
+/** Polls `check` (real time) until it holds: for effects of an HTTP connection closing, which come asynchronously. */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`never happened: ${what}`);
+}
 
 /** The queue with the real services and database (both drivers), and a clock the test moves. */
 for (const db of ['sqlite', 'postgres'] as const) {
@@ -40,7 +50,9 @@ for (const db of ['sqlite', 'postgres'] as const) {
         AEGIS_DATA_DIR: dir,
         HEARTBEAT_INTERVAL_SECS: '10',
         PENDING_GRACE_SECS: '5',
-        USER_MAX_CONCURRENT_JOBS: '10',
+        USER_MAX_CONCURRENT_JOBS: '2',
+        USER_MAX_QUEUED_JOBS: '6',
+        QUEUE_CLIENT_GRACE_SECS: '5',
         ...(db === 'postgres' ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : {}),
       });
       server = await startServer(cfg, createLogger('silent'), { clock, workers: false });
@@ -254,6 +266,156 @@ for (const db of ['sqlite', 'postgres'] as const) {
           GrantRequest.parse({ peer_fingerprint: FINGERPRINT, required_channels: ['espctl'], attach_to_job_id: id }),
         ),
       ).rejects.toMatchObject({ code: 'results_expired', message: expect.stringMatching(/run the build again/) });
+    });
+
+    it('queues past the running limit: 5 builds of one user wait, 2 (USER_MAX_CONCURRENT_JOBS) run, others go ahead', async () => {
+      const m = await machine({ capacity: { total_slots: 4, free_slots: 4, cpu_cores: 8, memory_mb: 16384 } });
+      const [a, b] = [await user(), await user()];
+      const as: string[] = [];
+      for (let i = 0; i < 5; i++) as.push(await submit(a)); // none refused
+      expect(await offered(m, 4)).toEqual(as.slice(0, 2));
+      const b1 = await submit(b);
+      expect(await offered(m, 4)).toEqual([as[0], b1, as[1]]); // b's first turn comes before a's second
+      for (const id of as.slice(0, 2)) await get(AgentsService).claim(m, id);
+      // The claim itself holds the limit, whichever machine or API instance tries.
+      await expect(get(AgentsService).claim(m, as[2]!)).rejects.toMatchObject({ code: 'user_at_limit' });
+      expect(await offered(m, 2)).toEqual([b1]);
+      await get(AgentsService).report(m, as[0]!, { state: 'running' });
+      await get(AgentsService).report(m, as[0]!, { state: 'succeeded', exit_code: 0 });
+      // a had two turns since the queue formed, b none: b first, then a's next.
+      expect(await offered(m, 2)).toEqual([b1, as[2]]);
+      expect((await get(JobsService).get(as[4]!))!.state).toBe('pending');
+    });
+
+    it('caps the jobs one user may have waiting (USER_MAX_QUEUED_JOBS) with an error that says what to do', async () => {
+      await machine({ ...oneSlot, capacity: { ...oneSlot.capacity, free_slots: 0 } });
+      const u = await user();
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push(await submit(u));
+      const full = submit(u);
+      await expect(full).rejects.toMatchObject({
+        status: 429,
+        code: 'queue_full',
+        message: expect.stringMatching(/6 jobs waiting.*limit 6.*cancel/),
+      });
+      await get(JobsService).cancel(ids[0]!, u);
+      expect(await submit(u)).toMatch(/^[0-9a-f-]{36}$/);
+      // Another user is not held back by this one's queue.
+      expect(await submit(await user())).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('places each job by the turns before it on the machines that build its pair; estimates from that pair’s median', async () => {
+      const pair = (target: 'esp32' | 'esp32c3') => ({
+        ...oneSlot,
+        idf_versions: ['5.1.6'],
+        targets: [target],
+        builds: [{ idf_version: '5.1.6', target }],
+      });
+      const c3 = await machine(pair('esp32c3'));
+      const e32 = await machine(pair('esp32'));
+      const C3 = { idf_version: '5.1.6', target: 'esp32c3' } as const;
+      const E32 = { idf_version: '5.1.6', target: 'esp32' } as const;
+      const [a, b] = [await user(), await user()];
+      /** Claim on `m`, run for `secs` (by the test clock), succeed. */
+      const build = async (m: MachinePrincipal, id: string, secs: number) => {
+        await get(AgentsService).claim(m, id);
+        await get(AgentsService).report(m, id, { state: 'running' });
+        now += secs * 1000;
+        await get(AgentsService).report(m, id, { state: 'succeeded', exit_code: 0 });
+      };
+      await build(c3, await submit(a, C3), 20);
+      await build(e32, await submit(b, E32), 25);
+      now += 11_000; // past the estimate's cache of recent build times
+      for (const [m, t] of [
+        [c3, 'esp32c3'],
+        [e32, 'esp32'],
+      ] as const)
+        await get(MachinesService).heartbeat(m.machineId, heartbeat({ name: m.name, ...pair(t) }));
+      // The C3 machine is busy with a's build that just started (expected to end 20 s after it started).
+      const x = await submit(a, C3);
+      await get(AgentsService).claim(c3, x);
+      now += 1000; // x took its turn before the queue formed (so it is not a turn a had in this queue)
+      const a1 = await submit(a, C3);
+      const a2 = await submit(a, C3);
+      const b1 = await submit(b, C3);
+      const e1 = await submit(b, E32);
+      const q = await get(JobQueue).positions();
+      // Round-robin: a1, then b's turn, then a's second; the esp32 job does not compete for the C3 machine.
+      expect(q.get(a1)).toMatchObject({
+        position: 1,
+        ahead: 0,
+        estimate_secs: 19,
+        capable_slots: 1,
+        median_build_secs: 20,
+      });
+      expect(q.get(b1)).toMatchObject({ position: 2, ahead: 1, estimate_secs: 39 });
+      expect(q.get(a2)).toMatchObject({ position: 3, ahead: 2, estimate_secs: 59 });
+      expect(q.get(e1)).toMatchObject({ position: 1, ahead: 0, estimate_secs: 0, median_build_secs: 25 });
+      // The same in the client's signaling stream and the REST view.
+      const last = (await clientEvents(a2)).filter((e) => e.type === 'state').at(-1);
+      expect(last).toMatchObject({ state: 'pending', queue: { position: 3, ahead: 2, estimate_secs: 59 } });
+      expect(
+        jobView((await get(JobsService).get(b1))!, await get(JobQueue).infoOf((await get(JobsService).get(b1))!)),
+      ).toMatchObject({ queue: { position: 2, estimate_secs: 39 } });
+    });
+
+    /** Opens the job's signaling stream over HTTP as its owner; resolves once the server answered. */
+    const openStream = async (jobId: string, key: string) => {
+      const ctl = new AbortController();
+      const res = await fetch(`${server.url}/signaling/${jobId}/events`, {
+        headers: { authorization: `Bearer ${key}` },
+        signal: ctl.signal,
+      });
+      expect(res.status).toBe(200);
+      await res.body!.getReader().read(); // the first bytes: the stream is registered
+      return { close: () => ctl.abort() };
+    };
+    const keyedUser = async () => {
+      const { secret } = await get(UsersService).createUser(`u-${Math.random()}`, 'user');
+      return { key: secret, u: (await get(AuthService).user(secret)) as UserPrincipal };
+    };
+    const leftAt = async (id: string) => (await get(JobsService).get(id))!.clientLeftAt;
+
+    it('cancels a queued job whose client closed its stream and stayed away past the grace; a reconnect keeps it', async () => {
+      const m = await machine(oneSlot);
+      const { key, u } = await keyedUser();
+      await get(AgentsService).claim(m, await submit(u)); // the only slot is busy
+      const [gone, back] = [await submit(u), await submit(u)];
+      (await openStream(gone, key)).close();
+      (await openStream(back, key)).close();
+      await eventually(async () => (await leftAt(gone)) !== null && (await leftAt(back)) !== null, 'marked as left');
+      const again = await openStream(back, key); // e.g. a reload or a network blip: within the grace
+      await eventually(async () => (await leftAt(back)) === null, 'back again');
+      now += 2000;
+      await get(Sweeper).sweep();
+      expect((await get(JobsService).get(gone))!.state).toBe('pending'); // still within the grace
+      now += 4000;
+      await get(Sweeper).sweep();
+      expect(await get(JobsService).get(gone)).toMatchObject({ state: 'canceled', error: { code: 'client_left' } });
+      expect((await get(JobsService).get(back))!.state).toBe('pending');
+      expect(await get(JobQueue).infoOf((await get(JobsService).get(back))!)).toMatchObject({ position: 1 });
+      again.close();
+    });
+
+    it('tells the machine of a claimed job whose client left before connecting (its candidate poll), after the grace', async () => {
+      const m = await machine(oneSlot);
+      const { key, u } = await keyedUser();
+      const id = await submit(u);
+      const stream = await openStream(id, key);
+      await get(AgentsService).claim(m, id);
+      expect(await get(AgentsService).clientCandidates(m, id, 0)).toMatchObject({ candidates: [] });
+      stream.close();
+      await eventually(async () => (await leftAt(id)) !== null, 'marked as left');
+      expect(await get(AgentsService).clientCandidates(m, id, 0)).toMatchObject({ candidates: [] }); // grace
+      now += 5000;
+      await expect(get(AgentsService).clientCandidates(m, id, 0)).rejects.toMatchObject({
+        status: 410,
+        code: 'client_left',
+      });
+      // The machine gives the job up: it ends canceled, and the slot is offered again at once.
+      await get(AgentsService).report(m, id, { state: 'canceled', error: { code: 'client_left', message: 'gone' } });
+      const next = await submit(u);
+      expect(await offered(m)).toEqual([next]);
     });
   });
 }

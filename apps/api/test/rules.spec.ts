@@ -221,20 +221,20 @@ for (const db of ['sqlite', 'postgres'] as const) {
   describe(`quota and concurrency over HTTP (${db})`, () => {
     let w: World;
     beforeAll(async () => {
-      w = await world(db, { USER_DAILY_JOBS: '3', USER_MAX_CONCURRENT_JOBS: '2', GRANT_RATE_PER_MIN: '1000' });
+      w = await world(db, { USER_DAILY_JOBS: '3', USER_MAX_QUEUED_JOBS: '2', GRANT_RATE_PER_MIN: '1000' });
     });
     afterAll(async () => {
       await w?.api.stop();
     });
 
-    it('limits jobs in flight, and jobs per day', async () => {
+    it('limits jobs waiting in the queue, and jobs per day', async () => {
       const u = await createUser(w.url, w.admin);
       const a = await req(w.url, 'POST', '/grant/request', u, grantBody());
       const b = await req(w.url, 'POST', '/grant/request', u, grantBody());
       const c = await req(w.url, 'POST', '/grant/request', u, grantBody());
       expect([a.status, b.status, c.status]).toEqual([201, 201, 429]);
-      expect(c.body).toMatchObject({ code: 'too_many_running' });
-      // Finished jobs free their slot but still count against the daily quota.
+      expect(c.body).toMatchObject({ code: 'queue_full', message: expect.stringMatching(/cancel/) });
+      // Jobs that left the queue free their place but still count against the daily quota.
       for (const r of [a, b]) await req(w.url, 'POST', `/jobs/${GrantResponse.parse(r.body).job_id}/cancel`, u);
       const d = await req(w.url, 'POST', '/grant/request', u, grantBody());
       const e = await req(w.url, 'POST', '/grant/request', u, grantBody());

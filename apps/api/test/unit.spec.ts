@@ -78,17 +78,18 @@ describe('rate limit (token bucket)', () => {
   });
 });
 
-describe('quota and concurrency', () => {
-  const limits = { maxConcurrent: 2, daily: 10 };
+describe('quota and queue cap', () => {
+  const limits = { maxQueued: 2, daily: 10 };
   it('passes under the limits', () => {
-    expect(() => checkLimits({ active: 1, today: 9, nextDayAt: 86_400_000 }, limits, 1000)).not.toThrow();
+    expect(() => checkLimits({ queued: 1, today: 9, nextDayAt: 86_400_000 }, limits, 1000)).not.toThrow();
   });
-  it('refuses too many jobs in flight', () => {
-    const e = thrown(() => checkLimits({ active: 2, today: 2, nextDayAt: 86_400_000 }, limits, 1000));
-    expect([e.status, e.code]).toEqual([429, 'too_many_running']);
+  it('refuses too many jobs waiting, saying what to do', () => {
+    const e = thrown(() => checkLimits({ queued: 2, today: 2, nextDayAt: 86_400_000 }, limits, 1000));
+    expect([e.status, e.code]).toEqual([429, 'queue_full']);
+    expect(e.message).toMatch(/limit 2 per user.*cancel/);
   });
   it('refuses past the daily quota with a Retry-After until the next UTC day', () => {
-    const e = thrown(() => checkLimits({ active: 0, today: 10, nextDayAt: 86_400_000 }, limits, 3600_000));
+    const e = thrown(() => checkLimits({ queued: 0, today: 10, nextDayAt: 86_400_000 }, limits, 3600_000));
     expect([e.status, e.code]).toEqual([429, 'quota_exceeded']);
     expect(e.headers['Retry-After']).toBe(String(23 * 3600));
   });

@@ -14,7 +14,7 @@ import { serveEspctl } from './channels/espctl-handler.js';
 import { serveFirmware } from './channels/firmware-handler.js';
 import { servePty } from './channels/pty-handler.js';
 import { serveEmulator, type EmulatorService } from './emulator/index.js';
-import type { ControlApi } from './control/control-api.js';
+import { ApiRejectedError, type ControlApi } from './control/control-api.js';
 import type { StateReporter } from './control/state-reporter.js';
 import { verifyGrant, type GrantVerifierDeps } from './grants/grant-verifier.js';
 import type { BuildJob } from './jobs/build-job.js';
@@ -110,9 +110,11 @@ export async function runJobSession(deps: SessionDeps, claimed: ClaimResponse): 
     });
     pc = answered.pc;
     await deps.api.answer(jobId, answered.answerSdp);
-    void followClientCandidates(deps.api, jobId, answered.pc, log);
+    // The API says the client left before connecting (its page closed): end now, the slot is free at once.
+    const clientGone = new AbortController();
+    void followClientCandidates(deps.api, jobId, answered.pc, log, clientGone);
     if (claims.kind === 'attach') void deps.reporter.report(jobId, { state: 'running' });
-    await waitForEnd(pc, deps.connectTimeoutMs ?? 30_000);
+    await waitForEnd(pc, deps.connectTimeoutMs ?? 30_000, clientGone.signal);
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'session failed');
   } finally {
@@ -197,11 +199,19 @@ function watchBuildState(job: BuildJob, reporter: StateReporter): void {
   });
 }
 
-/** Adds candidates the client trickles after its offer (browsers do), until connected or 15 s passed. */
-async function followClientCandidates(api: ControlApi, jobId: string, pc: RTCPeerConnection, log: Logger) {
+/**
+ * Adds candidates the client trickles after its offer (browsers do), until connected (or the session ends). The
+ * same poll hears when the API knows the client is gone (`client_left`): then `gone` is aborted.
+ */
+async function followClientCandidates(
+  api: ControlApi,
+  jobId: string,
+  pc: RTCPeerConnection,
+  log: Logger,
+  gone: AbortController,
+) {
   let after = 0;
-  const until = Date.now() + 15_000;
-  while (Date.now() < until && pc.connectionState !== 'connected' && pc.connectionState !== 'closed') {
+  while (pc.connectionState !== 'connected' && pc.connectionState !== 'closed' && !gone.signal.aborted) {
     try {
       for (const { seq, candidate } of await api.clientCandidates(jobId, after)) {
         after = Math.max(after, seq);
@@ -209,16 +219,27 @@ async function followClientCandidates(api: ControlApi, jobId: string, pc: RTCPee
           await pc.addIceCandidate(candidate).catch(() => undefined);
       }
     } catch (err) {
+      if (err instanceof ApiRejectedError && err.code === 'client_left') {
+        log.info('the client left before connecting; giving up the job');
+        gone.abort();
+        return;
+      }
       log.debug({ err: (err as Error).message }, 'candidate poll failed');
     }
     await new Promise((r) => setTimeout(r, 300));
   }
 }
 
-/** Resolves when the peer connection closes or fails, or never connects within `connectTimeoutMs`. */
-function waitForEnd(pc: RTCPeerConnection, connectTimeoutMs: number): Promise<void> {
+/**
+ * Resolves when the peer connection closes or fails, or never connects within `connectTimeoutMs`, or `clientGone`
+ * aborts before it connected.
+ */
+function waitForEnd(pc: RTCPeerConnection, connectTimeoutMs: number, clientGone?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     let connected = false;
+    clientGone?.addEventListener('abort', () => {
+      if (!connected) done();
+    });
     let disconnectTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       if (!connected) done();

@@ -37,12 +37,21 @@ export const JobParams = z.object({
 export type JobParams = z.infer<typeof JobParams>;
 
 /**
- * Where a waiting job stands: `position` 1 is next; `estimate_secs` is a rough wait from recent build times and the
- * capable machines' slots (null when nothing is known yet).
+ * Where a waiting job stands, among the jobs that compete for the machines able to build it (its IDF version and
+ * target), in the order the scheduler will start them (priority, then round-robin across users, each user's
+ * running limit respected): `position` 1 is next; `estimate_secs` is when its turn comes, from the median build time
+ * of recent builds of the same (IDF version, target) and when the running builds should end (null before any such
+ * build finished).
  */
 export const QueueInfo = z.object({
   position: z.number().int().min(1),
   estimate_secs: z.number().int().nonnegative().nullable(),
+  /** Jobs that will start before this one (position − 1): the user's own earlier jobs and other users' turns. */
+  ahead: z.number().int().nonnegative().optional(),
+  /** Build slots of the online machines that can build this job. */
+  capable_slots: z.number().int().nonnegative().optional(),
+  /** Median slot time (claim → end) of the recent builds of this (IDF version, target), seconds; null if none yet. */
+  median_build_secs: z.number().int().nonnegative().nullable().optional(),
 });
 export type QueueInfo = z.infer<typeof QueueInfo>;
 

@@ -15,6 +15,8 @@ import {
 } from '@aegis/protocol';
 import { JobRow } from '../db/entities.js';
 import { CLOCK, iso, type Clock } from '../clock.js';
+import { CONFIG, type Config } from '../config.js';
+import { withUserLock } from '../db/user-lock.js';
 import { AppError, notFound } from '../errors.js';
 import { MachinesService } from '../machines/machines.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
@@ -31,6 +33,7 @@ export class AgentsService {
   constructor(
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CONFIG) private readonly cfg: Config,
     private readonly machines: MachinesService,
     private readonly jobs: JobsService,
     private readonly events: EventStore,
@@ -120,19 +123,15 @@ export class AgentsService {
     const before = await this.jobs.get(jobId);
     if (!before) throw notFound('Job');
     const grantJws = await this.renewGrant(before.grantJws, now);
-    const r = await this.ds
-      .createQueryBuilder()
-      .update(JobRow)
-      .set({ state: 'assigned', machineId: m.machineId, assignedAt: now, grantJws })
-      .where(
-        `id = :id AND state = 'pending' AND offered_at IS NOT NULL AND expires_at > :now AND (pinned_machine_id IS NULL OR pinned_machine_id = :m)`,
-        { id: jobId, now, m: m.machineId },
-      )
-      .updateEntity(false)
-      .execute();
-    if (!r.affected) {
+    if (!(await this.takeJob(before, m.machineId, now, grantJws))) {
       const job = await this.jobs.get(jobId);
       if (!job) throw notFound('Job');
+      if (job.state === 'pending' && job.kind === 'build')
+        throw new AppError(
+          409,
+          'user_at_limit',
+          `The job's owner already runs ${this.cfg.userMaxConcurrentJobs} builds (USER_MAX_CONCURRENT_JOBS); it waits its turn in the queue.`,
+        );
       if (job.machineId === m.machineId && job.state === 'assigned')
         throw new AppError(409, 'already_claimed', 'You already claimed this job.');
       throw new AppError(
@@ -164,6 +163,40 @@ export class AgentsService {
       ]),
     ]);
     return { v: PROTOCOL_VERSION, ...offer };
+  }
+
+  /**
+   * The claim's conditional UPDATE: still pending, offered, not expired, pinned here if pinned, and — for a build —
+   * its owner below the running limit (USER_MAX_CONCURRENT_JOBS), so a user never runs more builds than that
+   * whichever instance or machine claims. PostgreSQL: under the owner's advisory lock, as the grant step, so two
+   * concurrent claims of one user's jobs cannot both pass the count; SQLite runs it as one write in one process.
+   */
+  private async takeJob(job: JobRow, machineId: string, now: number, grantJws: string): Promise<boolean> {
+    const cond =
+      `state = 'pending' AND offered_at IS NOT NULL AND expires_at > :now AND (pinned_machine_id IS NULL OR pinned_machine_id = :m)` +
+      ` AND (kind <> 'build' OR (SELECT COUNT(*) FROM jobs r WHERE r.user_id = jobs.user_id AND r.kind = 'build' AND r.state IN ('assigned','running')) < :max)`;
+    const args = { id: job.id, now, m: machineId, max: this.cfg.userMaxConcurrentJobs };
+    if (this.ds.options.type === 'postgres' && job.kind === 'build') {
+      const sql =
+        `UPDATE jobs SET state = 'assigned', machine_id = $2, assigned_at = $3, grant_jws = $5 WHERE id = $1 AND ` +
+        cond.replace(':now', '$3').replace(':m', '$2').replace(':max', '$4');
+      return withUserLock(this.ds, 'claim', job.userId, async (c) => {
+        const res = await c.query({
+          name: 'aegis_claim_build',
+          text: sql,
+          values: [job.id, machineId, now, args.max, grantJws],
+        });
+        return (res.rowCount ?? 0) > 0;
+      });
+    }
+    const r = await this.ds
+      .createQueryBuilder()
+      .update(JobRow)
+      .set({ state: 'assigned', machineId, assignedAt: now, grantJws })
+      .where(`id = :id AND ${cond}`, args)
+      .updateEntity(false)
+      .execute();
+    return !!r.affected;
   }
 
   /** The same claims with a new id, issued now and expiring after the same TTL, signed with the current key. */
@@ -200,7 +233,19 @@ export class AgentsService {
   }
 
   async clientCandidates(m: MachinePrincipal, jobId: string, after: number) {
-    await this.mine(m, jobId);
+    const job = await this.mine(m, jobId);
+    // The machine asks for candidates until the client connects: the moment to tell it the client is gone.
+    if (
+      job.state === 'canceled' ||
+      (job.state === 'assigned' &&
+        job.clientLeftAt !== null &&
+        this.clock.now() - job.clientLeftAt >= this.cfg.clientGoneGraceSecs * 1000)
+    )
+      throw new AppError(
+        410,
+        'client_left',
+        'The client of this job has gone (its signaling stream closed and did not come back); give up the job.',
+      );
     const rows = await this.events.machineCandidates(jobId, after);
     return {
       v: PROTOCOL_VERSION,

@@ -10,6 +10,7 @@ import { FlashHandoff1764000000002 } from './migrations/1764000000002-flash-hand
 import { GrantRate1764000000003 } from './migrations/1764000000003-grant-rate.js';
 import { MachineBuilds1764000000010 } from './migrations/1764000000010-machine-builds.js';
 import { JobQueue1764000000014 } from './migrations/1764000000014-job-queue.js';
+import { ClientLeft1764000000015 } from './migrations/1764000000015-client-left.js';
 
 export type Driver = 'sqlite' | 'postgres';
 export const MIGRATIONS = [
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   GrantRate1764000000003,
   MachineBuilds1764000000010,
   JobQueue1764000000014,
+  ClientLeft1764000000015,
 ];
 
 export function dataSourceOptions(cfg: Config): DataSourceOptions {

@@ -80,6 +80,8 @@ export class JobRow {
   @Column({ name: 'finished_at', ...msNull }) finishedAt: number | null;
   /** When the machine deleted this job's results (retention by age or disk cap). */
   @Column({ name: 'results_expired_at', ...msNull }) resultsExpiredAt: number | null;
+  /** When the client closed its last signaling stream (null while one is open, or before the first). */
+  @Column({ name: 'client_left_at', ...msNull }) clientLeftAt: number | null;
 }
 
 /** Signaling messages: `audience` 'client' rows are the SSE stream, 'machine' rows are the client's candidates. */

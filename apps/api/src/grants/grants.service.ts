@@ -24,7 +24,7 @@ import { SigningKeysService } from './signing-keys.service.js';
 import { clampTtl } from './ttl.js';
 import { signCompactEdDsa } from './jws.js';
 import { rateIntervalMs, rateUpsertSql, retryAfterSecs } from './grant-rate.js';
-import { checkLimits } from './limits.js';
+import { checkLimits, queueFull, type UserLimits } from './limits.js';
 import { withUserLock } from '../db/user-lock.js';
 
 const DAY_MS = 24 * 3600_000;
@@ -102,7 +102,8 @@ export class GrantsService {
       pinned = parent.machineId;
     }
 
-    const limits = { maxConcurrent: this.cfg.userMaxConcurrentJobs, daily: this.cfg.userDailyJobs };
+    // Running builds per user are capped by the scheduler, not here: over that, jobs wait their turn in the queue.
+    const limits: UserLimits = { maxQueued: this.cfg.userMaxQueuedJobs, daily: this.cfg.userDailyJobs };
 
     const params: JobParams = {
       cpu_cores: req.cpu_cores,
@@ -167,15 +168,14 @@ export class GrantsService {
       startedAt: null,
       finishedAt: null,
       resultsExpiredAt: null,
+      clientLeftAt: null,
     } satisfies JobRow);
     const r = pg ? await this.storeChecked(job, limits) : this.storeCheckedSqlite(job, limits);
     step.rateTaken = true;
     if (!r.inserted) {
       if (!r.rateAllowed) throw rateLimited(retryAfterSecs(r.tat, now, this.cfg.grantRatePerMin));
       checkLimits(r, limits, now);
-      throw new AppError(429, 'too_many_running', 'Your limits were reached meanwhile; retry shortly.', {
-        'Retry-After': '1',
-      });
+      throw queueFull(r.queued, limits.maxQueued);
     }
     this.metrics.grantsIssued.inc();
     return {
@@ -211,11 +211,11 @@ export class GrantsService {
    * PostgreSQL: take a rate token, check the limits, insert the job and count it for today in ONE statement
    * (data-modifying CTEs), run under the user's advisory lock. Returns what it saw and whether it inserted.
    */
-  private async storeChecked(j: JobRow, limits: Limits): Promise<StoreResult> {
+  private async storeChecked(j: JobRow, limits: UserLimits): Promise<StoreResult> {
     const cols = this.row(j);
     const day = utcDay(j.createdAt);
     const iv = rateIntervalMs(this.cfg.grantRatePerMin);
-    const args = [j.userId, limits.maxConcurrent, day, limits.daily, j.createdAt, iv, ...cols.map((c) => c[1])];
+    const args = [j.userId, limits.maxQueued, day, limits.daily, j.createdAt, iv, ...cols.map((c) => c[1])];
     const text = (this.grantSql ??= this.grantInsertSql(j));
     // The statement alone is one snapshot: concurrent requests would all see the same count and all insert.
     // A per-user lock around it makes the check and the insert one step across every instance.
@@ -226,7 +226,7 @@ export class GrantsService {
     return {
       rateAllowed: r!.rate_allowed === true,
       tat: r!.tat == null ? undefined : Number(r!.tat),
-      active: Number(r!.active),
+      queued: Number(r!.queued),
       today: Number(r!.today),
       nextDayAt: nextUtcDay(j.createdAt),
       inserted: Number(r!.inserted) === 1,
@@ -238,7 +238,7 @@ export class GrantsService {
   /** The grant statement's text (fixed: the columns come in one order; see storeChecked for the parameters). */
   private grantInsertSql(j: JobRow): string {
     const cols = this.row(j);
-    const base = 7; // $1 user, $2 max concurrent, $3 day, $4 daily quota, $5 now, $6 rate interval (ms)
+    const base = 7; // $1 user, $2 max queued, $3 day, $4 daily quota, $5 now, $6 rate interval (ms)
     // The rate step (grant-rate.ts) with its parameters renumbered: user $1, now $5, interval $6.
     const rate = rateUpsertSql(true).sql.replace(/\$([23])/g, (_, n: string) => (n === '2' ? '$5' : '$6'));
     return `WITH r AS (${rate}
@@ -246,37 +246,37 @@ export class GrantsService {
         SELECT EXISTS (SELECT 1 FROM r) AS rate_allowed,
                -- The statement's snapshot: the arrival time before this request (for Retry-After when refused).
                (SELECT tat FROM grant_rate WHERE user_id = $1) AS tat,
-               (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = $1 AND state IN ('pending','assigned','running') LIMIT $2::integer) t) AS active,
+               (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = $1 AND state = 'pending' LIMIT $2::integer) t) AS queued,
                COALESCE((SELECT jobs FROM user_daily_usage WHERE user_id = $1 AND day = $3), 0) AS today
       ), j AS (
         INSERT INTO jobs (${cols.map((c) => c[0]).join(', ')})
         SELECT ${cols.map((c, i) => `$${base + i}${c[2] || '::text'}`).join(', ')} FROM u
-        WHERE u.rate_allowed AND u.active < $2::integer AND u.today < $4::integer
+        WHERE u.rate_allowed AND u.queued < $2::integer AND u.today < $4::integer
         RETURNING 1
       ), c AS (
         INSERT INTO user_daily_usage (user_id, day, jobs) SELECT $1, $3, 1 FROM j
         ON CONFLICT (user_id, day) DO UPDATE SET jobs = user_daily_usage.jobs + 1
         RETURNING 1
       )
-      SELECT u.rate_allowed, u.tat, u.active, u.today, (SELECT COUNT(*) FROM j) AS inserted FROM u`;
+      SELECT u.rate_allowed, u.tat, u.queued, u.today, (SELECT COUNT(*) FROM j) AS inserted FROM u`;
   }
 
-  private sqliteGrant: ((j: JobRow, limits: Limits) => StoreResult) | undefined;
+  private sqliteGrant: ((j: JobRow, limits: UserLimits) => StoreResult) | undefined;
 
   /**
    * SQLite (in process): the same step as storeChecked, as one synchronous transaction on the connection
    * (prepared once), so a grant commits once and no other request interleaves between check and insert.
    */
-  private storeCheckedSqlite(j: JobRow, limits: Limits): StoreResult {
+  private storeCheckedSqlite(j: JobRow, limits: UserLimits): StoreResult {
     if (!this.sqliteGrant) {
       const db = (this.ds.driver as unknown as { databaseConnection: SqliteDb }).databaseConnection;
       const cols = this.row(j);
       const rate = rateUpsertSql(false);
       const rateStmt = db.prepare(rate.sql);
       const tatStmt = db.prepare('SELECT tat FROM grant_rate WHERE user_id = ?');
-      // Jobs in flight are counted up to the limit only, so the cost is bounded.
+      // Waiting jobs are counted up to the limit only, so the cost is bounded.
       const usageStmt = db.prepare(
-        `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = ? AND state IN ('pending','assigned','running') LIMIT ?) t) AS active,
+        `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE user_id = ? AND state = 'pending' LIMIT ?) t) AS queued,
                 (SELECT jobs FROM user_daily_usage WHERE user_id = ? AND day = ?) AS today`,
       );
       const insertStmt = db.prepare(
@@ -287,26 +287,26 @@ export class GrantsService {
          ON CONFLICT (user_id, day) DO UPDATE SET jobs = user_daily_usage.jobs + 1`,
       );
       const iv = rateIntervalMs(this.cfg.grantRatePerMin);
-      this.sqliteGrant = db.transaction((job: JobRow, lim: Limits): StoreResult => {
+      this.sqliteGrant = db.transaction((job: JobRow, lim: UserLimits): StoreResult => {
         const now = job.createdAt;
         const day = utcDay(now);
         const nextDayAt = nextUtcDay(now);
         if (rateStmt.all(...rate.args(job.userId, now, iv)).length === 0) {
           const cur = tatStmt.get(job.userId) as { tat: number } | undefined;
-          return { rateAllowed: false, tat: cur?.tat, active: 0, today: 0, nextDayAt, inserted: false };
+          return { rateAllowed: false, tat: cur?.tat, queued: 0, today: 0, nextDayAt, inserted: false };
         }
-        const u = usageStmt.get(job.userId, lim.maxConcurrent, job.userId, day) as {
-          active: number;
+        const u = usageStmt.get(job.userId, lim.maxQueued, job.userId, day) as {
+          queued: number;
           today: number | null;
         };
-        const active = Number(u.active);
+        const queued = Number(u.queued);
         const today = Number(u.today ?? 0);
-        const ok = active < lim.maxConcurrent && today < lim.daily;
+        const ok = queued < lim.maxQueued && today < lim.daily;
         if (ok) {
           insertStmt.run(...this.row(job).map((c) => c[1]));
           countStmt.run(job.userId, day);
         }
-        return { rateAllowed: true, tat: undefined, active, today, nextDayAt, inserted: ok };
+        return { rateAllowed: true, tat: undefined, queued, today, nextDayAt, inserted: ok };
       });
     }
     return this.sqliteGrant(j, limits);
@@ -316,14 +316,12 @@ export class GrantsService {
   private readonly p = (i: number): string => (this.ds.options.type === 'postgres' ? `$${i}` : '?');
 }
 
-type Limits = { maxConcurrent: number; daily: number };
-
 /** What the grant's atomic step saw, and whether it inserted the job. */
 interface StoreResult {
   rateAllowed: boolean;
   /** The rate limit's arrival time before this request (when refused by it). */
   tat: number | undefined;
-  active: number;
+  queued: number;
   today: number;
   nextDayAt: number;
   inserted: boolean;

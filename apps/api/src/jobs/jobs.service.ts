@@ -138,6 +138,28 @@ export class JobsService {
     return n;
   }
 
+  /**
+   * Queued jobs whose client closed its signaling stream more than `graceMs` ago and did not come back (page
+   * closed, process gone): canceled, so they neither hold a place nor, once claimed, a machine's slot.
+   */
+  async cancelGone(graceMs: number): Promise<number> {
+    const due = await this.repo.find({
+      where: { state: 'pending', clientLeftAt: LessThan(this.clock.now() - graceMs) },
+      select: { id: true },
+      take: 200,
+    });
+    let n = 0;
+    for (const { id } of due) {
+      const error = {
+        code: 'client_left',
+        message:
+          'The client disconnected while the job waited in the queue, so the job was canceled; start the build again.',
+      };
+      if (await this.transition(id, 'pending', 'canceled', { error })) n++;
+    }
+    return n;
+  }
+
   /** Fail the job as lost with its machine. */
   async failLost(job: Pick<JobRow, 'id' | 'state'>, message: string): Promise<boolean> {
     const error = { code: 'agent_lost', message };

@@ -7,10 +7,11 @@ import { MachinesService } from '../machines/machines.service.js';
 import { EventStore } from '../signaling/event-store.js';
 import { JobsService } from './jobs.service.js';
 import { SigningKeysService } from '../grants/signing-keys.service.js';
+import { CONFIG, type Config } from '../config.js';
 
 /**
  * Periodic housekeeping, safe on several instances (every change is a conditional UPDATE):
- * expire unclaimed jobs, fail jobs of machines that went offline (agent_lost), drop old signaling rows.
+ * expire unclaimed jobs, cancel queued jobs whose client left, fail jobs of machines that went offline (agent_lost), drop old signaling rows.
  */
 @Injectable()
 export class Sweeper implements OnModuleDestroy {
@@ -20,6 +21,7 @@ export class Sweeper implements OnModuleDestroy {
   constructor(
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CONFIG) private readonly cfg: Config,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly jobs: JobsService,
     private readonly machines: MachinesService,
@@ -40,6 +42,7 @@ export class Sweeper implements OnModuleDestroy {
 
   async sweep(): Promise<void> {
     await this.jobs.expireOverdue();
+    await this.jobs.cancelGone(this.cfg.clientGoneGraceSecs * 1000);
     await this.failLost();
     // Once a minute (by the injected clock): drop old signaling rows, rotate the signing key when due.
     if (this.clock.now() - this.lastHousekeeping >= 60_000) {

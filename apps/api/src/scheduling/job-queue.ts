@@ -1,18 +1,24 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource, In, IsNull, MoreThan, Not } from 'typeorm';
-import type { QueueInfo } from '@aegis/protocol';
+import type { JobParams, QueueInfo } from '@aegis/protocol';
 import { JobRow } from '../db/entities.js';
 import { CLOCK, type Clock } from '../clock.js';
+import { CONFIG, type Config } from '../config.js';
 import { LOGGER, type Logger } from '../logger.js';
 import { EventStore } from '../signaling/event-store.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { MachinesService } from '../machines/machines.service.js';
 import { fairOrder } from './fairness.js';
+import { estimateQueue, median, pairKey, type RunningJob } from './queue-estimate.js';
 
 /** How many waiting jobs one look at the queue reads (the rest wait their turn to be seen). */
 const QUEUE_WINDOW = 1000;
 /** Recent build times are read at most this often for the estimate. */
 const ESTIMATE_CACHE_MS = 10_000;
+/** The estimate goes by the median of this many recent builds of the same (IDF version, target)… */
+const RECENT_PER_PAIR = 20;
+/** …found among this many most recently finished builds. */
+const RECENT_WINDOW = 500;
 /** After an announcement, further queue changes within this long are announced together (a burst of claims). */
 const ANNOUNCE_COALESCE_MS = 100;
 
@@ -29,12 +35,13 @@ export class JobQueue implements OnModuleDestroy {
   private announcing: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  private avg: { at: number; secs: number | null } | undefined;
+  private recent: { at: number; byPair: Map<string, number>; all: number | null } | undefined;
   private lastAnnounce = -Infinity;
 
   constructor(
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CONFIG) private readonly cfg: Config,
     @Inject(LOGGER) private readonly log: Logger,
     private readonly events: EventStore,
     private readonly machines: MachinesService,
@@ -70,21 +77,65 @@ export class JobQueue implements OnModuleDestroy {
     return fairOrder(pending, new Map(rows.map((r) => [r.user_id, Number(r.n)])));
   }
 
-  /** Each waiting job's place and estimated wait. */
+  /**
+   * Waiting jobs a machine may take now, best first: the queue without the builds of users who already run their
+   * limit (USER_MAX_CONCURRENT_JOBS) — those wait, the others' jobs go ahead — counting each user's earlier jobs
+   * in this list as started (one look hands out several).
+   */
+  async dispatchable(ordered?: JobRow[]): Promise<JobRow[]> {
+    const list = ordered ?? (await this.ordered());
+    const builds = list.filter((j) => j.kind === 'build');
+    if (!builds.length) return list;
+    const running = await this.runningByUser([...new Set(builds.map((j) => j.userId))]);
+    const max = this.cfg.userMaxConcurrentJobs;
+    return list.filter((j) => {
+      if (j.kind !== 'build') return true;
+      const n = running.get(j.userId) ?? 0;
+      if (n >= max) return false;
+      running.set(j.userId, n + 1);
+      return true;
+    });
+  }
+
+  /** Builds holding a slot (assigned or running), per user, for these users. */
+  private async runningByUser(userIds: string[]): Promise<Map<string, number>> {
+    const rows: { user_id: string; n: string | number }[] = await this.ds
+      .getRepository(JobRow)
+      .createQueryBuilder('j')
+      .select('j.user_id', 'user_id')
+      .addSelect('COUNT(*)', 'n')
+      .where(`j.state IN ('assigned','running') AND j.kind = 'build' AND j.user_id IN (:...userIds)`, { userIds })
+      .groupBy('j.user_id')
+      .getRawMany();
+    return new Map(rows.map((r) => [r.user_id, Number(r.n)]));
+  }
+
+  /** Each waiting job's place and estimated wait (scheduling/queue-estimate.ts). */
   async positions(ordered?: JobRow[]): Promise<Map<string, QueueInfo>> {
     const list = (ordered ?? (await this.ordered())).filter((j) => j.kind === 'build');
-    const out = new Map<string, QueueInfo>();
-    if (!list.length) return out;
-    const perSlot = await this.avgBuildSecs();
-    const slots = await this.slots();
-    list.forEach((j, i) => {
-      const position = i + 1;
-      out.set(j.id, {
-        position,
-        estimate_secs: perSlot === null ? null : Math.round(Math.ceil(position / slots) * perSlot),
-      });
+    if (!list.length) return new Map();
+    const now = this.clock.now();
+    const [recent, running, machines] = await Promise.all([
+      this.recentDurations(),
+      this.ds.getRepository(JobRow).find({
+        where: { state: In(['assigned', 'running']), kind: 'build' },
+        select: { userId: true, machineId: true, params: true, assignedAt: true, createdAt: true },
+      }),
+      this.machines.all(),
+    ]);
+    return estimateQueue({
+      now,
+      waiting: list,
+      running: running.map((r): RunningJob => ({
+        userId: r.userId,
+        machineId: r.machineId,
+        params: r.params,
+        assignedAt: r.assignedAt ?? r.createdAt,
+      })),
+      machines: machines.map((m) => this.machines.info(m, now)),
+      maxRunningPerUser: this.cfg.userMaxConcurrentJobs,
+      durationSecs: (p: JobParams) => recent.byPair.get(pairKey(p)) ?? recent.all,
     });
-    return out;
   }
 
   /** The queue place of one job (null when it is not waiting). */
@@ -134,30 +185,37 @@ export class JobQueue implements OnModuleDestroy {
     for (const [id, q] of moved) this.told.set(id, q.position);
   }
 
-  /** Mean run time of recent successful builds (null before the first). */
-  private async avgBuildSecs(): Promise<number | null> {
+  /**
+   * Median slot time (claim → end, seconds) of recent finished builds per (IDF version, target), and over all of
+   * them (the fallback for a pair never built yet). Failed builds count: they held a slot as long as they ran.
+   */
+  private async recentDurations(): Promise<{ byPair: Map<string, number>; all: number | null }> {
     const now = this.clock.now();
-    if (this.avg && now - this.avg.at < ESTIMATE_CACHE_MS) return this.avg.secs;
-    const recent = await this.ds.getRepository(JobRow).find({
-      where: { state: 'succeeded', kind: 'build', startedAt: Not(IsNull()) },
-      select: { startedAt: true, finishedAt: true },
+    if (this.recent && now - this.recent.at < ESTIMATE_CACHE_MS) return this.recent;
+    const rows = await this.ds.getRepository(JobRow).find({
+      where: {
+        state: In(['succeeded', 'failed']),
+        kind: 'build',
+        assignedAt: Not(IsNull()),
+        finishedAt: Not(IsNull()),
+      },
+      select: { params: true, assignedAt: true, finishedAt: true },
       order: { finishedAt: 'DESC' },
-      take: 20,
+      take: RECENT_WINDOW,
     });
-    const times = recent.filter((j) => j.finishedAt !== null).map((j) => (j.finishedAt! - j.startedAt!) / 1000);
-    const secs = times.length ? times.reduce((a, b) => a + b, 0) / times.length : null;
-    this.avg = { at: now, secs };
-    return secs;
-  }
-
-  /** Build slots of the machines online now (at least 1, so an estimate exists while one restarts). */
-  private async slots(): Promise<number> {
-    const now = this.clock.now();
-    const rows = await this.machines.all();
-    const n = rows
-      .filter((m) => this.machines.isOnline(m, now))
-      .reduce((a, m) => a + (m.capacity?.total_slots ?? 0), 0);
-    return Math.max(1, n);
+    const perPair = new Map<string, number[]>();
+    const all: number[] = [];
+    for (const r of rows) {
+      const secs = Math.max(0, (r.finishedAt! - r.assignedAt!) / 1000);
+      const k = pairKey(r.params);
+      const xs = perPair.get(k) ?? [];
+      if (xs.length < RECENT_PER_PAIR) xs.push(secs);
+      perPair.set(k, xs);
+      if (all.length < RECENT_PER_PAIR) all.push(secs);
+    }
+    const byPair = new Map([...perPair].map(([k, xs]) => [k, median(xs)!]));
+    this.recent = { at: now, byPair, all: median(all) };
+    return this.recent;
   }
 
   onModuleDestroy(): void {

@@ -50,9 +50,9 @@ export class JobWatcher implements OnModuleDestroy {
     return this.waiters.size;
   }
 
-  /** Queued jobs a machine could take now, best first. */
+  /** Queued jobs a machine could take now, best first (users at their running limit skipped). */
   async available(machine: MachineInfo): Promise<JobRow[]> {
-    return this.hand(pick(this.free(await this.queue.ordered(), machine.id), machine), machine.id);
+    return this.hand(pick(this.free(await this.queue.dispatchable(), machine.id), machine), machine.id);
   }
 
   /** Jobs not just offered to another machine (a claim is likely under way). */
@@ -97,7 +97,7 @@ export class JobWatcher implements OnModuleDestroy {
   }
 
   private async tick(): Promise<void> {
-    let left = await this.queue.ordered();
+    let left = await this.queue.dispatchable();
     if (!left.length) return;
     // Machines with the most free slots first; a job offered here goes to no other waiter in this look, so two
     // machines do not race for the head of the queue while the next job waits.

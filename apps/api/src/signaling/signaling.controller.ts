@@ -68,10 +68,13 @@ export class SignalingController {
     const unsubscribe = this.bus.subscribe({ jobId: id, cursor: Number.isInteger(last) && last > 0 ? last : 0, push });
     const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
     this.metrics.sseOpen.inc();
+    // The open stream is how the API knows the client is still there (a queued job whose client left is canceled).
+    const presence = this.signaling.clientOpened(id).catch(() => undefined);
     res.on('close', () => {
       clearInterval(ping);
       unsubscribe();
       this.metrics.sseOpen.dec();
+      void presence.then(() => this.signaling.clientClosed(id)).catch(() => undefined);
     });
   }
 }

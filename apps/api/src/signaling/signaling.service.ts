@@ -15,6 +15,9 @@ import { Notifier } from '../db/notifier.js';
 /** The client's half of signaling. */
 @Injectable()
 export class SignalingService {
+  /** Signaling streams open on this instance, per job. */
+  private readonly streams = new Map<string, number>();
+
   constructor(
     private readonly ds: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -47,6 +50,42 @@ export class SignalingService {
     this.watcher.kick();
     this.notifier.notify('jobs');
     this.queue.changed();
+  }
+
+  /**
+   * A client opened a signaling stream: it is here (again). Clears the mark a closed stream left, on whichever
+   * instance, so a reconnect within the grace keeps the job's place.
+   */
+  async clientOpened(jobId: string): Promise<void> {
+    this.streams.set(jobId, (this.streams.get(jobId) ?? 0) + 1);
+    await this.ds
+      .createQueryBuilder()
+      .update(JobRow)
+      .set({ clientLeftAt: null })
+      .where('id = :id AND client_left_at IS NOT NULL', { id: jobId })
+      .updateEntity(false)
+      .execute();
+  }
+
+  /**
+   * A client's signaling stream closed. When it was this instance's last one for a job not yet running, the job is
+   * marked: if no stream comes back within QUEUE_CLIENT_GRACE_SECS, a queued job is canceled (the sweeper) and a
+   * claimed one not yet connected is given up by its machine (its candidate poll is answered `client_left`).
+   */
+  async clientClosed(jobId: string): Promise<void> {
+    const n = (this.streams.get(jobId) ?? 1) - 1;
+    if (n > 0) {
+      this.streams.set(jobId, n);
+      return;
+    }
+    this.streams.delete(jobId);
+    await this.ds
+      .createQueryBuilder()
+      .update(JobRow)
+      .set({ clientLeftAt: this.clock.now() })
+      .where(`id = :id AND state IN ('pending','assigned') AND client_left_at IS NULL`, { id: jobId })
+      .updateEntity(false)
+      .execute();
   }
 
   async candidate(user: UserPrincipal, jobId: string, c: CandidateBody): Promise<void> {
