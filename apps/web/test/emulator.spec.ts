@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BoardSession } from '../src/lib/flash/board-session';
 import { EmulatorBoard, EmulatorImageError, checkEmulatorImage, emulatedChip } from '../src/lib/flash/emulator-board';
 import { virtualBoardTakes } from '../src/lib/flash/virtual-board';
-import { EmulatorClient, EmulatorError } from '../src/lib/rtc/emulator-client';
+import { EmulatorClient, EmulatorError, wrapBrowserDataChannel } from '@aegis/peer/browser';
 
 /** The browser side of an RTCDataChannel, with the machine's end driven by the test. */
 class FakeChannel extends EventTarget {
@@ -47,7 +47,7 @@ const text = (chunks: Uint8Array[]) => chunks.map((c) => new TextDecoder().decod
 describe('EmulatorClient on the emulator channel', () => {
   it('starts the job image, streams UART both ways, resets and stops', async () => {
     const ch = new FakeChannel();
-    const c = new EmulatorClient(ch.dc);
+    const c = new EmulatorClient(wrapBrowserDataChannel(ch.dc));
     expect(ch.binaryType).toBe('arraybuffer');
     const out: Uint8Array[] = [];
     c.onOutput((b) => out.push(b));
@@ -85,7 +85,7 @@ describe('EmulatorClient on the emulator channel', () => {
 
   it('sends a client image after its start frame, in chunks that add up to image_bytes', async () => {
     const ch = new FakeChannel();
-    const c = new EmulatorClient(ch.dc);
+    const c = new EmulatorClient(wrapBrowserDataChannel(ch.dc));
     const image = new Uint8Array(150 * 1024).map((_, i) => i & 0xff);
     const started = c.start({ image });
     await tick();
@@ -100,7 +100,7 @@ describe('EmulatorClient on the emulator channel', () => {
 
   it("rejects a start with the machine's refusal, and pending calls when the channel closes", async () => {
     const ch = new FakeChannel();
-    const c = new EmulatorClient(ch.dc);
+    const c = new EmulatorClient(wrapBrowserDataChannel(ch.dc));
     const errors: EmulatorError[] = [];
     c.onError((e) => errors.push(e));
     const refused = c.start();
@@ -156,6 +156,40 @@ describe('the emulated board in the flash panel', () => {
       phase: 'ended',
       error: { message: 'The emulator channel was closed by the build machine.' },
     });
+  });
+
+  it('opens its channel once when prepared ahead of a run that follows at once, and runs on it', async () => {
+    const ch = new FakeChannel();
+    let opens = 0;
+    let opened!: () => void;
+    const gate = new Promise<void>((r) => (opened = r));
+    const emu = new EmulatorBoard(async () => {
+      opens++;
+      await gate;
+      return ch.dc;
+    });
+    emu.prepare();
+    const run = emu.run(60);
+    opened();
+    await tick();
+    await tick();
+    expect(ch.sentText).toEqual([{ type: 'start', image: 'job', seconds: 60 }]);
+    ch.fromMachine(ready(60));
+    await run;
+    expect(emu.store.get()).toMatchObject({ phase: 'running', boots: 1 });
+    expect(opens).toBe(1);
+    // A refused open at prepare time shows nothing until Run, which then tries again.
+    let tries = 0;
+    const flaky = new EmulatorBoard(() => (++tries === 1 ? Promise.reject(new Error('busy')) : Promise.resolve(ch.dc)));
+    flaky.prepare();
+    await tick();
+    expect(flaky.store.get()).toMatchObject({ phase: 'idle', error: null });
+    const second = flaky.run(30);
+    await tick();
+    await tick();
+    ch.fromMachine(ready(30));
+    await second;
+    expect(tries).toBe(2);
   });
 
   it("routes the monitor's bytes to the emulator only while it is the chosen board, and stops it when left", async () => {

@@ -1,6 +1,6 @@
 'use client';
 import { EMULATOR_DEFAULT_SECONDS } from '@aegis/protocol';
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import {
   EMULATED_CHIP_LABEL,
   EmulatorImageError,
@@ -9,7 +9,7 @@ import {
   type EmulatorImage,
 } from '@/lib/flash/emulator-board';
 import { useEmulatorRun } from '@/lib/flash/use-board';
-import { exitText } from '@/lib/rtc/emulator-client';
+import { exitText } from '@aegis/peer/browser';
 
 const LIMITS = [30, 60, EMULATOR_DEFAULT_SECONDS, 900, 3600];
 
@@ -23,6 +23,8 @@ export function EmulatorControls({ emulator }: { emulator: EmulatorBoard }) {
   const [image, setImage] = useState<EmulatorImage | null>(null);
   const [imageError, setImageError] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+  // Shown when the emulated board is chosen: open its channel now, so the machine readies the run's sandbox.
+  useEffect(() => emulator.prepare(), [emulator]);
   if (!run) return null;
   const pick = async (file: File | undefined) => {
     setImage(null);

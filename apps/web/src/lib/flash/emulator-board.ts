@@ -1,7 +1,13 @@
 import { CHIPS, chipByImageId } from '@aegis/esp';
 import { EMULATOR_DEFAULT_SECONDS, EMULATOR_MAX_IMAGE_BYTES, EmulatedChip } from '@aegis/protocol';
 import { Store } from '../build/store';
-import { EmulatorClient, EmulatorError, exitText, type EmulatorExit } from '../rtc/emulator-client';
+import {
+  EmulatorClient,
+  EmulatorError,
+  exitText,
+  wrapBrowserDataChannel,
+  type EmulatorExit,
+} from '@aegis/peer/browser';
 
 export type EmulatorPhase = 'idle' | 'starting' | 'running' | 'resetting' | 'stopping' | 'ended';
 
@@ -92,11 +98,27 @@ export class EmulatorBoard {
     for (const f of this.sinks) f(b);
   }
 
-  private async connect(): Promise<EmulatorClient> {
-    if (this.client && this.channel?.readyState === 'open') return this.client;
+  private connecting: Promise<EmulatorClient> | null = null;
+
+  /**
+   * Opens the emulator channel ahead of the first run (when the emulated board is chosen): the machine then makes
+   * the run's sandbox while the user is still deciding, and Run only has to start QEMU. Failures surface at Run.
+   */
+  prepare() {
+    void this.connect().catch(() => undefined);
+  }
+
+  /** The open channel's client, opening the channel once for callers that ask at the same time. */
+  private connect(): Promise<EmulatorClient> {
+    if (this.client && this.channel?.readyState === 'open') return Promise.resolve(this.client);
+    this.connecting ??= this.openClient().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async openClient(): Promise<EmulatorClient> {
     this.client?.dispose();
     const dc = await this.open();
-    const c = new EmulatorClient(dc);
+    const c = new EmulatorClient(wrapBrowserDataChannel(dc));
     this.channel = dc;
     this.client = c;
     c.onOutput((b) => this.emit(b));
