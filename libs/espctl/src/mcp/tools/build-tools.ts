@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { IdfVersion, isTerminalJobState, JobState, Target, type JobView } from '@aegis/protocol';
+import { IdfVersion, isTerminalJobState, JobState, QueueInfo, Target, type JobView } from '@aegis/protocol';
 import { loadProjectConfig } from '../../config/project-config.js';
 import { generateBuildPlan, generateCleanPlan, type BuildPlan } from '../../plan/build-plan.js';
 import { defaultVersion } from '../../store/store-catalog.js';
@@ -42,8 +42,8 @@ export const statusShape = {
   target: z.string().optional(),
   idf_version: z.string().optional(),
   next_seq: z.number().int().optional(),
-  /** While the job waits for a machine: its place in the queue and a rough wait. */
-  queue: z.object({ position: z.number().int(), estimate_secs: z.number().int().nullable() }).optional(),
+  /** While the job waits for a machine: its place (jobs ahead, round-robin), the wait estimate and its basis. */
+  queue: QueueInfo.optional(),
   /** The machine deleted the results then (retention): run build again from the same source to get them back. */
   results_expired_at: z.string().optional(),
 };
