@@ -17,6 +17,7 @@ const UNLIMITED = {
   USER_DAILY_JOBS: '100000000',
   // Realistic per-user concurrency (the in-flight count is bounded by it); many users share the load.
   USER_MAX_CONCURRENT_JOBS: '1000',
+  USER_MAX_QUEUED_JOBS: '1000',
   AEGIS_DEBUG_ENDPOINTS: '1',
   LOG_LEVEL: 'warn',
 };

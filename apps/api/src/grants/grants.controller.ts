@@ -17,7 +17,21 @@ export class GrantsController {
   @Post('grant/request')
   @Auth('user')
   @HttpCode(201)
-  @Doc({ body: 'GrantRequest', res: 'GrantResponse', status: 201, summary: 'A pending job and its signed grant' })
+  @Doc({
+    body: 'GrantRequest',
+    res: 'GrantResponse',
+    status: 201,
+    summary:
+      'A pending job and its signed grant. Busy machines are fine: once the offer is posted the job waits in the queue ' +
+      '(fair across users; each user runs at most USER_MAX_CONCURRENT_JOBS builds at once, the rest wait their turn).',
+    errors: {
+      429:
+        'queue_full: the user already has USER_MAX_QUEUED_JOBS jobs waiting (default 50) — wait until some start or ' +
+        'cancel some (POST /jobs/{id}/cancel); quota_exceeded (USER_DAILY_JOBS); rate_limited (GRANT_RATE_PER_MIN). ' +
+        'Retry-After is set.',
+      503: 'no_machine: no online machine could ever build this (IDF version, target) pair or is big enough; the message says which',
+    },
+  })
   request(@CurrentUser() u: UserPrincipal, @Body(body(GrantRequest)) b: GrantRequestParsed) {
     return this.grants.request(u, b);
   }

@@ -26,7 +26,13 @@ export class JobsController {
   }
 
   @Get(':id')
-  @Doc({ res: 'JobView' })
+  @Doc({
+    res: 'JobView',
+    summary:
+      'The job. While it waits: queue {position, ahead (jobs that start first on the machines able to build it, ' +
+      'round-robin across users), estimate_secs (from the median build time of its (IDF version, target)), ' +
+      'capable_slots, median_build_secs}; results_expired_at once the machine deleted its results.',
+  })
   async get(@CurrentUser() u: UserPrincipal, @Param('id', uuidParam) id: string) {
     const job = await this.jobs.getVisible(id, u);
     return jobView(job, await this.queue.infoOf(job));
@@ -34,7 +40,7 @@ export class JobsController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  @Doc({ res: 'JobView' })
+  @Doc({ res: 'JobView', summary: 'Cancel the job (a queued one leaves the queue at once; a running one is stopped)' })
   async cancel(@CurrentUser() u: UserPrincipal, @Param('id', uuidParam) id: string) {
     return jobView(await this.jobs.cancel(id, u));
   }

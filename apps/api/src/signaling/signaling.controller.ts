@@ -48,7 +48,13 @@ export class SignalingController {
 
   /** Server-Sent Events; resumes after `Last-Event-ID`. */
   @Get(':jobId/events')
-  @Doc({ res: 'SignalingEvent', summary: 'text/event-stream of SignalingEvent (event: type, id: seq)' })
+  @Doc({
+    res: 'SignalingEvent',
+    summary:
+      'text/event-stream of SignalingEvent (event: type, id: seq). While queued, `state` events carry the queue place ' +
+      '(as in JobView). Keep it open until the job runs: a job whose client has no stream open for ' +
+      'QUEUE_CLIENT_GRACE_SECS (5 s) is canceled while queued (client_left), or given up by its machine if claimed.',
+  })
   async events(
     @CurrentUser() u: UserPrincipal,
     @Param('jobId', uuidParam) id: string,
