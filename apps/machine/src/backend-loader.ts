@@ -11,6 +11,13 @@ export async function loadBuildBackend(config: MachineConfig, log: Logger): Prom
     sandbox: config.sandbox,
     workDir: config.workDir,
     workspaceQuotaMb: config.workspaceQuotaMb,
+    compilerCache: {
+      scope: config.compilerCache,
+      dir: config.ccacheDir,
+      maxMb: config.ccacheMaxMb,
+      gid: config.ccacheGid,
+      retentionMs: config.ccacheRetentionDays * 24 * 3600_000,
+    },
     log: { info: (m) => blog.info(m), warn: (m) => blog.warn(m) },
   });
 }

@@ -49,6 +49,15 @@ export const MachineConfig = z.object({
     .min(0)
     .max(1024 * 1024)
     .default(4096),
+  /** ccache across jobs: each user their own (default), one for every user of this machine, or off. */
+  compilerCache: z.enum(['user', 'machine', 'off']).default('user'),
+  /** Where the compiler caches live; default `<workDir>/ccache`. */
+  ccacheDir: z.string().min(1).optional(),
+  ccacheMaxMb: z.coerce.number().int().min(64).default(2048),
+  /** A compiler cache nobody built with for this long is deleted; at least a day, so no running build loses it. */
+  ccacheRetentionDays: z.coerce.number().min(1).max(3650).default(14),
+  /** The host group builds join to reach their cache; pick a gid no other account uses. */
+  ccacheGid: z.coerce.number().int().min(1).max(4_294_967_294).default(61999),
   rtcInterface: z.ipv4().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
@@ -73,6 +82,11 @@ const ENV: Record<string, string> = {
   workDirAlias: 'AEGIS_MACHINE_WORK_DIR',
   maxUploadMb: 'AEGIS_MAX_UPLOAD_MB',
   workspaceQuotaMb: 'AEGIS_WORKSPACE_QUOTA_MB',
+  compilerCache: 'AEGIS_CCACHE',
+  ccacheDir: 'AEGIS_CCACHE_DIR',
+  ccacheMaxMb: 'AEGIS_CCACHE_MAX_MB',
+  ccacheRetentionDays: 'AEGIS_CCACHE_RETENTION_DAYS',
+  ccacheGid: 'AEGIS_CCACHE_GID',
   rtcInterface: 'AEGIS_RTC_INTERFACE',
   logLevel: 'LOG_LEVEL',
 };
@@ -123,6 +137,23 @@ export function buildCli(): Command {
     .option(
       '--workspace-quota-mb <n>',
       `disk quota of each job workspace, a size-limited filesystem per job (default 4096; 0 = none; needs root)${env('workspaceQuotaMb')}`,
+    )
+    .addOption(
+      new Option(
+        '--compiler-cache <scope>',
+        `ccache kept across builds: user (default; each user their own), machine (one for all users: only when they ` +
+          `trust one another), off${env('compilerCache')}`,
+      ).choices(['user', 'machine', 'off']),
+    )
+    .option('--ccache-dir <dir>', `where the compiler caches live (default <work-dir>/ccache)${env('ccacheDir')}`)
+    .option('--ccache-max-mb <n>', `size cap of each compiler cache (default 2048)${env('ccacheMaxMb')}`)
+    .option(
+      '--ccache-retention-days <n>',
+      `delete a compiler cache unused this long (default 14, at least 1)${env('ccacheRetentionDays')}`,
+    )
+    .option(
+      '--ccache-gid <gid>',
+      `host group builds join to use their cache, as root (default 61999; unused by any account)${env('ccacheGid')}`,
     )
     .option(
       '--rtc-interface <ipv4>',

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testCompilerCacheEnv } from './idf-store.js';
 import { jsonLogField, spawnService } from './spawn-service.js';
 
 /** The built agent entry point (`npx tsc -b apps/machine/tsconfig.build.json` first). Override with AEGIS_MACHINE_MAIN_JS. */
@@ -59,6 +60,7 @@ export async function startMachine(opts: StartMachineOptions): Promise<StartedMa
       AEGIS_SANDBOX: opts.sandbox ?? 'none',
       AEGIS_RTC_INTERFACE: '127.0.0.1',
       LOG_LEVEL: 'info',
+      ...testCompilerCacheEnv(),
       ...(opts.storeRoot ? { ESPCTL_STORE_ROOT: opts.storeRoot } : {}),
       ...opts.env,
     },

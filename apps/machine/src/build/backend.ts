@@ -61,5 +61,6 @@ export interface BuildBackend {
   /** Addresses → function, file, line using the build's ELF and the toolchain's addr2line. */
   decode(workspaceDir: string, addresses: string[]): Promise<DecodedFrame[]>;
   /** A shell (or `idf.py menuconfig`) inside the job's sandbox. */
-  terminal(workspaceDir: string, command: 'shell' | 'menuconfig'): Promise<SandboxedCommand>;
+  /** `userId` gives the terminal the user's compiler cache, so `idf.py build` there matches the job's builds. */
+  terminal(workspaceDir: string, command: 'shell' | 'menuconfig', userId?: string): Promise<SandboxedCommand>;
 }

@@ -7,6 +7,7 @@ import type { DecodedFrame, SizeDetail } from '@aegis/protocol';
 import type { BuildBackend, BuildOutcome, BuildRequest, SandboxedCommand } from './backend.js';
 import { makeArtifacts } from './bundle.js';
 import { BuildCache } from './build-cache.js';
+import { CompilerCache, type CompilerCacheScope } from './compiler-cache.js';
 import { artifactsDirOf, readBuildInfo, writeBuildInfo } from './build-info.js';
 import { parseAddr2line } from './decode.js';
 import { BackendError } from './errors.js';
@@ -48,6 +49,14 @@ export interface BuildBackendConfig {
   cacheMaxBytes?: number;
   /** Default 7 days. */
   cacheTtlSecs?: number;
+  /** ccache across jobs: per user (default), shared by every user of the machine, or off. */
+  compilerCache?: {
+    scope: CompilerCacheScope | 'off';
+    dir?: string;
+    maxMb?: number;
+    gid?: number;
+    retentionMs?: number;
+  };
   /** The machine's Ed25519 key that signs flash bundles. Default: `<workDir>/bundle-signing-key.pem`, created once. */
   signingKey?: SigningKey;
   machineId?: string;
@@ -63,6 +72,10 @@ export interface BuildBackendConfig {
 
 /** Default per-job workspace quota (MiB). */
 export const DEFAULT_WORKSPACE_QUOTA_MB = 4096;
+/** ccache's size cap per cache: two targets of ESP-IDF's components with room for a few sdkconfigs each. */
+export const DEFAULT_CCACHE_MAX_MB = 2048;
+/** The host group builds join to use their compiler cache (beside the sandbox uids 61000–61511). */
+export const DEFAULT_CCACHE_GID = 61999;
 
 /**
  * The job's shell with the IDF environment (idf.py, the toolchains and the Python env on PATH): bash sources the
@@ -125,6 +138,25 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     maxBytes: config.cacheMaxBytes ?? 2 * 1024 ** 3,
     ttlSecs: config.cacheTtlSecs ?? 7 * 24 * 3600,
   });
+  const cc = config.compilerCache ?? { scope: 'user' };
+  const compilerCache =
+    cc.scope === 'off' || config.sandbox === 'none'
+      ? undefined
+      : new CompilerCache({
+          // As root, builds run as other uids that must reach it whatever the machine directory's mode (0700 is fine).
+          dir: cc.dir ?? (process.getuid?.() === 0 ? '/var/cache/aegis/ccache' : path.join(stateDir, 'ccache')),
+          scope: cc.scope,
+          maxMb: cc.maxMb ?? DEFAULT_CCACHE_MAX_MB,
+          gid: cc.gid ?? DEFAULT_CCACHE_GID,
+          retentionMs: cc.retentionMs ?? 14 * 24 * 3600_000,
+          log,
+        });
+  if (compilerCache) {
+    const sweep = (): void =>
+      void compilerCache.sweep().catch((e: Error) => log.warn(`compiler cache sweep failed: ${e.message}`));
+    sweep();
+    setInterval(sweep, 6 * 3600_000).unref();
+  }
   let sandbox: WorkspaceSandbox;
   if (config.sandbox === 'none') {
     log.warn('Builds run WITHOUT a sandbox (--sandbox=none): every build has this machine’s own rights.');
@@ -227,7 +259,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
     },
 
     build(req: BuildRequest): Promise<BuildOutcome> {
-      return runBuild({ store, sandbox, cache, ops, log }, req, async (p, run) => {
+      return runBuild({ store, sandbox, cache, compilerCache, ops, log }, req, async (p, run) => {
         // The size report is made while the bundle is (it is awaited only to write size.json).
         const sized = run(['size'], { capture: true, command: idfSizeCommand() }).then(
           (r) => {
@@ -335,11 +367,12 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
       return parseAddr2line(stdout, addresses);
     },
 
-    async terminal(workspaceDir: string, command: 'shell' | 'menuconfig'): Promise<SandboxedCommand> {
+    async terminal(workspaceDir: string, command: 'shell' | 'menuconfig', userId?: string): Promise<SandboxedCommand> {
       await ops.open(workspaceDir);
       const { s, v } = await versionFor(workspaceDir);
       const ws = sandbox.workspacePath(workspaceDir);
-      const env = { ...idfEnv(s, v, ws), TERM: 'xterm-256color', PS1: 'build:\\w$ ' };
+      const ccache = compilerCache && userId !== undefined ? await compilerCache.mountFor(userId) : undefined;
+      const env = { ...idfEnv(s, v, ws), ...ccache?.env, TERM: 'xterm-256color', PS1: 'build:\\w$ ' };
       const prepared = await sandbox.prepare(
         {
           command: command === 'menuconfig' ? idfCommand(['menuconfig']) : interactiveShell(exportScriptOf(s, v)),
@@ -347,6 +380,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
           env,
           workspaceDir,
           readOnlyDirs: [s.root],
+          ...(ccache ? { binds: [ccache.bind], groups: ccache.groups } : {}),
           limits: limitsFor({ memoryMb: 1024, cpuCores: 1, timeoutSecs: 6 * 3600 }, 6 * 3600),
         },
         { interactive: true },

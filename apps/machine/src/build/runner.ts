@@ -3,6 +3,7 @@ import { firstBuildError, parseBuildDiagnostics } from '@aegis/esp';
 import type { LogLine, StoreIdfVersion, Target } from '@aegis/protocol';
 import type { BuildOutcome, BuildRequest } from './backend.js';
 import type { BuildCache, CacheKey } from './build-cache.js';
+import type { CompilerCache } from './compiler-cache.js';
 import { BackendError, toErrorBody } from './errors.js';
 import { idfCommand, idfEnv } from './idf-command.js';
 import {
@@ -22,6 +23,8 @@ export interface RunnerDeps {
   cache: BuildCache;
   /** Every file access in the workspace goes through these (as the workspace owner, in the sandbox). */
   ops: WorkspaceOps;
+  /** ccache kept across jobs (per user by default); builds without a sandbox do not use it. */
+  compilerCache?: CompilerCache;
   log: { warn(msg: string): void; info(msg: string): void };
   now?: () => number;
 }
@@ -125,6 +128,8 @@ export async function runBuild(
       system(warning);
       deps.log.warn(`job ${req.jobId}: ${warning}`);
     }
+    const ccache =
+      deps.compilerCache && deps.sandbox.kind === 'bwrap' ? await deps.compilerCache.mountFor(req.userId) : undefined;
     system(
       `Building ${settings.name} for ${target} with ESP-IDF ${version.version}` +
         (deps.sandbox.kind === 'bwrap' ? ' in a bubblewrap sandbox' : ''),
@@ -150,9 +155,10 @@ export async function runBuild(
         {
           command,
           cwd: inside,
-          env: idfEnv(store, version, deps.sandbox.workspacePath(req.workspaceDir)),
+          env: { ...idfEnv(store, version, deps.sandbox.workspacePath(req.workspaceDir)), ...ccache?.env },
           workspaceDir: req.workspaceDir,
           readOnlyDirs: [store.root],
+          ...(ccache ? { binds: [ccache.bind], groups: ccache.groups } : {}),
           limits: limitsFor(req, remaining),
         },
         { signal: req.signal, onLine, flow: capture ? undefined : req.flow },

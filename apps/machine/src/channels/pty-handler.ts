@@ -43,7 +43,7 @@ export function servePty(o: {
     current = run;
     let dispose: (() => void) | undefined;
     void (async () => {
-      const cmd = await o.backend.terminal(o.job.workspaceDir, msg.command);
+      const cmd = await o.backend.terminal(o.job.workspaceDir, msg.command, o.job.userId);
       dispose = cmd.dispose;
       if (closed || channel.readyState !== 'open') {
         current = undefined;

@@ -169,7 +169,7 @@ export function createBwrapSandbox(opts: BwrapSandboxOptions): WorkspaceSandbox 
     const args = [
       `--reuid=${uid}`,
       `--regid=${uid}`,
-      '--clear-groups',
+      ...(spec.groups?.length ? [`--groups=${spec.groups.join(',')}`] : ['--clear-groups']),
       '--inh-caps=-all',
       '--bounding-set=-all',
       prlimit,

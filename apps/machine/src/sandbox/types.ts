@@ -30,6 +30,8 @@ export interface SandboxSpec {
   readOnlyDirs: string[];
   /** More read-write binds, host → sandbox path: only directories the machine made (the emulator's flash copy). */
   binds?: Array<{ from: string; to: string }>;
+  /** Supplementary host groups of the sandboxed uid (the compiler cache's group); none by default. */
+  groups?: number[];
   limits: SandboxLimits;
 }
 

@@ -73,6 +73,8 @@ describe('a clean hello_world build for esp32c3 with real ESP-IDF in the bwrap s
     expect(out).toMatchObject({ state: 'succeeded', exitCode: 0, target: 'esp32c3', idfVersion: IDF_VERSION });
     expect(log.text()).toContain('with ESP-IDF 5.1.6 in a bubblewrap sandbox');
     expect(log.text()).toContain('Setting target esp32c3.');
+    // ESP-IDF's CMake found ccache in the sandbox and compiles through it (the machine's compiler cache).
+    expect(log.text()).toContain('ccache will be used for faster recompilation');
     const work = ninjaWork(log.text());
     expect(work).toContain('Building C object esp-idf/main/CMakeFiles/__idf_main.dir/hello_world_main.c.obj');
     expect(work).toContain('Linking CXX executable hello_world.elf');

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { realIdfStore } from '@aegis/testkit';
+import { realIdfStore, testCompilerCacheDir } from '@aegis/testkit';
 import { createBuildBackend, type BuildBackendWithStore } from '../../src/build/index.js';
 import type { BuildOutcome, BuildRequest } from '../../src/build/backend.js';
 import { FlashBundleManifest, type LogLine } from '@aegis/protocol';
@@ -51,6 +51,7 @@ export async function harness(opts: { sandbox?: 'bwrap' | 'none'; cacheMaxBytes?
     cacheMaxBytes: opts.cacheMaxBytes,
     signingKey: { kid, privateKey },
     machineId: 'test-machine',
+    compilerCache: { scope: 'machine', dir: testCompilerCacheDir() },
   });
   return {
     root,

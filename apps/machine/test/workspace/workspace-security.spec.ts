@@ -5,6 +5,7 @@ import { chmod, lchown, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, wr
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testCompilerCacheDir } from '@aegis/testkit';
 import { createBuildBackend, type BuildBackendWithStore, type BuildOutcome } from '../../src/build/index.js';
 import { readProjectSettings } from '../../src/build/project-settings.js';
 import { safeUntar } from '../../src/channels/safe-untar.js';
@@ -46,6 +47,7 @@ beforeAll(async () => {
     workDir: path.join(root, 'state'),
     signingKey: { kid: 'k', privateKey },
     workspaceQuotaMb: QUOTA_MB,
+    compilerCache: { scope: 'user', dir: testCompilerCacheDir() },
     log: { info: () => undefined, warn: (m) => void warnings.push(m) },
   });
 });
