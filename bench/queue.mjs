@@ -4,7 +4,8 @@
 // Checks: every build ends with its own result (its nonce in its log), none lost or run twice, each user's
 // share of the machines within ±1 of fair at every point of the run. Measures: slot free → next job claimed and
 // → next build started (median, p95), a machine taking a job (its grant signed) → the client's first log line,
-// and API CPU with 1,000 idle machines long-polling.
+// how good the queue places and estimates told to clients were (jobs that really started first vs `ahead`, and
+// the real wait vs `estimate_secs`), and API CPU with 1,000 idle machines long-polling.
 // Run inside a private network namespace (bench/run.mjs does); PostgreSQL is reached over its Unix socket.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,6 +56,8 @@ async function oneBuild(apiUrl, key, user) {
   const nonce = randomUUID();
   const t = { submitted: Date.now(), assigned: 0, firstLine: 0, done: 0 };
   const places = [];
+  /** The first place the client was told, and when. */
+  let told;
   const s = await startRemoteSession({
     baseUrl: apiUrl,
     apiKey: key,
@@ -63,7 +66,10 @@ async function oneBuild(apiUrl, key, user) {
     timeoutMs: 60_000,
     onEvent: (e) => {
       if (e.type === 'assigned') t.assigned = Date.now();
-      if (e.type === 'state' && e.queue) places.push(e.queue.position);
+      if (e.type === 'state' && e.queue) {
+        places.push(e.queue.position);
+        told ??= { at: Date.now(), ahead: e.queue.ahead ?? e.queue.position - 1, estimate: e.queue.estimate_secs };
+      }
     },
   });
   try {
@@ -83,7 +89,7 @@ async function oneBuild(apiUrl, key, user) {
     const own = page.lines.length === LINES && page.lines.every((l) => l.text.includes(nonce));
     const fw = await s.firmware.fetch('app.bin');
     const fwOwn = Buffer.from(fw.data).toString().includes(nonce);
-    return { user, jobId: s.jobId, state: status.state, own: own && fwOwn, places, t };
+    return { user, jobId: s.jobId, state: status.state, own: own && fwOwn, places, told, t };
   } finally {
     await s.close();
   }
@@ -103,7 +109,8 @@ async function cpuOver(url, spanMs) {
 const schema = freshSchema();
 const env = {
   GRANT_RATE_PER_MIN: '1000',
-  USER_MAX_CONCURRENT_JOBS: String(PER_USER + 4),
+  // Every user's builds are queued at once; USER_MAX_CONCURRENT_JOBS stays at its default (4 running per user).
+  USER_MAX_QUEUED_JOBS: String(PER_USER + 4),
   AEGIS_DEBUG_ENDPOINTS: '1',
   LOG_LEVEL: 'warn',
 };
@@ -202,6 +209,21 @@ if (process.env.BENCH_E2E !== '0')
     const claimToFirstLine = ok.map((r) => r.t.firstLine - r.t.assigned);
     const submitToDone = ok.map((r) => r.t.done - r.t.submitted);
     const sawPlace = ok.filter((r) => r.places.length > 0).length;
+    // Told `ahead` when the client first heard its place vs the builds that really were assigned in between (all
+    // machines here build everything); told `estimate_secs` vs the real wait from then to assigned.
+    const assignedAts = rows.map((r) => Number(r.assigned_at));
+    const aheadErr = [];
+    const etaErr = [];
+    const etaTold = [];
+    for (const r of ok.filter((x) => x.told && x.t.assigned)) {
+      const own = Number(rows.find((x) => x.id === r.jobId)?.assigned_at ?? r.t.assigned);
+      const before = assignedAts.filter((x) => x > r.told.at && x < own).length;
+      aheadErr.push(Math.abs(r.told.ahead - before));
+      if (r.told.estimate !== null) {
+        etaErr.push(Math.abs(r.told.estimate * 1000 - (own - r.told.at)));
+        etaTold.push(r.told.estimate);
+      }
+    }
 
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     console.log(
@@ -215,6 +237,12 @@ if (process.env.BENCH_E2E !== '0')
     );
     if (errors.length) console.log(`  errors: ${[...new Set(errors)].slice(0, 3).join(' | ')}`);
     console.log(`  saw their place in the queue: ${sawPlace} / ${ok.length}`);
+    console.log(
+      `  place told vs builds that really started first: |error| median ${pct(aheadErr, 50)}, p95 ${pct(aheadErr, 95)} (n=${aheadErr.length})`,
+    );
+    console.log(
+      `  wait estimate vs real wait: |error| median ${ms(pct(etaErr, 50))}, p95 ${ms(pct(etaErr, 95))} (n=${etaErr.length} with an estimate; told median ${pct(etaTold, 50)} s)`,
+    );
     console.log(`  fair share: worst deviation from k/${USERS} after k builds = ${worst.toFixed(2)} (aim ≤ 1)`);
     console.log(
       `  slot free → next job claimed: median ${ms(pct(toClaim, 50))}, p95 ${ms(pct(toClaim, 95))} (n=${toClaim.length}; aim ≤ 100 ms median)`,

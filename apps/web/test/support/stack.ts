@@ -22,11 +22,16 @@ export interface Stack {
  * The real API, optionally one real build machine (real ESP-IDF, bubblewrap sandbox), the built dashboard, and
  * Chromium.
  */
-export async function startStack(o: { machine: boolean; slots?: number }): Promise<Stack> {
+export async function startStack(o: {
+  machine: boolean;
+  slots?: number;
+  /** Extra environment for the build machine (e.g. AEGIS_RESULTS_RETENTION_MINS). */
+  machineEnv?: Record<string, string>;
+}): Promise<Stack> {
   const api = await startApi();
   const userKey = await createUser(api.url, api.adminKey, 'user', 'Ada');
   let machine: StartedMachine | null = null;
-  if (o.machine) machine = await startBuildMachine(api, { name: 'builder-1', slots: o.slots ?? 1 });
+  if (o.machine) machine = await startBuildMachine(api, { name: 'builder-1', slots: o.slots ?? 1, env: o.machineEnv });
   const web = await startWeb({ AEGIS_API_URL: api.url, AEGIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'aegis-web-')) });
   const browser = await launchDashboardBrowser();
   const page = browser.ctx.pages()[0] ?? (await browser.ctx.newPage());

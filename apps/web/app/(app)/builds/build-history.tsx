@@ -65,6 +65,12 @@ export function BuildHistory() {
               </td>
               <td data-label="State">
                 <span className={`badge ${j.state}`}>{j.state}</span>
+                {j.queue && (
+                  <div className="small muted" data-testid="queue-place">
+                    {j.queue.position === 1 ? 'next in the queue' : `${j.queue.position - 1} builds before it`}
+                    {j.queue.estimate_secs !== null && ` · starts in about ${formatWait(j.queue.estimate_secs)}`}
+                  </div>
+                )}
                 {j.results_expired_at && (
                   <div className="small muted" data-testid="results-expired">
                     Results deleted {formatTime(j.results_expired_at)} ·{' '}
@@ -100,4 +106,9 @@ export function BuildHistory() {
       )}
     </div>
   );
+}
+
+/** A queue wait as a person reads it: seconds under 90 s, minutes above. */
+function formatWait(secs: number): string {
+  return secs < 90 ? `${secs} s` : `${Math.round(secs / 60)} min`;
 }

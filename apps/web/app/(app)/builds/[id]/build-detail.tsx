@@ -2,6 +2,7 @@
 import type { JobView } from '@aegis/protocol';
 import { isTerminalJobState } from '@aegis/protocol';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { api } from '@/lib/api';
 import { LiveBuild } from '@/lib/build/live-build';
@@ -56,7 +57,7 @@ export function BuildDetail({ jobId }: { jobId: string }) {
               Cancel build
             </button>
           )}
-          {!build && j && j.machine_id && (
+          {!build && j && j.machine_id && !j.results_expired_at && (
             <button type="button" className="primary" onClick={reattach}>
               {isTerminalJobState(j.state) ? 'Open log and results' : 'Reattach'}
             </button>
@@ -101,6 +102,12 @@ export function BuildDetail({ jobId }: { jobId: string }) {
               ))}
           </dl>
           {j.error && !live && <ErrorBox error={j.error} title="The build failed" />}
+          {j.results_expired_at && (
+            <p className="alert info" data-testid="results-expired">
+              Results deleted {formatTime(j.results_expired_at)} (build machines keep them for a limited time) ·{' '}
+              <Link href="/builds/new">build again from the same source</Link>
+            </p>
+          )}
         </div>
       )}
       {build && live && <LivePanels build={build} live={live} />}
