@@ -3,7 +3,7 @@ import { parseAnsi, stripAnsi } from '../src/lib/ansi';
 import { diagnosticsOf, projectRelative } from '../src/lib/build/diagnostics';
 import { toSizeModel } from '../src/lib/build/size-model';
 import { isProxyable } from '../src/server/proxy-paths';
-import { fingerprintOf } from '../src/lib/rtc/sdp-fingerprint';
+import { fingerprintFromSdp } from '@aegis/peer/browser';
 import { backtraceAddresses } from '../src/lib/flash/backtrace';
 import { readTar } from '../src/lib/tar/untar';
 import { writeTar } from '../src/lib/tar/ustar';
@@ -139,8 +139,8 @@ describe('proxy allow-list', () => {
 describe('sdp fingerprint', () => {
   it('reads the sha-256 fingerprint', () => {
     const sdp = 'v=0\r\na=fingerprint:sha-256 ab:CD:01\r\na=setup:actpass\r\n';
-    expect(fingerprintOf(sdp)).toEqual({ algorithm: 'sha-256', value: 'AB:CD:01' });
-    expect(fingerprintOf('v=0\r\n')).toBeNull();
+    expect(fingerprintFromSdp(sdp)).toEqual({ algorithm: 'sha-256', value: 'AB:CD:01' });
+    expect(fingerprintFromSdp('v=0\r\n')).toBeUndefined();
   });
 });
 

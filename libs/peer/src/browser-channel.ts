@@ -12,8 +12,8 @@ export interface BrowserDataChannel {
   send(data: string): void;
   send(data: Uint8Array<ArrayBuffer>): void;
   close(): void;
-  addEventListener(type: string, listener: (ev: { data?: unknown }) => void): void;
-  removeEventListener(type: string, listener: (ev: { data?: unknown }) => void): void;
+  addEventListener(type: string, listener: (ev: { readonly type: string; data?: unknown }) => void): void;
+  removeEventListener(type: string, listener: (ev: { readonly type: string; data?: unknown }) => void): void;
 }
 
 /**
@@ -22,7 +22,7 @@ export interface BrowserDataChannel {
  */
 export function wrapBrowserDataChannel(dc: BrowserDataChannel): ChannelLike {
   dc.binaryType = 'arraybuffer';
-  const on = (type: string, listener: (ev: { data?: unknown }) => void) => {
+  const on = (type: string, listener: (ev: { readonly type: string; data?: unknown }) => void) => {
     dc.addEventListener(type, listener);
     return () => dc.removeEventListener(type, listener);
   };

@@ -1,6 +1,7 @@
 import {
   EmulatorServerMessage,
   MAX_FRAME_BYTES,
+  describeZodError,
   type EmulatedChip,
   type EmulatorClientMessage,
   type EmulatorExitReason,
@@ -89,7 +90,14 @@ export class EmulatorClient {
         return;
       }
       const r = EmulatorServerMessage.safeParse(value);
-      if (!r.success) return;
+      if (!r.success) {
+        const err = new EmulatorError(
+          'bad_frame',
+          `The machine sent an emulator frame this client does not understand: ${describeZodError(r.error)}`,
+        );
+        for (const cb of [...this.errorListeners]) cb(err);
+        return;
+      }
       const m = r.data;
       if (m.type === 'ready') {
         const ready: EmulatorReady = { chip: m.chip, flash_bytes: m.flash_bytes, seconds: m.seconds };

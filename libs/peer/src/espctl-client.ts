@@ -2,11 +2,14 @@ import {
   BuildStatus,
   LogBatch,
   MAX_FRAME_BYTES,
+  RpcErrorCode,
+  describeZodError,
   type LogLine,
   type EspctlMethod,
   type EspctlParams,
   type EspctlResult,
 } from '@aegis/protocol';
+import type { z } from 'zod';
 import { sha256Hex } from './bytes.js';
 import type { ChannelLike } from './channel.js';
 import { ChannelClosedError, LimitedSender, type Limits } from './limited-sender.js';
@@ -18,7 +21,7 @@ export interface EspctlClientEvents {
   /** Each `log` frame's lines at once (what a view that re-renders per update wants). */
   logs(lines: LogLine[]): void;
   status(status: BuildStatus): void;
-  /** An error the machine could not attribute to a call (e.g. a stray binary frame). */
+  /** An error the machine could not attribute to a call (e.g. a stray binary frame), or a malformed notification. */
   error(err: { code: number; message: string }): void;
 }
 
@@ -49,16 +52,26 @@ export class EspctlClient {
     this.rpc.onNotification((method, params) => {
       if (method === 'log') {
         const r = LogBatch.safeParse(params);
-        if (!r.success) return;
+        if (!r.success) return this.malformed('log', r.error);
         for (const cb of this.listeners.logs) cb(r.data.lines);
         for (const line of r.data.lines) for (const cb of this.listeners.log) cb(line);
       } else if (method === 'status') {
         const r = BuildStatus.safeParse(params);
-        if (r.success) for (const cb of this.listeners.status) cb(r.data);
+        if (!r.success) return this.malformed('status', r.error);
+        for (const cb of this.listeners.status) cb(r.data);
       } else if (method === 'rpc.error') {
         for (const cb of this.listeners.error) cb(params as { code: number; message: string });
       }
     });
+  }
+
+  /** A notification that does not match its schema is reported as an error naming the field, not dropped. */
+  private malformed(method: string, error: z.ZodError): void {
+    const err = {
+      code: RpcErrorCode.InvalidParams,
+      message: `The machine sent a malformed ${method} notification: ${describeZodError(error)}`,
+    };
+    for (const cb of this.listeners.error) cb(err);
   }
 
   call<M extends EspctlMethod>(

@@ -1,4 +1,4 @@
-import { FirmwareServerMessage, type ErrorBody } from '@aegis/protocol';
+import { FirmwareServerMessage, describeZodError, type ErrorBody } from '@aegis/protocol';
 import { concatBytes, sha256Hex } from './bytes.js';
 
 // Browser-safe (web-platform globals only): the client half of the `firmware` channel (file-transfer.ts has the
@@ -68,7 +68,13 @@ export class FileReceiver {
       return this.fail(new FileTransferError('protocol_error', 'The machine sent a control frame that is not JSON.'));
     }
     const r = FirmwareServerMessage.safeParse(value);
-    if (!r.success) return this.fail(new FileTransferError('protocol_error', 'The machine sent an unknown frame.'));
+    if (!r.success)
+      return this.fail(
+        new FileTransferError(
+          'protocol_error',
+          `The machine sent a firmware frame this client does not understand: ${describeZodError(r.error)}`,
+        ),
+      );
     const msg = r.data;
     if (msg.type === 'error') return this.fail(errorFrom(msg.error));
     if (msg.type === 'header') {

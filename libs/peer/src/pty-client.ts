@@ -1,4 +1,4 @@
-import { PtyServerMessage, type PtyClientMessage } from '@aegis/protocol';
+import { PtyServerMessage, describeZodError, type PtyClientMessage } from '@aegis/protocol';
 import type { ChannelLike } from './channel.js';
 import { LimitedSender, type Limits } from './limited-sender.js';
 
@@ -34,7 +34,11 @@ export class PtyClient {
         return;
       }
       const r = PtyServerMessage.safeParse(value);
-      if (!r.success) return;
+      if (!r.success) {
+        const message = `The machine sent a terminal frame this client does not understand: ${describeZodError(r.error)}`;
+        for (const cb of this.errorListeners) cb(message);
+        return;
+      }
       if (r.data.type === 'exit') for (const cb of this.exitListeners) cb({ code: r.data.code, signal: r.data.signal });
       else for (const cb of this.errorListeners) cb(r.data.message);
     });

@@ -173,3 +173,24 @@ describe('channel clients on a browser data channel', () => {
     expect(got).toEqual(['$ ']);
   });
 });
+
+describe('frames that do not match the protocol schemas', () => {
+  it('are reported with the field that is wrong, not dropped', async () => {
+    const espctlDc = new BrowserChannel('espctl');
+    const espctl = new EspctlClient(wrapBrowserDataChannel(espctlDc));
+    const errors: string[] = [];
+    espctl.on('error', (e) => errors.push(e.message));
+    espctlDc.fromMachine(JSON.stringify({ jsonrpc: '2.0', method: 'log', params: { lines: [{ seq: 'x' }] } }));
+    await tick();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^The machine sent a malformed log notification: lines\.0\.seq: /);
+
+    const ptyDc = new BrowserChannel('pty');
+    const pty = new PtyClient(wrapBrowserDataChannel(ptyDc));
+    const ptyErrors: string[] = [];
+    pty.onError((m) => ptyErrors.push(m));
+    ptyDc.fromMachine(JSON.stringify({ type: 'exit', code: 'zero' }));
+    await tick();
+    expect(ptyErrors[0]).toMatch(/terminal frame this client does not understand: .*code/);
+  });
+});

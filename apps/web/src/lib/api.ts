@@ -1,4 +1,10 @@
-/** Browser-side calls to the control API, always through the same-origin proxy (the key stays on the server). */
+import { ErrorBody, describeZodError } from '@aegis/protocol';
+
+/**
+ * Browser-side calls to the control API, always through the same-origin proxy (the key stays on the server).
+ * Every answer is parsed with the libs/protocol schema of its route: a mismatch is an ApiSchemaError that names the
+ * route and the field, shown by the page like any other error, never a half-read object.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -6,14 +12,60 @@ export class ApiError extends Error {
     message: string,
   ) {
     super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The API answered, but not in the shape libs/protocol describes for this route. */
+export class ApiSchemaError extends ApiError {
+  constructor(
+    readonly route: string,
+    readonly issues: string,
+  ) {
+    super(
+      200,
+      'bad_response',
+      `The API's answer to ${route} does not match what this dashboard expects (${issues}). ` +
+        'The dashboard and the API are probably different versions; reload the page, and if it persists, tell the operator.',
+    );
+    this.name = 'ApiSchemaError';
   }
 }
 
 export const API_PREFIX = '/api/aegis';
 
-export async function api<T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
+/** A zod schema, as far as parsing needs it (keeps zod itself out of the dashboard's dependencies). */
+export interface Schema<T> {
+  safeParse(
+    input: unknown,
+  ): { success: true; data: T } | { success: false; error: Parameters<typeof describeZodError>[0] };
+}
+
+type Init = Omit<RequestInit, 'body'> & { json?: unknown; body?: BodyInit };
+
+/** Calls `path` and parses the answer with `schema` (from libs/protocol). */
+export async function api<T>(path: string, schema: Schema<T>, init: Init = {}): Promise<T> {
+  const { route, body } = await request(path, init);
+  return parseAnswer(route, schema, body);
+}
+
+/** Calls `path` for its effect only (the answer's body, if any, is not read further). */
+export async function apiSend(path: string, init: Init = {}): Promise<void> {
+  await request(path, init);
+}
+
+/** Parses an answer `body` of `route` with `schema`; exported for tests and for answers read another way. */
+export function parseAnswer<T>(route: string, schema: Schema<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new ApiSchemaError(route, describeZodError(r.error));
+  return r.data;
+}
+
+async function request(path: string, init: Init): Promise<{ route: string; body: unknown }> {
   const { json, ...rest } = init;
-  const res = await fetch(`${API_PREFIX}/${path.replace(/^\/+/, '')}`, {
+  const clean = path.replace(/^\/+/, '');
+  const route = `${rest.method ?? 'GET'} /${clean.split('?')[0]}`;
+  const res = await fetch(`${API_PREFIX}/${clean}`, {
     ...rest,
     headers: { accept: 'application/json', ...(json !== undefined ? { 'content-type': 'application/json' } : {}) },
     body: json !== undefined ? JSON.stringify(json) : rest.body,
@@ -26,9 +78,13 @@ export async function api<T>(path: string, init: RequestInit & { json?: unknown 
     const err = errorOf(body);
     if (res.status === 401 && typeof window !== 'undefined' && err.code === 'signed_out')
       window.location.assign('/signin');
-    throw new ApiError(res.status, err.code ?? `http_${res.status}`, err.message ?? `The API answered ${res.status}.`);
+    throw new ApiError(
+      res.status,
+      err.code ?? `http_${res.status}`,
+      err.message ?? `${route} failed with HTTP ${res.status}.`,
+    );
   }
-  return body as T;
+  return { route, body };
 }
 
 function safeJson(text: string): unknown {
@@ -39,24 +95,18 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Accepts `{error:{code,message}}`, `{code,message}` and Nest's `{statusCode,message}` bodies. */
+/**
+ * The error of a failed call, parsed with libs/protocol's ErrorBody: the API sends it at the top level or under
+ * `error`; anything else (a proxy's or Nest's own `{statusCode, message}` page) gives its message only.
+ */
 export function errorOf(body: unknown): { code?: string; message?: string } {
-  if (!body || typeof body !== 'object') return { message: typeof body === 'string' ? body.slice(0, 300) : undefined };
-  const b = body as Record<string, unknown>;
-  const inner = (b.error && typeof b.error === 'object' ? b.error : b) as Record<string, unknown>;
-  const msg = Array.isArray(inner.message) ? inner.message.join('; ') : inner.message;
-  return {
-    code: typeof inner.code === 'string' ? inner.code : undefined,
-    message: typeof msg === 'string' ? msg : undefined,
-  };
-}
-
-/** Lists come as a bare array or wrapped (`{jobs:[…]}`, `{items:[…]}`); take whichever array is there. */
-export function listOf<T>(body: unknown, key: string): T[] {
-  if (Array.isArray(body)) return body as T[];
-  if (body && typeof body === 'object') {
-    const b = body as Record<string, unknown>;
-    for (const k of [key, 'items', 'data']) if (Array.isArray(b[k])) return b[k] as T[];
+  for (const candidate of [body, (body as { error?: unknown } | null)?.error]) {
+    const r = ErrorBody.safeParse(candidate);
+    if (r.success) return { code: r.data.code, message: r.data.message };
   }
-  return [];
+  if (typeof body === 'string') return { message: body.slice(0, 300) };
+  const msg = (body as { message?: unknown } | null)?.message;
+  if (typeof msg === 'string') return { message: msg };
+  if (Array.isArray(msg) && msg.every((m) => typeof m === 'string')) return { message: msg.join('; ') };
+  return {};
 }

@@ -1,8 +1,8 @@
 'use client';
-import type { JobListResponse, JobView } from '@aegis/protocol';
+import { JobListResponse } from '@aegis/protocol';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { api, listOf } from '@/lib/api';
+import { api } from '@/lib/api';
 import { formatDuration, formatTime, shortId } from '@/lib/format';
 import { ErrorBox } from '@/components/error-box';
 import { ProjectLink } from '@/components/projects/project-link';
@@ -13,10 +13,11 @@ export function BuildHistory() {
   const q = useInfiniteQuery({
     queryKey: ['jobs'],
     queryFn: async ({ pageParam }) => {
-      const body = await api<JobListResponse>(
+      const body = await api(
         `jobs?limit=50${pageParam ? `&cursor=${encodeURIComponent(pageParam)}` : ''}`,
+        JobListResponse,
       );
-      return { jobs: listOf<JobView>(body, 'jobs'), next: body?.next_cursor ?? null };
+      return { jobs: body.jobs, next: body.next_cursor };
     },
     initialPageParam: '',
     getNextPageParam: (last) => last.next ?? undefined,

@@ -1,6 +1,7 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
-import { api, listOf } from '@/lib/api';
+import { MachineListResponse } from '@aegis/protocol';
+import { api } from '@/lib/api';
 import { formatTime } from '@/lib/format';
 import { toMachineRow } from '@/lib/machine-view';
 import { ErrorBox } from '@/components/error-box';
@@ -8,7 +9,7 @@ import { ErrorBox } from '@/components/error-box';
 export function MachinesTable() {
   const q = useQuery({
     queryKey: ['machines'],
-    queryFn: async () => listOf<unknown>(await api('machines'), 'machines').map(toMachineRow),
+    queryFn: async () => (await api('machines', MachineListResponse)).machines.map(toMachineRow),
     refetchInterval: 5000,
   });
   if (q.error) return <ErrorBox error={q.error} title="Machines could not be loaded" />;

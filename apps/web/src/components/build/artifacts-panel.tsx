@@ -115,8 +115,8 @@ export function ArtifactsPanel({ build, live }: { build: LiveBuild; live: LiveBu
                       aria-label={`Download ${a.name}`}
                       onClick={() =>
                         run(a.name, async () => {
-                          const d = await fw!.get(a.name);
-                          saveFile(d.bytes, a.name);
+                          const d = await fw!.fetch(a.name);
+                          saveFile(d.data, a.name);
                         })
                       }
                     >

@@ -2,7 +2,7 @@
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, useState } from 'react';
 import type { LiveBuild } from '@/lib/build/live-build';
-import { PtyClient } from '@/lib/rtc/pty-client';
+import { PtyClient, wrapBrowserDataChannel } from '@aegis/peer/browser';
 
 type Command = 'shell' | 'menuconfig';
 type TermState = 'closed' | 'starting' | 'open' | 'exited';
@@ -38,6 +38,7 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
   /** The command asked for before the view existed. */
   const firstCommand = useRef<Command>('shell');
   const dc = build.link?.channels.pty;
+  const limits = build.link?.limits;
   const [ptyClosed, setPtyClosed] = useState(false);
   useEffect(() => {
     if (!dc) return;
@@ -73,30 +74,31 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
         current = s;
         setState(s);
       };
-      const pty = new PtyClient(dc, {
-        onData: (b) => {
-          if (current === 'starting') set('open');
-          term.write(b);
-        },
-        onExit: (code) => {
-          set('exited');
-          const how = code === null ? '' : ` with code ${code}`;
-          term.write(`\r\n\x1b[2m[${last} exited${how}; press Enter to open a new ${last}]\x1b[0m\r\n`);
-          setNote(`The ${last} exited${how}. Press Enter in the terminal or “Open shell” to start a new one.`);
-        },
-        onError: (m) => {
-          // A terminal prints before anything else can go wrong, so an error before its first byte means it
-          // did not start: leave the way open to try again.
-          if (current === 'starting') set('exited');
-          setNote(m);
-        },
+      const pty = new PtyClient(wrapBrowserDataChannel(dc), limits);
+      pty.onData((b) => {
+        if (current === 'starting') set('open');
+        term.write(b);
       });
+      pty.onExit(({ code }) => {
+        set('exited');
+        const how = code === null ? '' : ` with code ${code}`;
+        term.write(`\r\n\x1b[2m[${last} exited${how}; press Enter to open a new ${last}]\x1b[0m\r\n`);
+        setNote(`The ${last} exited${how}. Press Enter in the terminal or “Open shell” to start a new one.`);
+      });
+      pty.onError((m) => {
+        // A terminal prints before anything else can go wrong, so an error before its first byte means it
+        // did not start: leave the way open to try again.
+        if (current === 'starting') set('exited');
+        setNote(m);
+      });
+      // A send fails only when the channel closed; the connection's own state says so on the page.
+      const ignore = () => undefined;
       const open = (c: Command) => {
         last = c;
         setCommand(c);
         setNote(null);
         set('starting');
-        pty.open(term.cols, term.rows, c);
+        pty.open({ cols: term.cols, rows: term.rows, command: c }).catch(ignore);
         term.focus();
       };
       openRef.current = open;
@@ -105,11 +107,11 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
           if (d === '\r' || d === '\n') open(last);
           return;
         }
-        pty.write(d);
+        pty.write(d).catch(ignore);
       });
       const onResize = () => {
         fit.fit();
-        pty.resize(term.cols, term.rows);
+        pty.resize(term.cols, term.rows).catch(ignore);
       };
       window.addEventListener('resize', onResize);
       open(last);
@@ -125,7 +127,7 @@ export function TerminalPanel({ build }: { build: LiveBuild }) {
       disposed = true;
       cleanup();
     };
-  }, [shown, dc]);
+  }, [shown, dc, limits]);
 
   const start = (c: Command) => {
     if (openRef.current) openRef.current(c);

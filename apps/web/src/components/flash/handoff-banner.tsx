@@ -1,9 +1,9 @@
 'use client';
-import type { FlashRequest, FlashRequestList } from '@aegis/protocol';
+import { FlashRequestList } from '@aegis/protocol';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
-import { api, listOf } from '@/lib/api';
+import { api } from '@/lib/api';
 import { shortId } from '@/lib/format';
 
 /** Polls for flash requests from AI agents (the API counts this tab as "connected" while it polls). */
@@ -11,7 +11,7 @@ export function HandoffBanner() {
   const path = usePathname();
   const q = useQuery({
     queryKey: ['flash-requests', 'pending'],
-    queryFn: async () => listOf<FlashRequest>(await api<FlashRequestList>('flash-requests?status=pending'), 'requests'),
+    queryFn: async () => (await api('flash-requests?status=pending', FlashRequestList)).requests,
     refetchInterval: 3000,
     retry: false,
   });

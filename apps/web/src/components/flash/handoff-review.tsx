@@ -1,9 +1,9 @@
 'use client';
-import type { FlashRequest, FlashRequestList } from '@aegis/protocol';
+import { FlashRequest, FlashRequestList } from '@aegis/protocol';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
-import { api, listOf } from '@/lib/api';
+import { api, apiSend } from '@/lib/api';
 import { LiveBuild } from '@/lib/build/live-build';
 import { liveBuild, registerLive, releaseWhenIdle } from '@/lib/build/registry';
 import { useLive } from '@/lib/build/use-live';
@@ -24,7 +24,7 @@ export function HandoffReview({ requestId }: { requestId: string }) {
   const [rejected, setRejected] = useState(false);
   const q = useQuery({
     queryKey: ['flash-requests', 'pending'],
-    queryFn: async () => listOf<FlashRequest>(await api<FlashRequestList>('flash-requests?status=pending'), 'requests'),
+    queryFn: async () => (await api('flash-requests?status=pending', FlashRequestList)).requests,
     refetchInterval: build ? false : 3000,
   });
   const [req, setReq] = useState<FlashRequest | null>(null);
@@ -36,7 +36,7 @@ export function HandoffReview({ requestId }: { requestId: string }) {
   async function confirm() {
     setError(null);
     try {
-      const r = await api<FlashRequest>(`flash-requests/${requestId}/confirm`, { method: 'POST', json: {} });
+      const r = await api(`flash-requests/${requestId}/confirm`, FlashRequest, { method: 'POST', json: {} });
       setReq(r);
       // This tab may still be connected to that build (it started it): reuse the link, else reattach.
       const existing = liveBuild(r.job_id);
@@ -55,7 +55,7 @@ export function HandoffReview({ requestId }: { requestId: string }) {
   async function reject() {
     setError(null);
     try {
-      await api(`flash-requests/${requestId}/reject`, { method: 'POST', json: {} });
+      await apiSend(`flash-requests/${requestId}/reject`, { method: 'POST', json: {} });
       setRejected(true);
       void qc.invalidateQueries({ queryKey: ['flash-requests'] });
     } catch (e) {
@@ -64,7 +64,8 @@ export function HandoffReview({ requestId }: { requestId: string }) {
   }
   async function onFlashed(ok: boolean, message: string) {
     setOutcome(ok ? 'The board was flashed and verified; the agent has been told.' : `Flashing failed: ${message}`);
-    if (ok) await api(`flash-requests/${requestId}/complete`, { method: 'POST', json: {} }).catch((e) => setError(e));
+    if (ok)
+      await apiSend(`flash-requests/${requestId}/complete`, { method: 'POST', json: {} }).catch((e) => setError(e));
     void qc.invalidateQueries({ queryKey: ['flash-requests'] });
   }
 

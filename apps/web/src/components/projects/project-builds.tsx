@@ -1,6 +1,5 @@
 'use client';
-import type { JobView } from '@aegis/protocol';
-import { isTerminalJobState } from '@aegis/protocol';
+import { JobView, isTerminalJobState } from '@aegis/protocol';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { api } from '@/lib/api';
@@ -11,7 +10,7 @@ function BuildRow({ b }: { b: ProjectBuild }) {
   // The same query the build page uses, so its cached state is shared.
   const job = useQuery({
     queryKey: ['job', b.jobId],
-    queryFn: () => api<JobView>(`jobs/${b.jobId}`),
+    queryFn: () => api(`jobs/${b.jobId}`, JobView),
     refetchInterval: (q) => (q.state.data && isTerminalJobState(q.state.data.state) ? false : 5000),
   });
   const state = job.data?.state;

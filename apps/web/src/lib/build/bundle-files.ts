@@ -1,7 +1,7 @@
 import type { Artifact, FlashBundleManifest } from '@aegis/protocol';
 import type { FlashBundleInput } from '@aegis/flasher';
 import { FlashBundleManifest as ManifestSchema } from '@aegis/protocol';
-import type { FirmwareClient } from '../rtc/firmware-client';
+import type { FirmwareClient } from '@aegis/peer/browser';
 import { writeTar, type TarEntry } from '../tar/ustar';
 
 /** A downloaded flash bundle: the exact manifest bytes, its signature and every part's file by bundle path. */
@@ -20,12 +20,12 @@ export async function fetchBundle(fw: FirmwareClient, artifacts: readonly Artifa
   const mArt = byKind('bundle-manifest');
   if (!mArt) throw new Error('This build has no flash bundle (no manifest among its artifacts).');
   const prefix = mArt.name.slice(0, mArt.name.length - 'manifest.json'.length);
-  const manifestBytes = (await fw.get(mArt.name)).bytes;
+  const manifestBytes = (await fw.fetch(mArt.name)).data;
   const sArt = byKind('bundle-signature');
-  const jws = sArt ? new TextDecoder().decode((await fw.get(sArt.name)).bytes).trim() : undefined;
+  const jws = sArt ? new TextDecoder().decode((await fw.fetch(sArt.name)).data).trim() : undefined;
   const manifest = ManifestSchema.parse(JSON.parse(new TextDecoder().decode(manifestBytes)));
   const files = new Map<string, Uint8Array>();
-  for (const p of manifest.parts) files.set(p.file, (await fw.get(`${prefix}${p.file}`)).bytes);
+  for (const p of manifest.parts) files.set(p.file, (await fw.fetch(`${prefix}${p.file}`)).data);
   return { manifest, input: { manifestBytes, jws, files } };
 }
 

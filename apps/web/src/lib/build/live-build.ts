@@ -5,11 +5,8 @@ import {
   type FlashBundleManifest,
   type JobState,
 } from '@aegis/protocol';
-import { sendChunked } from '../rtc/channel-io';
+import { EspctlClient, FirmwareClient, wrapBrowserDataChannel } from '@aegis/peer/browser';
 import { connectToMachine, type MachineLink } from '../rtc/connect';
-import { EspctlClient } from '../rtc/espctl-client';
-import { FirmwareClient } from '../rtc/firmware-client';
-import { sha256Hex } from '../rtc/hex';
 import { writeTar, type TarEntry } from '../tar/ustar';
 import { IncrementalDiagnostics, type Diagnostic } from './diagnostics';
 import { emptyLog, LogLines, type LogSnapshot } from './log-lines';
@@ -48,8 +45,6 @@ export interface LiveBuildState {
   /** Size of the partition the app boots from (from the bundle's partition table), for "flash free". */
   appPartitionSize: number | null;
 }
-
-const UPLOAD_CHUNK = 60 * 1024;
 
 function errorOf(e: unknown): { code: string; message: string } {
   const err = e as { code?: unknown; message?: unknown };
@@ -147,11 +142,13 @@ export class LiveBuild {
     this.store.set({ machineName: this.link.machineName });
     this.step('assigned');
     this.step('connected');
-    this.espctl = new EspctlClient(this.link.channels.espctl!, {
-      onLog: (lines) => this.log.live(lines),
-      onStatus: this.onStatus,
-    });
-    this.firmware = new FirmwareClient(this.link.channels.firmware!);
+    const { channels, limits } = this.link;
+    this.espctl = new EspctlClient(wrapBrowserDataChannel(channels.espctl!), limits);
+    this.espctl.on('logs', (lines) => this.log.live(lines));
+    this.espctl.on('status', this.onStatus);
+    // A notification the schemas reject: say which field, keep the build going.
+    this.espctl.on('error', (e) => this.store.set({ error: { code: 'bad_message', message: e.message } }));
+    this.firmware = new FirmwareClient(wrapBrowserDataChannel(channels.firmware!), limits);
     this.link.pc.addEventListener('connectionstatechange', () => {
       const st = this.link?.pc.connectionState;
       if ((st === 'failed' || st === 'closed') && !isTerminalJobState(this.store.get().status?.state ?? 'running')) {
@@ -176,15 +173,7 @@ export class LiveBuild {
       });
       const espctl = this.espctl!;
       this.store.set({ phase: 'uploading', progress: 'Uploading the project', uploadTotal: tar.length });
-      const begin = await espctl.call('upload.begin', {
-        size: tar.length,
-        sha256: await sha256Hex(tar),
-        format: 'tar',
-      });
-      await sendChunked(this.link!.channels.espctl!, tar, Math.min(UPLOAD_CHUNK, begin.max_chunk), (n) =>
-        this.store.set({ uploadSent: n }),
-      );
-      await espctl.call('upload.end', {});
+      await espctl.uploadProject(tar, { onProgress: (n) => this.store.set({ uploadSent: n }) });
       this.step('uploaded');
       this.store.set({ phase: 'building', progress: 'Building' });
       const status = await espctl.call('build.start', {
@@ -260,7 +249,7 @@ export class LiveBuild {
     if (!name || !this.firmware) return;
     try {
       const { parsePartitionBinary, bootAppPartition } = await import('@aegis/esp');
-      const table = parsePartitionBinary((await this.firmware.get(name)).bytes);
+      const table = parsePartitionBinary((await this.firmware.fetch(name)).data);
       const app = bootAppPartition(table.partitions);
       if (app) this.store.set({ appPartitionSize: app.size });
     } catch {

@@ -1,8 +1,16 @@
+import {
+  fingerprintFromSdp,
+  peekGrantClaims,
+  waitOpen,
+  wrapBrowserDataChannel,
+  type Limits,
+} from '@aegis/peer/browser';
 import type { ChannelName, GrantRequest, IceServer, JobState } from '@aegis/protocol';
 import { ApiError } from '../api';
-import { waitOpen } from './channel-io';
-import { fingerprintOf } from './sdp-fingerprint';
 import { openSignaling, postOffer, requestGrant } from './signaling';
+
+/** Waits for the browser's channel to open (libs/peer's waitOpen on the wrapped channel). */
+const opened = (dc: RTCDataChannel, timeoutMs = 20_000) => waitOpen(wrapBrowserDataChannel(dc), timeoutMs);
 
 export interface MachineLink {
   jobId: string;
@@ -11,7 +19,10 @@ export interface MachineLink {
   /** The machine's public key for flash-bundle signatures, when the API sent it with `assigned`. */
   bundlePublicJwk: Record<string, unknown> | null;
   pc: RTCPeerConnection;
+  /** The browser's data channels; libs/peer's clients take them through `wrapBrowserDataChannel`. */
   channels: Partial<Record<ChannelName, RTCDataChannel>>;
+  /** The grant's send limits (bandwidth, message rate), for every client's LimitedSender. */
+  limits: Limits;
   /**
    * Opens (once) a channel the grant names but the link did not open up front (`later`), e.g. `emulator` when the
    * user presses Run; rejects when the machine refuses it (closes it).
@@ -70,14 +81,14 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
     if (!p) {
       const had = channels[name];
       const dc = had && (had.readyState === 'open' || had.readyState === 'connecting') ? had : create(name);
-      const opened = waitOpen(dc).then(() => dc);
-      p = opened;
-      opening.set(name, opened);
+      const open = opened(dc).then(() => dc);
+      p = open;
+      opening.set(name, open);
       // Closed (refused, or gone later): the next call opens a new data channel on the same connection.
       const forget = () => {
-        if (opening.get(name) === opened) opening.delete(name);
+        if (opening.get(name) === open) opening.delete(name);
       };
-      opened.catch(forget);
+      open.catch(forget);
       dc.addEventListener('close', forget);
     }
     return p;
@@ -91,7 +102,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
   try {
     opts.onProgress?.('Preparing a secure connection');
     const offer = await pc.createOffer();
-    const fp = offer.sdp ? fingerprintOf(offer.sdp) : null;
+    const fp = offer.sdp ? fingerprintFromSdp(offer.sdp) : undefined;
     if (!fp) throw new ApiError(0, 'no_fingerprint', 'This browser produced an offer without a DTLS fingerprint.');
 
     opts.onProgress?.('Requesting a grant');
@@ -104,6 +115,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
     if (grant.ice_servers.length)
       pc.setConfiguration({ iceServers: grant.ice_servers as IceServer[] as RTCIceServer[] });
 
+    const claims = peekGrantClaims(grant.grant);
     const link: MachineLink = {
       jobId: grant.job_id,
       machineName: null,
@@ -111,6 +123,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
       bundlePublicJwk: null,
       pc,
       channels,
+      limits: claims ? { maxBandwidthKbps: claims.max_bandwidth_kbps, maxMessageRate: claims.max_message_rate } : {},
       openChannel,
       close,
     };
@@ -143,8 +156,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
           if (ev.type === 'assigned') {
             link.machineName = ev.machine_name;
             link.machineId = ev.machine_id;
-            const jwk = (ev as Record<string, unknown>).bundle_public_jwk;
-            link.bundlePublicJwk = jwk && typeof jwk === 'object' ? (jwk as Record<string, unknown>) : null;
+            link.bundlePublicJwk = ev.bundle_public_jwk ?? null;
             opts.onProgress?.(`Assigned to ${ev.machine_name}`);
             queued = false;
             arm(true);
@@ -181,7 +193,7 @@ export async function connectToMachine(opts: ConnectOptions): Promise<MachineLin
       clearTimeout(deadline);
     }
     opts.onProgress?.('Opening channels');
-    await Promise.all(opts.channels.map((n) => waitOpen(channels[n]!)));
+    await Promise.all(opts.channels.map((n) => opened(channels[n]!)));
     return link;
   } catch (e) {
     close();

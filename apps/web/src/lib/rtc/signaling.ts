@@ -1,37 +1,38 @@
 import {
   GrantResponse,
   SignalingEvent,
+  describeZodError,
   type CandidateBody,
   type GrantRequest,
   type SignalingEventType,
 } from '@aegis/protocol';
-import { api, ApiError, API_PREFIX } from '../api';
+import { api, apiSend, API_PREFIX } from '../api';
 
-export async function requestGrant(req: GrantRequest): Promise<GrantResponse> {
-  const body = await api<unknown>('grant/request', { method: 'POST', json: req });
-  const parsed = GrantResponse.safeParse(body);
-  if (!parsed.success)
-    throw new ApiError(502, 'bad_grant_response', 'The API sent a grant response this dashboard does not understand.');
-  return parsed.data;
+export function requestGrant(req: GrantRequest): Promise<GrantResponse> {
+  return api('grant/request', GrantResponse, { method: 'POST', json: req });
 }
 
-export function postOffer(jobId: string, sdp: string) {
-  return api<unknown>(`signaling/${jobId}/offer`, { method: 'POST', json: { type: 'offer', sdp } });
+export function postOffer(jobId: string, sdp: string): Promise<void> {
+  return apiSend(`signaling/${encodeURIComponent(jobId)}/offer`, { method: 'POST', json: { type: 'offer', sdp } });
 }
 
-export function postCandidate(jobId: string, c: CandidateBody) {
-  return api<unknown>(`signaling/${jobId}/candidate`, { method: 'POST', json: c });
+export function postCandidate(jobId: string, c: CandidateBody): Promise<void> {
+  return apiSend(`signaling/${encodeURIComponent(jobId)}/candidate`, { method: 'POST', json: c });
 }
 
 const TYPES: SignalingEventType[] = ['assigned', 'answer', 'candidate', 'state', 'error'];
 
-/** Subscribes to the job's signaling events (SSE through the proxy; the cookie authenticates). */
+/**
+ * Subscribes to the job's signaling events (SSE through the proxy; the cookie authenticates). Every event is parsed
+ * with libs/protocol's SignalingEvent; one that does not match ends the subscription with a message naming the
+ * field (`onBroken`), rather than being dropped or half-read.
+ */
 export function openSignaling(
   jobId: string,
-  onEvent: (e: SignalingEvent & Record<string, unknown>) => void,
+  onEvent: (e: SignalingEvent) => void,
   onBroken: (message: string) => void,
 ): () => void {
-  const es = new EventSource(`${API_PREFIX}/signaling/${jobId}/events`);
+  const es = new EventSource(`${API_PREFIX}/signaling/${encodeURIComponent(jobId)}/events`);
   const handle = (ev: MessageEvent) => {
     let data: unknown;
     try {
@@ -42,7 +43,13 @@ export function openSignaling(
     const obj =
       data && typeof data === 'object' ? { type: ev.type === 'message' ? undefined : ev.type, ...data } : data;
     const parsed = SignalingEvent.safeParse(obj);
-    if (parsed.success) onEvent({ ...(obj as Record<string, unknown>), ...parsed.data });
+    if (parsed.success) onEvent(parsed.data);
+    else {
+      es.close();
+      onBroken(
+        `The API sent a signaling event (${ev.type}) this dashboard does not understand: ${describeZodError(parsed.error)}.`,
+      );
+    }
   };
   for (const t of TYPES) es.addEventListener(t, handle as EventListener);
   es.onmessage = handle;

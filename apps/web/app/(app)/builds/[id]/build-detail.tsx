@@ -1,6 +1,5 @@
 'use client';
-import type { JobView } from '@aegis/protocol';
-import { isTerminalJobState } from '@aegis/protocol';
+import { JobView, isTerminalJobState } from '@aegis/protocol';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
@@ -24,7 +23,7 @@ export function BuildDetail({ jobId }: { jobId: string }) {
 
   const job = useQuery({
     queryKey: ['job', jobId],
-    queryFn: () => api<JobView>(`jobs/${jobId}`),
+    queryFn: () => api(`jobs/${jobId}`, JobView),
     refetchInterval: (q) => (q.state.data && isTerminalJobState(q.state.data.state) ? false : 3000),
   });
   useEffect(() => {

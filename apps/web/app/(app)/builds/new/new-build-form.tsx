@@ -1,9 +1,9 @@
 'use client';
-import { Target } from '@aegis/protocol';
+import { MachineListResponse, Target } from '@aegis/protocol';
 import { useQuery } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, listOf } from '@/lib/api';
+import { api } from '@/lib/api';
 import { LiveBuild } from '@/lib/build/live-build';
 import { registerLive } from '@/lib/build/registry';
 import { toMachineRow } from '@/lib/machine-view';
@@ -20,7 +20,7 @@ export function NewBuildForm() {
   const router = useRouter();
   const machines = useQuery({
     queryKey: ['machines'],
-    queryFn: async () => listOf<unknown>(await api('machines'), 'machines').map(toMachineRow),
+    queryFn: async () => (await api('machines', MachineListResponse)).machines.map(toMachineRow),
   });
   const online = (machines.data ?? []).filter((m) => m.online);
   const idfVersions = [...new Set(online.flatMap((m) => m.idfVersions))];
