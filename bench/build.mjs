@@ -11,7 +11,16 @@
 // .aegis-store from the kit). Writes bench/results/build.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,6 +77,8 @@ if (!original.includes(HELLO)) throw new Error(`${MAIN_C} of the IDF example no 
 const mainC = (edit) => (edit ? original.replace(HELLO, `printf("Hello world! (bench edit ${edit})\\n");`) : original);
 
 const scratch = mkdtempSync(join(tmpdir(), 'aegis-bench-build-'));
+// The machine's compiler caches live here (a fresh one per run): its build uids must reach it.
+chmodSync(scratch, 0o755);
 
 /** The project as a user uploads it: the example directory, with `main/hello_world_main.c` at edit `edit`. */
 async function projectTar(edit) {
@@ -201,7 +212,9 @@ const machine = await startMachine({
   jwksPath: api.jwksPath,
   storeRoot,
   sandbox: 'bwrap',
-  env: { LOG_LEVEL: 'info' },
+  // The product's default: a compiler cache per user, empty at the start of the run (so "clean" is a user's first
+  // build ever; "clean, warm compiler cache" is a clean build of a project after the user's first).
+  env: { LOG_LEVEL: 'info', AEGIS_CCACHE: 'user', AEGIS_CCACHE_DIR: join(scratch, 'ccache') },
   timeoutMs: 120_000,
 });
 
@@ -226,7 +239,7 @@ async function openSession(userKey, onEvent) {
 }
 
 /** One build through Aegis, from the grant request to a verified flash bundle in this process. */
-async function aegisBuild(userKey, tar, logName) {
+async function aegisBuild(userKey, tar, logName, { clean = false } = {}) {
   const wall = { t0: Date.now() };
   const p0 = performance.now();
   let jwk;
@@ -239,7 +252,7 @@ async function aegisBuild(userKey, tar, logName) {
     s.espctl.on('log', (l) => lines.push(l));
     await s.espctl.uploadProject(tar);
     wall.uploaded = Date.now();
-    await s.espctl.call('build.start', { target: TARGET });
+    await s.espctl.call('build.start', { target: TARGET, ...(clean ? { clean: true } : {}) });
     const done = await s.espctl.waitForBuild();
     wall.built = Date.now();
     if (done.state !== 'succeeded') {
@@ -319,7 +332,7 @@ const SEGMENTS = [
 
 // ---- the run ----------------------------------------------------------------------------------------------------
 
-const cases = { clean: [], unchanged: [], one_line: [] };
+const cases = { clean: [], clean_warm_ccache: [], unchanged: [], one_line: [] };
 const loads = { start: loadavg() };
 const warnings = [];
 let failed = false;
@@ -360,6 +373,16 @@ try {
     cases.clean.push(row);
     rawDir = row.raw.dir;
     userKey = key;
+  }
+  // 1b. Clean again, same user: `clean` drops the build state, the user's compiler cache stays (raw: a fresh dir).
+  for (let i = 0; i < CLEAN_RUNS; i++) {
+    const row = { load: loadavg()[0] };
+    row.raw = await rawCleanBuild(CLEAN_RUNS + i);
+    await sleep(1000);
+    row.aegis = await aegisBuild(userKey, baseTar, `aegis-clean-warm-${i}`, { clean: true });
+    await sleep(1000);
+    console.log(`clean, warm compiler cache #${i + 1}: raw ${secs(row.raw.ms)}, Aegis ${secs(row.aegis.totalMs)}`);
+    cases.clean_warm_ccache.push(row);
   }
   let rawPrev = cases.clean.at(-1).raw.app;
   let aegisPrev = cases.clean.at(-1).aegis.app;
@@ -434,6 +457,7 @@ try {
   const aims = { clean: AIM_CLEAN, one_line: AIM_ONE_LINE };
   const label = {
     clean: `clean build (n=${summary.clean.runs}${summary.clean.runs === 1 ? ', single run' : ', median'})`,
+    clean_warm_ccache: `clean, warm compiler cache (n=${summary.clean_warm_ccache.runs})`,
     unchanged: `unchanged rebuild (median of ${summary.unchanged.runs})`,
     one_line: `one-line change (median of ${summary.one_line.runs})`,
   };

@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { readAppImage, renderProjectTemplate, verifyBundleFiles, verifyBundleManifest } from '@aegis/esp';
 import { MachineListResponse } from '@aegis/protocol';
-import { realIdfStore } from '@aegis/testkit';
+import { realIdfStore, testCompilerCacheEnv } from '@aegis/testkit';
 import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, NpmStart, run } from './support.js';
@@ -47,6 +47,8 @@ beforeAll(async () => {
     API_PORT: String(apiPort),
     WEB_PORT: String(webPort),
     ESPCTL_STORE_ROOT: realIdfStore(),
+    // The compiler cache every test machine shares (a newcomer's own starts empty; this keeps npm test short).
+    ...testCompilerCacheEnv(),
     // The private namespace has loopback only; every peer binds ICE to it.
     AEGIS_RTC_INTERFACE: '127.0.0.1',
     NEXT_TELEMETRY_DISABLED: '1',

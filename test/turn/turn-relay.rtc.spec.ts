@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { realIdfStore } from '@aegis/testkit';
+import { realIdfStore, testCompilerCacheEnv } from '@aegis/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ip, Topology, waitForLine } from './netns.js';
 
@@ -119,6 +119,7 @@ beforeAll(async () => {
       AEGIS_MACHINE_TOKEN: mk.stdout.trim(),
       AEGIS_TRUSTED_JWKS: path.join(tmp, 'api/jwks.json'),
       ESPCTL_STORE_ROOT: realIdfStore(),
+      ...testCompilerCacheEnv(),
       AEGIS_WORK_DIR: path.join(tmp, 'machine'),
       AEGIS_RTC_INTERFACE: net.machineIp,
       ESPCTL_ALLOW_INSECURE: '1',
