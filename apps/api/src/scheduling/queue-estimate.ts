@@ -56,6 +56,7 @@ export function estimateQueue(input: EstimateInput): Map<string, QueueInfo> {
   const capable = (p: JobParams) =>
     new Set(online.filter((m) => buildsPair(m, p.idf_version, p.target) && hasSize(m, p)).map((m) => m.id));
   const sets = new Map(input.waiting.map((j) => [j.id, capable(j.params)]));
+  const byId = new Map(input.waiting.map((j) => [j.id, j]));
   // One play per distinct set of capable machines (usually one or two).
   const groups = new Map<string, { machines: Set<string>; jobs: Set<string> }>();
   for (const j of input.waiting) {
@@ -73,7 +74,7 @@ export function estimateQueue(input: EstimateInput): Map<string, QueueInfo> {
     const played = play(input, g.machines, slots, competing);
     for (const id of g.jobs) {
       const r = played.get(id);
-      const median = input.durationSecs(input.waiting.find((j) => j.id === id)!.params);
+      const median = input.durationSecs(byId.get(id)!.params);
       out.set(id, {
         position: (r?.ahead ?? 0) + 1,
         ahead: r?.ahead ?? 0,
