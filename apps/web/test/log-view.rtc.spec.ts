@@ -19,8 +19,12 @@ const BATCH = 1000;
 const ERROR_AT = 61_234;
 /** Rows on screen plus overscan: a bounded number, however long the log. */
 const MAX_ROWS = 200;
-/** Long tasks (> 50 ms main-thread work) tolerated over the whole 100-batch feed, for GC and a loaded machine. */
-const MAX_LONG_TASKS = 5;
+/**
+ * Long tasks (> 50 ms of main-thread work) tolerated over the whole 100-batch feed: a few for GC and a loaded
+ * 2-core machine (measured 0-5 at a load of 2, 11 at a load of 20). A log view that re-renders or re-parses the
+ * whole log per update has one in almost every batch from some 10,000 lines on.
+ */
+const MAX_LONG_TASKS = 15;
 
 let web: WebServer;
 let browser: Browser;
@@ -86,12 +90,22 @@ describe('live log at 100,000 lines', () => {
     await page.goto(`${web.url}/dev/log-view`);
     await page.waitForFunction(() => '__logFeed' in window);
     // Long tasks from here on: the feed and every render and parse it causes.
+    // And the rows each render adds to the page: bounded by the screen, not by the log.
     await page.evaluate(() => {
-      const w = window as unknown as { __longTasks: number };
+      const w = window as unknown as { __longTasks: number; __maxRowsAdded: number };
       w.__longTasks = 0;
+      w.__maxRowsAdded = 0;
       new PerformanceObserver((list) => {
         w.__longTasks += list.getEntries().length;
       }).observe({ type: 'longtask' });
+      new MutationObserver((records) => {
+        let added = 0;
+        for (const r of records)
+          for (const n of r.addedNodes)
+            if (n instanceof Element)
+              added += (n.matches('[data-seq]') ? 1 : 0) + n.querySelectorAll('[data-seq]').length;
+        w.__maxRowsAdded = Math.max(w.__maxRowsAdded, added);
+      }).observe(document.querySelector('[data-testid="log"]')!, { childList: true, subtree: true });
     });
     let maxRows = 0;
     for (let from = 0; from < TOTAL; from += BATCH) {
@@ -101,8 +115,13 @@ describe('live log at 100,000 lines', () => {
     }
     await expect.poll(() => page.getByTestId('log-search-count').textContent()).toBe(`${TOTAL} lines`);
     await frames();
-    const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number }).__longTasks);
-    expect(longTasks).toBeLessThanOrEqual(MAX_LONG_TASKS);
+    const work = await page.evaluate(() => {
+      const w = window as unknown as { __longTasks: number; __maxRowsAdded: number };
+      return { __longTasks: w.__longTasks, __maxRowsAdded: w.__maxRowsAdded };
+    });
+    expect(work.__maxRowsAdded).toBeGreaterThan(0);
+    expect(work.__maxRowsAdded).toBeLessThan(MAX_ROWS);
+    expect(work.__longTasks).toBeLessThanOrEqual(MAX_LONG_TASKS);
     maxRows = Math.max(maxRows, await rowCount());
     expect(maxRows).toBeGreaterThan(10);
     expect(maxRows).toBeLessThan(MAX_ROWS);

@@ -1,7 +1,7 @@
 'use client';
 import type { LogLine } from '@aegis/protocol';
 import { useEffect, useState } from 'react';
-import { IncrementalDiagnostics, type Diagnostic } from '@/lib/build/diagnostics';
+import { DiagnosticsFeed, type Diagnostic } from '@/lib/build/diagnostics';
 import { emptyLog, LogLines, type LogSnapshot } from '@/lib/build/log-lines';
 import { DiagnosticsList } from './diagnostics-list';
 import { LogView } from './log-view';
@@ -19,11 +19,11 @@ export function LogViewHarness() {
   }));
   const [jump, setJump] = useState<{ seq: number } | null>(null);
   useEffect(() => {
-    const diagnostics = new IncrementalDiagnostics();
+    const diagnostics = new DiagnosticsFeed({ publish: (d) => setState((s) => ({ ...s, diagnostics: d })) });
     const log = new LogLines({
       publish: (snapshot, fresh) => {
+        setState((s) => ({ ...s, log: snapshot }));
         diagnostics.push(fresh);
-        setState({ log: snapshot, diagnostics: diagnostics.diagnostics });
       },
     });
     const feed: LogFeed = { live: (lines) => log.live(lines) };

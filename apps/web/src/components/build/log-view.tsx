@@ -1,26 +1,20 @@
 'use client';
 import type { LogLine } from '@aegis/protocol';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { parseAnsi, stripAnsi } from '@/lib/ansi';
 import type { LineStore, LogSnapshot } from '@/lib/build/log-lines';
 
 /** Every row is one line high (long lines scroll sideways): the list's height is count × ROW_PX, nothing measured. */
 const ROW_PX = 18;
-/** Rows rendered above and below the visible ones, so a fast scroll shows text, not gaps. */
-const OVERSCAN = 20;
+/**
+ * The virtualiser places blocks of this many lines, not single lines: its bookkeeping per update is linear in the
+ * number of items, and 100,000 lines are 3,125 blocks. The visible blocks and one either side are in the page.
+ */
+const BLOCK = 32;
+const OVERSCAN_BLOCKS = 1;
 
-const LineView = memo(function LineView({
-  line,
-  hit,
-  current,
-  top,
-}: {
-  line: LogLine;
-  hit: boolean;
-  current: boolean;
-  top: number;
-}) {
+const LineView = memo(function LineView({ line, hit, current }: { line: LogLine; hit: boolean; current: boolean }) {
   const cls = [line.stream === 'system' ? 'sys' : '', hit ? 'hit' : '', current ? 'err-line' : '']
     .filter(Boolean)
     .join(' ');
@@ -29,16 +23,7 @@ const LineView = memo(function LineView({
       className={cls || undefined}
       data-seq={line.seq}
       aria-current={current || undefined}
-      style={{
-        position: 'absolute',
-        top: 0,
-        left: 0,
-        minWidth: '100%',
-        height: ROW_PX,
-        lineHeight: `${ROW_PX}px`,
-        whiteSpace: 'pre',
-        transform: `translateY(${top}px)`,
-      }}
+      style={{ height: ROW_PX, lineHeight: `${ROW_PX}px`, whiteSpace: 'pre' }}
     >
       {parseAnsi(line.text).map((s, i) => (
         <span
@@ -52,6 +37,18 @@ const LineView = memo(function LineView({
     </div>
   );
 });
+
+/**
+ * While following, the blocks at the end, placed as the virtualiser will place them once the view has scrolled
+ * there: the render after that scroll then changes nothing, so each update is rendered once, not twice.
+ */
+function bottomBlocks(blocks: number, count: number, height = 600): { index: number; start: number }[] {
+  const blockPx = BLOCK * ROW_PX;
+  const first = Math.max(0, Math.floor((count * ROW_PX - height) / blockPx) - OVERSCAN_BLOCKS);
+  const out: { index: number; start: number }[] = [];
+  for (let b = first; b < blocks; b++) out.push({ index: b, start: b * blockPx });
+  return out;
+}
 
 /** Matches of a search, found incrementally: a growing log scans only its new lines. */
 interface Search {
@@ -109,11 +106,12 @@ export function LogView({ log, jumpTo }: { log: LogSnapshot; jumpTo?: { seq: num
   const count = filtered ? hits.length : log.end - log.start;
   const indexAt = (row: number) => (filtered ? hits[row] : log.start + row);
 
+  const blocks = Math.ceil(count / BLOCK);
   const virtual = useVirtualizer({
-    count,
+    count: blocks,
     getScrollElement: () => box.current,
-    estimateSize: () => ROW_PX,
-    overscan: OVERSCAN,
+    estimateSize: (b) => Math.min(BLOCK, count - b * BLOCK) * ROW_PX,
+    overscan: OVERSCAN_BLOCKS,
   });
 
   // Following: after every update the newest line is at the bottom (before paint, so it never flickers).
@@ -125,9 +123,11 @@ export function LogView({ log, jumpTo }: { log: LogSnapshot; jumpTo?: { seq: num
     }
   }, [follow, count, log]);
 
+  /** Rows have one height, so a row's place is arithmetic: centre it. */
   const showRow = (row: number) => {
     setFollow(false);
-    virtual.scrollToIndex(row, { align: 'center' });
+    const el = box.current;
+    if (el) el.scrollTop = Math.max(0, row * ROW_PX - el.clientHeight / 2 + ROW_PX);
   };
   const showLine = (index: number) => {
     setCurrent(index);
@@ -135,9 +135,9 @@ export function LogView({ log, jumpTo }: { log: LogSnapshot; jumpTo?: { seq: num
       const row = lowerBound(hits, index);
       if (hits[row] === index) return showRow(row);
       setOnlyHits(false);
-      // The full list renders next; scroll there once it has.
-      requestAnimationFrame(() => virtual.scrollToIndex(index - log.start, { align: 'center' }));
       setFollow(false);
+      // The full list renders next; scroll there once it has.
+      requestAnimationFrame(() => showRow(index - log.start));
       return;
     }
     showRow(index - log.start);
@@ -216,13 +216,24 @@ export function LogView({ log, jumpTo }: { log: LogSnapshot; jumpTo?: { seq: num
           lastTop.current = top;
         }}
       >
-        <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
-          {virtual.getVirtualItems().map((v) => {
-            const index = indexAt(v.index);
-            const line = log.store.at(index);
-            if (!line) return null;
-            const hit = !!query && hits[lowerBound(hits, index)] === index;
-            return <LineView key={line.seq} line={line} hit={hit} current={current === index} top={v.start} />;
+        <div style={{ height: virtual.getTotalSize(), position: 'relative', minWidth: 'max-content' }}>
+          {(follow ? bottomBlocks(blocks, count, virtual.scrollRect?.height) : virtual.getVirtualItems()).map((v) => {
+            const rows: ReactNode[] = [];
+            for (let r = v.index * BLOCK; r < Math.min(count, (v.index + 1) * BLOCK); r++) {
+              const index = indexAt(r);
+              const line = log.store.at(index);
+              if (!line) continue;
+              const hit = !!query && hits[lowerBound(hits, index)] === index;
+              rows.push(<LineView key={line.seq} line={line} hit={hit} current={current === index} />);
+            }
+            return (
+              <div
+                key={v.index}
+                style={{ position: 'absolute', top: 0, left: 0, right: 0, transform: `translateY(${v.start}px)` }}
+              >
+                {rows}
+              </div>
+            );
           })}
         </div>
       </div>

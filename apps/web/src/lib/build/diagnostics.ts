@@ -253,3 +253,68 @@ export class IncrementalDiagnostics {
     this.openParsedLength = this.open.length;
   }
 }
+
+/** Lines parsed per task: libs/esp reads a few µs per line, so a slice stays far below a 50 ms long task. */
+export const PARSE_SLICE_LINES = 500;
+
+/**
+ * Feeds a growing log to IncrementalDiagnostics off the path that renders it: new lines are queued and parsed a
+ * slice per task, so a replay page of thousands of lines never holds the main thread for long. `publish` hears
+ * the ranked list each time it changed; after `end` (the build is over) the list covers every line.
+ */
+export class DiagnosticsFeed {
+  private readonly inc = new IncrementalDiagnostics();
+  private queue: LogLine[] = [];
+  private at = 0;
+  private scheduled = false;
+  private ended = false;
+  private last: Diagnostic[] = [];
+  private readonly schedule: (fn: () => void) => unknown;
+
+  constructor(
+    private readonly o: {
+      publish: (diagnostics: Diagnostic[]) => void;
+      schedule?: (fn: () => void) => unknown;
+      sliceLines?: number;
+    },
+  ) {
+    this.schedule = o.schedule ?? ((fn) => setTimeout(fn, 0));
+  }
+
+  push(lines: readonly LogLine[]): void {
+    for (const l of lines) this.queue.push(l);
+    this.kick();
+  }
+
+  /** No more lines will come: parse what the incremental parser kept for later too. */
+  end(): void {
+    this.ended = true;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => this.work());
+  }
+
+  private work(): void {
+    this.scheduled = false;
+    const n = this.o.sliceLines ?? PARSE_SLICE_LINES;
+    if (this.at < this.queue.length) {
+      this.inc.push(this.queue.slice(this.at, this.at + n));
+      this.at += n;
+      if (this.at >= this.queue.length) {
+        this.queue = [];
+        this.at = 0;
+      }
+    }
+    if (this.at < this.queue.length) this.kick();
+    else if (this.ended) this.inc.finish();
+    const d = this.inc.diagnostics;
+    if (d !== this.last) {
+      this.last = d;
+      this.o.publish(d);
+    }
+  }
+}

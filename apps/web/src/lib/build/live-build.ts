@@ -8,7 +8,7 @@ import {
 import { EspctlClient, FirmwareClient, wrapBrowserDataChannel } from '@aegis/peer/browser';
 import { connectToMachine, type MachineLink } from '../rtc/connect';
 import { writeTar, type TarEntry } from '../tar/ustar';
-import { IncrementalDiagnostics, type Diagnostic } from './diagnostics';
+import { DiagnosticsFeed, type Diagnostic } from './diagnostics';
 import { emptyLog, LogLines, type LogSnapshot } from './log-lines';
 import { Store } from './store';
 import type { StepKey, StepTimes } from './timeline';
@@ -89,12 +89,13 @@ export class LiveBuild {
   link: MachineLink | null = null;
   espctl: EspctlClient | null = null;
   firmware: FirmwareClient | null = null;
-  private readonly diagnostics = new IncrementalDiagnostics();
+  /** Parsed a slice per task after the lines are shown, so a long log never stalls the page. */
+  private readonly diagnostics = new DiagnosticsFeed({ publish: (diagnostics) => this.store.set({ diagnostics }) });
   /** Live frames and replay pages, kept once per seq, published to the store at most every 100 ms. */
   private readonly log = new LogLines({
     publish: (log, fresh) => {
+      this.store.set({ log });
       this.diagnostics.push(fresh);
-      this.store.set({ log, diagnostics: this.diagnostics.diagnostics });
     },
   });
   private resultsLoading = false;
@@ -108,11 +109,8 @@ export class LiveBuild {
   private onStatus = (status: BuildStatus) => {
     // Lines written before this status are already queued (the machine sends them first): show them with it.
     this.log.flush();
-    if (isTerminalJobState(status.state)) {
-      // The whole log is in: parse what the incremental parser had left for later.
-      this.diagnostics.finish();
-      this.store.set({ diagnostics: this.diagnostics.diagnostics });
-    }
+    // The whole log is in: the parser also reads what it had left for later.
+    if (isTerminalJobState(status.state)) this.diagnostics.end();
     const phase = phaseOf(status.state);
     this.store.set({ status, ...(phase ? { phase } : {}), ...(status.error ? { error: status.error } : {}) });
     if (status.state === 'running') this.step('building');
