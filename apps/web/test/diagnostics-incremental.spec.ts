@@ -2,7 +2,7 @@ import type { LogLine } from '@aegis/protocol';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diagnosticsOf, IncrementalDiagnostics } from '../src/lib/build/diagnostics';
+import { DiagnosticsFeed, diagnosticsOf, IncrementalDiagnostics, type Diagnostic } from '../src/lib/build/diagnostics';
 
 /** libs/esp's build-failure logs: real ESP-IDF v5.1.6 output and one hand-written file per shape the parser knows. */
 const FIXTURES = new URL('../../../libs/esp/test/fixtures/diagnostics', import.meta.url).pathname;
@@ -140,5 +140,29 @@ describe('incremental diagnostics', () => {
     inc.finish();
     expect(inc.exact).toBe(true);
     expect(parsedLines).toBeLessThan(12 * lines.length);
+  });
+
+  it('the feed parses a slice per task, publishes only changes, and covers every line after end', () => {
+    const lines = toLines(files.map((f) => readFileSync(f, 'utf8')).join('\n'));
+    const tasks: (() => void)[] = [];
+    const published: Diagnostic[][] = [];
+    const feed = new DiagnosticsFeed({
+      publish: (d) => published.push(d),
+      schedule: (fn) => tasks.push(fn),
+      sliceLines: 300,
+    });
+    for (const frame of randomChunks(lines, 11, 2000)) feed.push(frame);
+    // Nothing is parsed where the lines arrive: one task is queued.
+    expect(tasks).toHaveLength(1);
+    expect(published).toHaveLength(0);
+    feed.end();
+    let ran = 0;
+    while (tasks.length) {
+      tasks.shift()!();
+      ran++;
+    }
+    expect(ran).toBeGreaterThanOrEqual(Math.ceil(lines.length / 300));
+    expect(published.at(-1)).toEqual(diagnosticsOf(lines));
+    for (let k = 1; k < published.length; k++) expect(published[k]).not.toBe(published[k - 1]);
   });
 });
