@@ -129,6 +129,21 @@ for (const db of ['sqlite', 'postgres'] as const) {
       expect(await offered(m)).toEqual([]);
     });
 
+    it('counts turns since the queue formed, not since its oldest waiting job arrived', async () => {
+      const m = await machine(oneSlot);
+      const [a, b, c] = [await user(), await user(), await user()];
+      const a1 = await submit(a);
+      const b1 = await submit(b);
+      expect(await runNext(m)).toBe(a1); // a's turn; b1 still waits, so the queue never empties
+      const a2 = await submit(a);
+      const c1 = await submit(c);
+      expect(await runNext(m)).toBe(b1);
+      // a already had a turn in this spell, c none: c goes first although a2 is older (and newer than a's turn).
+      expect(await offered(m)).toEqual([c1]);
+      await runNext(m);
+      expect(await offered(m)).toEqual([a2]);
+    });
+
     it('takes admin-set priority first', async () => {
       const m = await machine(oneSlot);
       const [u, admin] = [await user(), await user('admin')];

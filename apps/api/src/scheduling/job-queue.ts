@@ -65,8 +65,8 @@ export class JobQueue implements OnModuleDestroy {
       take: QUEUE_WINDOW,
     });
     if (!pending.length) return [];
-    // Turns taken since the oldest waiting job arrived: round-robin across users over the whole wait.
-    const since = Math.min(...pending.map((j) => j.createdAt));
+    // Turns taken since the queue formed: round-robin across users over the whole busy spell.
+    const since = await this.queueFormedAt(Math.min(...pending.map((j) => j.createdAt)));
     const rows: { user_id: string; n: string | number }[] = await repo
       .createQueryBuilder('j')
       .select('j.user_id', 'user_id')
@@ -76,6 +76,33 @@ export class JobQueue implements OnModuleDestroy {
       .getRawMany();
     return fairOrder(pending, new Map(rows.map((r) => [r.user_id, Number(r.n)])));
   }
+
+  /**
+   * When the queue formed (its current busy spell began), from the oldest waiting job's arrival: a build assigned
+   * after that moment was itself waiting then, so the spell reaches back to its arrival; repeated until nothing
+   * older chains on. Counting turns from the oldest waiting job alone forgot the turns users had while the burst
+   * was still arriving, so a user could get two turns ahead of another (bench/queue.mjs: turn spread 2). The
+   * answer depends only on the oldest waiting job (everything older has left the queue), so it is cached by it.
+   */
+  private async queueFormedAt(oldestWaiting: number): Promise<number> {
+    if (this.formed?.oldest === oldestWaiting) return this.formed.at;
+    let at = oldestWaiting;
+    for (let i = 0; i < 8; i++) {
+      const [r] = await this.ds
+        .getRepository(JobRow)
+        .createQueryBuilder('j')
+        .select('MIN(j.created_at)', 'at')
+        .where(`j.assigned_at >= :at AND j.kind = 'build'`, { at })
+        .getRawMany<{ at: string | number | null }>();
+      const earlier = r?.at == null ? at : Number(r.at);
+      if (earlier >= at) break;
+      at = earlier;
+    }
+    this.formed = { oldest: oldestWaiting, at };
+    return at;
+  }
+
+  private formed: { oldest: number; at: number } | undefined;
 
   /**
    * Waiting jobs a machine may take now, best first: the queue without the builds of users who already run their
