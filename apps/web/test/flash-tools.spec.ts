@@ -6,6 +6,7 @@ import { FlashBundleManifest, type MachineKeyView } from '@aegis/protocol';
 import { describe, expect, it } from 'vitest';
 import { checkDiyLayout, diyBundle, parseHexOffset } from '../src/lib/flash/diy-layout';
 import { bundleKeyOf, jwsKid } from '../src/lib/flash/machine-keys';
+import { isProxyable } from '../src/server/proxy-paths';
 import { webToolsZip } from '../src/lib/flash/web-tools-zip';
 import { unzip } from '../src/lib/project/unzip';
 import { writeZip } from '../src/lib/zip/zip-writer';
@@ -26,6 +27,12 @@ describe('signature key lookup by the JWS kid', () => {
   it('reads the kid from the protected header and finds the machine that published it', () => {
     expect(jwsKid(jws({ alg: 'EdDSA', kid: key.kid }))).toBe(key.kid);
     expect(bundleKeyOf(jws({ alg: 'EdDSA', kid: key.kid }), [key])).toMatchObject({ state: 'found', key });
+  });
+
+  it('reaches GET /machines/keys through the dashboard proxy, and nothing beside it', () => {
+    expect(isProxyable(['machines', 'keys'])).toBe(true);
+    expect(isProxyable(['machines', 'keys', 'x'])).toBe(false);
+    expect(isProxyable(['machines', 'other'])).toBe(false);
   });
 
   it('refuses an unknown kid, a header without one, and garbage, saying what to do', () => {

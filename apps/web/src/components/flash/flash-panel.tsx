@@ -293,7 +293,7 @@ export function FlashPanel({
               )}
             </>
           )}
-          {!diy && <SignatureStatus k={key} />}
+          {!diy && jws !== undefined && <SignatureStatus k={key} />}
           <div className="row" style={{ alignItems: 'flex-end', marginBottom: '0.75rem' }}>
             <div className="field">
               <label htmlFor="baud">Baud</label>
