@@ -56,8 +56,6 @@ async function oneBuild(apiUrl, key, user) {
   const nonce = randomUUID();
   const t = { submitted: Date.now(), assigned: 0, firstLine: 0, done: 0 };
   const places = [];
-  /** Every place the client was told, and when. */
-  const told = [];
   const s = await startRemoteSession({
     baseUrl: apiUrl,
     apiKey: key,
@@ -66,10 +64,7 @@ async function oneBuild(apiUrl, key, user) {
     timeoutMs: 60_000,
     onEvent: (e) => {
       if (e.type === 'assigned') t.assigned = Date.now();
-      if (e.type === 'state' && e.queue) {
-        places.push(e.queue.position);
-        told.push({ at: Date.now(), ahead: e.queue.ahead ?? e.queue.position - 1, estimate: e.queue.estimate_secs });
-      }
+      if (e.type === 'state' && e.queue) places.push(e.queue.position);
     },
   });
   try {
@@ -89,7 +84,7 @@ async function oneBuild(apiUrl, key, user) {
     const own = page.lines.length === LINES && page.lines.every((l) => l.text.includes(nonce));
     const fw = await s.firmware.fetch('app.bin');
     const fwOwn = Buffer.from(fw.data).toString().includes(nonce);
-    return { user, jobId: s.jobId, state: status.state, own: own && fwOwn, places, told, t };
+    return { user, jobId: s.jobId, state: status.state, own: own && fwOwn, places, t };
   } finally {
     await s.close();
   }
@@ -172,6 +167,13 @@ if (process.env.BENCH_E2E !== '0')
     const { rows } = await db.query(
       `SELECT id, user_id, machine_id, assigned_at, offered_at FROM "${schema}".jobs WHERE kind = 'build' AND assigned_at IS NOT NULL ORDER BY assigned_at`,
     );
+    // Places as the API announced them (its own clock, no client-side delay), and why a job did not succeed.
+    const { rows: places } = await db.query(
+      `SELECT job_id, payload, created_at FROM "${schema}".signaling_events WHERE audience = 'client' AND type = 'state' ORDER BY seq`,
+    );
+    const { rows: unhappy } = await db.query(
+      `SELECT state, error FROM "${schema}".jobs WHERE kind = 'build' AND state <> 'succeeded'`,
+    );
     await db.end();
     // Fair share: after k builds were taken, each user had k/USERS ± 1 of them.
     const byUser = new Map();
@@ -214,14 +216,23 @@ if (process.env.BENCH_E2E !== '0')
     // machines here build everything), and the first `estimate_secs` vs the real wait from then to assigned.
     const allQueuedAt = Math.max(...rows.map((r) => Number(r.offered_at)));
     const assignedAts = rows.map((r) => Number(r.assigned_at));
+    const toldOf = new Map();
+    for (const p of places) {
+      const q = (typeof p.payload === 'string' ? JSON.parse(p.payload) : p.payload).queue;
+      if (!q) continue;
+      const list = toldOf.get(p.job_id) ?? [];
+      list.push({ at: Number(p.created_at), ahead: q.ahead ?? q.position - 1, estimate: q.estimate_secs });
+      toldOf.set(p.job_id, list);
+    }
     const aheadErr = [];
     const etaErr = [];
     const etaTold = [];
-    for (const r of ok) {
-      const own = Number(rows.find((x) => x.id === r.jobId)?.assigned_at ?? r.t.assigned);
-      const place = r.told.find((x) => x.at > allQueuedAt && x.at < own);
+    for (const r of rows) {
+      const own = Number(r.assigned_at);
+      const told = toldOf.get(r.id) ?? [];
+      const place = told.find((x) => x.at > allQueuedAt && x.at < own);
       if (place) aheadErr.push(Math.abs(place.ahead - assignedAts.filter((x) => x > place.at && x < own).length));
-      const eta = r.told.find((x) => x.at > allQueuedAt && x.at < own && x.estimate !== null);
+      const eta = told.find((x) => x.at > allQueuedAt && x.at < own && x.estimate !== null);
       if (eta) {
         etaErr.push(Math.abs(eta.estimate * 1000 - (own - eta.at)));
         etaTold.push(eta.estimate);
@@ -260,6 +271,7 @@ if (process.env.BENCH_E2E !== '0')
       `  finished with their own result: ${ok.length - notOwn} / ${USERS * PER_USER}; lost ${lost}; run twice ${twice}`,
     );
     if (errors.length) console.log(`  errors: ${[...new Set(errors)].slice(0, 3).join(' | ')}`);
+    for (const u of unhappy) console.log(`  not succeeded: ${u.state} ${JSON.stringify(u.error)}`);
     console.log(`  saw their place in the queue: ${sawPlace} / ${ok.length}`);
     console.log(
       `  place told (after the burst was queued) vs builds that really started first: |error| median ${pct(aheadErr, 50)}, p95 ${pct(aheadErr, 95)} (n=${aheadErr.length})`,
