@@ -50,6 +50,8 @@ export function CodeEditor({ path, initial, onChange, readOnly = false }: CodeEd
           indentOnInput(),
           bracketMatching(),
           highlightActiveLine(),
+          // Long lines wrap: no sideways scrolling in a panel, and it reads on a phone.
+          EditorView.lineWrapping,
           indentUnit.of('    '),
           EditorState.tabSize.of(4),
           keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),

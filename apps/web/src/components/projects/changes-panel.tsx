@@ -5,6 +5,9 @@ import type { ProjectFile } from '@/lib/projects/types';
 
 const EMPTY = new Uint8Array();
 
+/** Table cells of the diff: compact, no row rules (the page's tables are roomier). */
+const CELL = { padding: '0 0.4rem', border: 'none' } as const;
+
 /** One file's line diff (last build → now), as unified hunks with line numbers. */
 function FileDiff({ before, after }: { before: Uint8Array; after: Uint8Array }) {
   const a = textOf(before);
@@ -23,7 +26,7 @@ function FileDiff({ before, after }: { before: Uint8Array; after: Uint8Array }) 
         <tbody>
           {hunks.map((h) => [
             <tr key={h.header}>
-              <td colSpan={4} className="muted" style={{ padding: '0.3rem 0' }}>
+              <td colSpan={4} className="muted" style={{ ...CELL, padding: '0.3rem 0.4rem' }}>
                 {h.header}
               </td>
             </tr>,
@@ -40,19 +43,19 @@ function FileDiff({ before, after }: { before: Uint8Array; after: Uint8Array }) 
                         : undefined,
                 }}
               >
-                <td className="muted" style={{ textAlign: 'right', paddingRight: '0.5rem', width: '3em' }}>
+                <td className="muted" style={{ ...CELL, textAlign: 'right', width: '3em' }}>
                   {l.oldNo ?? ''}
                 </td>
-                <td className="muted" style={{ textAlign: 'right', paddingRight: '0.5rem', width: '3em' }}>
+                <td className="muted" style={{ ...CELL, textAlign: 'right', width: '3em' }}>
                   {l.newNo ?? ''}
                 </td>
                 <td
                   aria-label={l.kind === 'add' ? 'added' : l.kind === 'del' ? 'removed' : undefined}
-                  style={{ width: '1em' }}
+                  style={{ ...CELL, width: '1em' }}
                 >
                   {l.kind === 'add' ? '+' : l.kind === 'del' ? '−' : ''}
                 </td>
-                <td style={{ whiteSpace: 'pre-wrap' }}>{l.text}</td>
+                <td style={{ ...CELL, whiteSpace: 'pre-wrap' }}>{l.text}</td>
               </tr>
             )),
           ])}
