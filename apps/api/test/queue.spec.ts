@@ -374,6 +374,35 @@ for (const db of ['sqlite', 'postgres'] as const) {
       ).toMatchObject({ queue: { position: 2, estimate_secs: 39 } });
     });
 
+    it('tells places that are the order machines really take the jobs (a burst from many users, 3 machines)', async () => {
+      const ms = [await machine(oneSlot), await machine(oneSlot), await machine(oneSlot)];
+      const users = [];
+      for (let i = 0; i < 5; i++) users.push(await user());
+      const ids: string[] = [];
+      // Users arrive unevenly: the first submits all four before the others start.
+      for (const u of users) for (let k = 0; k < 4; k++) ids.push(await submit(u));
+      const told = await get(JobQueue).positions();
+      const predicted = [...ids].sort((x, y) => told.get(x)!.ahead! - told.get(y)!.ahead!);
+      expect(new Set(ids.map((id) => told.get(id)!.ahead)).size).toBe(ids.length);
+      const taken: string[] = [];
+      const running: Array<{ m: MachinePrincipal; id: string }> = [];
+      while (taken.length < ids.length) {
+        for (const m of ms) {
+          if (running.some((r) => r.m === m)) continue;
+          const [id] = await offered(m);
+          if (!id) continue;
+          await get(AgentsService).claim(m, id);
+          await get(AgentsService).report(m, id, { state: 'running' });
+          taken.push(id);
+          running.push({ m, id });
+        }
+        now += 1000;
+        const done = running.shift()!;
+        await get(AgentsService).report(done.m, done.id, { state: 'succeeded', exit_code: 0 });
+      }
+      expect(taken).toEqual(predicted);
+    });
+
     /** Opens the job's signaling stream over HTTP as its owner; resolves once the server answered. */
     const openStream = async (jobId: string, key: string) => {
       const ctl = new AbortController();

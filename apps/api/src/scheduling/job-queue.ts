@@ -19,6 +19,8 @@ const ESTIMATE_CACHE_MS = 10_000;
 const RECENT_PER_PAIR = 20;
 /** …found among this many most recently finished builds. */
 const RECENT_WINDOW = 500;
+/** When the queue formed is looked up at most this often (per oldest waiting job). */
+const FORMED_CACHE_MS = 1000;
 /** After an announcement, further queue changes within this long are announced together (a burst of claims). */
 const ANNOUNCE_COALESCE_MS = 100;
 
@@ -81,11 +83,11 @@ export class JobQueue implements OnModuleDestroy {
    * When the queue formed (its current busy spell began), from the oldest waiting job's arrival: a build assigned
    * after that moment was itself waiting then, so the spell reaches back to its arrival; repeated until nothing
    * older chains on. Counting turns from the oldest waiting job alone forgot the turns users had while the burst
-   * was still arriving, so a user could get two turns ahead of another (bench/queue.mjs: turn spread 2). The
-   * answer depends only on the oldest waiting job (everything older has left the queue), so it is cached by it.
+   * was still arriving, so a user could get two turns ahead of another (bench/queue.mjs: turn spread 2). Cached
+   * for a second per oldest waiting job (an older job granted but offered only later may still reach further back).
    */
   private async queueFormedAt(oldestWaiting: number): Promise<number> {
-    if (this.formed?.oldest === oldestWaiting) return this.formed.at;
+    if (this.formed?.oldest === oldestWaiting && performance.now() < this.formed.until) return this.formed.at;
     let at = oldestWaiting;
     for (let i = 0; i < 8; i++) {
       const [r] = await this.ds
@@ -98,11 +100,11 @@ export class JobQueue implements OnModuleDestroy {
       if (earlier >= at) break;
       at = earlier;
     }
-    this.formed = { oldest: oldestWaiting, at };
+    this.formed = { oldest: oldestWaiting, at, until: performance.now() + FORMED_CACHE_MS };
     return at;
   }
 
-  private formed: { oldest: number; at: number } | undefined;
+  private formed: { oldest: number; at: number; until: number } | undefined;
 
   /**
    * Waiting jobs a machine may take now, best first: the queue without the builds of users who already run their
