@@ -20,3 +20,4 @@ export * from './project-description.js';
 export * from './project-templates.js';
 export * from './linker-map.js';
 export * from './serial-watch.js';
+export * from './tar.js';

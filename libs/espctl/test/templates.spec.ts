@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readAppImage } from '@aegis/esp';
 import { renderComponent, renderTemplate, TemplateName } from '../src/project/templates.js';
 import { parseEspctlToml } from '../src/config/espctl-toml.js';
-import { writeTar } from '../src/project/tar-pack.js';
+import { writeTar } from '@aegis/esp';
 import { ensureKit, kitEnv, TEST_IDF_DIR } from '../../esp/test/idf-kit.js';
 import { espctlBin } from './mcp-helpers.js';
 

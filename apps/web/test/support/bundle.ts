@@ -1,6 +1,6 @@
 import { buildDemoFirmware } from '@aegis/device-sim';
 import { buildTestBundle, makeBundleSigner, type BundleSigner } from '@aegis/testkit/flash-bundle';
-import { writeTar } from '../../src/lib/tar/ustar';
+import { writeTar } from '@aegis/esp';
 
 /** A machine-style signing key: Ed25519, public half as the JWK a machine sends with its heartbeat. */
 export const signingKey = (kid = 'test-bundle-key'): Promise<BundleSigner> => makeBundleSigner(kid);

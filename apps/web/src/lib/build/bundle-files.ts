@@ -2,7 +2,7 @@ import type { Artifact, FlashBundleManifest } from '@aegis/protocol';
 import type { FlashBundleInput } from '@aegis/flasher';
 import { FlashBundleManifest as ManifestSchema } from '@aegis/protocol';
 import type { FirmwareClient } from '@aegis/peer/browser';
-import { writeTar, type TarEntry } from '../tar/ustar';
+import { writeTar, type TarEntry } from '@aegis/esp';
 
 /** A downloaded flash bundle: the exact manifest bytes, its signature and every part's file by bundle path. */
 export interface DownloadedBundle {

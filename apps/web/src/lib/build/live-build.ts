@@ -7,7 +7,7 @@ import {
 } from '@aegis/protocol';
 import { EspctlClient, FirmwareClient, wrapBrowserDataChannel } from '@aegis/peer/browser';
 import { connectToMachine, type MachineLink } from '../rtc/connect';
-import { writeTar, type TarEntry } from '../tar/ustar';
+import { writeTar, type TarEntry } from '@aegis/esp';
 import { DiagnosticsFeed, type Diagnostic } from './diagnostics';
 import { emptyLog, LogLines, type LogSnapshot } from './log-lines';
 import { Store } from './store';

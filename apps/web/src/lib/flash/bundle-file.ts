@@ -1,6 +1,6 @@
 import type { FlashBundleInput } from '@aegis/flasher';
 import { FlashBundleManifest } from '@aegis/protocol';
-import { readTar } from '../tar/untar';
+import { readTar } from '@aegis/esp';
 
 /** A flash bundle from a .tar the dashboard (or the machine) made: manifest.json, manifest.jws, files/…. */
 export function bundleFromTar(bytes: Uint8Array): { input: FlashBundleInput; manifest: FlashBundleManifest } {

@@ -1,4 +1,4 @@
-import { normalizeTarPath, type TarEntry } from '../tar/ustar';
+import { normalizeTarPath, type TarEntry } from '@aegis/esp';
 
 /** Folders never uploaded: build outputs and VCS data (they are large and the machine rebuilds them). */
 const SKIP_DIRS = new Set(['build', '.git', 'node_modules', 'managed_components', '.pio', '.vscode']);

@@ -1,6 +1,6 @@
 import { renderProjectTemplate, type TemplateName } from '@aegis/esp';
 import type { Target } from '@aegis/protocol';
-import type { TarEntry } from '../tar/ustar';
+import type { TarEntry } from '@aegis/esp';
 
 /**
  * The dashboard's starter projects: the one set of ESP-IDF templates in libs/esp (espctl uses the same), as the

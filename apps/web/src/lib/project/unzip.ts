@@ -1,4 +1,4 @@
-import type { TarEntry } from '../tar/ustar';
+import type { TarEntry } from '@aegis/esp';
 
 /**
  * Reads a .zip in the browser: central directory → local headers → stored or deflated data (DecompressionStream

@@ -1,4 +1,4 @@
-import { normalizeTarPath } from '../tar/ustar';
+import { normalizeTarPath } from '@aegis/esp';
 import { finished, openProjectDb, request } from './idb';
 import { ProjectError, type Project, type ProjectBuild, type ProjectFile, type ProjectOrigin } from './types';
 

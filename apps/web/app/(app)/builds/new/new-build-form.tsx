@@ -10,7 +10,7 @@ import { toMachineRow } from '@/lib/machine-view';
 import { projectDefaults, readPickedFiles, toProjectFiles } from '@/lib/project/project-files';
 import { LED_BOARDS, TEMPLATES, templateFiles, type TemplateName } from '@/lib/project/templates';
 import { unzip } from '@/lib/project/unzip';
-import type { TarEntry } from '@/lib/tar/ustar';
+import type { TarEntry } from '@aegis/esp';
 import { formatBytes } from '@/lib/format';
 import { ErrorBox } from '@/components/error-box';
 

@@ -23,7 +23,7 @@ import {
   useProjectFiles,
 } from '@/lib/projects/use-projects';
 import { saveFile } from '@/lib/save-file';
-import { writeTar } from '@/lib/tar/ustar';
+import { writeTar } from '@aegis/esp';
 
 /** Edits are written to IndexedDB this long after the last keystroke (and at once before a build). */
 const SAVE_DELAY_MS = 400;
