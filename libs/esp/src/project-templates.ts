@@ -3,7 +3,7 @@ import { EspFormatError } from './errors.js';
 
 /**
  * The starter projects of the dashboard and espctl (one set, pure data: this module runs in the browser too).
- * Each is a real ESP-IDF v5 program that builds for esp32c3 and esp32 (libs/esp/test/project-templates-build.spec.ts
+ * Each is a real ESP-IDF v5 program that builds for esp32c3 and esp32 (apps/machine/test/build/templates-build.spec.ts
  * builds every one for both with the real ESP-IDF kit): no chip registers, and app_main never spins without
  * yielding to FreeRTOS (vTaskDelay), so the task watchdog stays quiet.
  */
