@@ -23,6 +23,8 @@ const MAX_PENDING_INPUT = 64 * 1024;
  * silent this long (an image whose ROM output is switched off) is announced anyway.
  */
 export const READY_SILENT_MS = 5000;
+/** How long UART output is gathered before it goes out as one message (see launch). */
+const UART_COALESCE_MS = 4;
 
 type StopReason = EmulatorExitReason | 'reset';
 
@@ -204,8 +206,7 @@ export function serveEmulator(o: {
     let inFlight = 0;
     let paused = false;
     const out = proc.child.stdout;
-    out.on('data', (buf: Buffer) => {
-      announce();
+    const forward = (buf: Buffer) => {
       for (let i = 0; i < buf.length; i += OUT_CHUNK) {
         const chunk = buf.subarray(i, i + OUT_CHUNK);
         inFlight += chunk.length;
@@ -224,9 +225,33 @@ export function serveEmulator(o: {
         paused = true;
         out.pause();
       }
+    };
+    // QEMU writes its UART a byte at a time, so reads often hold a few bytes: a message each would spend the
+    // channel's message rate and the peers' per-message work (SCTP, DTLS) on single bytes, which on a loaded
+    // machine cost most of the boot time. Reads are gathered for UART_COALESCE_MS (or 16 KiB) into one message.
+    let held: Buffer[] = [];
+    let heldBytes = 0;
+    let flushTimer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+      if (!heldBytes) return;
+      const buf = held.length === 1 ? held[0] : Buffer.concat(held);
+      held = [];
+      heldBytes = 0;
+      forward(buf);
+    };
+    out.on('data', (buf: Buffer) => {
+      announce();
+      held.push(buf);
+      heldBytes += buf.length;
+      if (heldBytes >= OUT_CHUNK) flush();
+      else flushTimer ??= setTimeout(flush, UART_COALESCE_MS);
     });
     const { code, signal, stderr } = await proc.exited;
     clearTimeout(silent);
+    // The last output goes before the `exit` frame.
+    flush();
     r.proc = undefined;
     if (r.stopReason === 'reset') {
       r.stopReason = undefined;
