@@ -5,6 +5,7 @@ import { JobView, MachineListResponse } from '@aegis/protocol';
 import { ErrorBox } from '../src/components/error-box';
 import { ApiError, ApiSchemaError, api, apiSend, errorOf } from '../src/lib/api';
 import { openSignaling } from '../src/lib/rtc/signaling';
+import { fetchMe } from '../src/server/me';
 
 const JOB_ID = '0b9a8f55-1c6e-4d7a-9a3c-2f2f4c1e8a10';
 
@@ -107,5 +108,26 @@ describe('signaling events are parsed with SignalingEvent', () => {
     expect(broken).toHaveLength(1);
     expect(broken[0]).toMatch(/signaling event \(assigned\).*machine_name/);
     expect(es.readyState).toBe(FakeEventSource.CLOSED);
+  });
+});
+
+describe("the sign-in's GET /me (server side)", () => {
+  const reply = (status: number, body: unknown) => async () => new Response(JSON.stringify(body), { status });
+  const user = { id: JOB_ID, name: 'Ada', role: 'admin', created_at: '2026-01-01T00:00:00.000Z', disabled: false };
+
+  it('reads the user from MeResponse', async () => {
+    await expect(fetchMe('k', reply(200, { v: 1, user, key_id: JOB_ID }))).resolves.toEqual({
+      ok: true,
+      me: { userId: JOB_ID, name: 'Ada', isAdmin: true },
+    });
+  });
+
+  it('says which field does not match instead of guessing another name', async () => {
+    const r = await fetchMe(
+      'k',
+      reply(200, { v: 1, user: { ...user, name: undefined, login: 'ada' }, key_id: JOB_ID }),
+    );
+    expect(r).toMatchObject({ ok: false, status: 502, code: 'bad_response' });
+    expect(!r.ok && r.message).toMatch(/GET \/me .*user\.name/);
   });
 });

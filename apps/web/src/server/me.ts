@@ -1,3 +1,5 @@
+import { MeResponse, describeZodError } from '@aegis/protocol';
+import { errorOf } from '../lib/api';
 import { apiBaseUrl } from './api-url';
 
 export interface Me {
@@ -21,22 +23,27 @@ export async function fetchMe(apiKey: string, fetchImpl: typeof fetch = fetch): 
       message: 'The control API cannot be reached; check AEGIS_API_URL and that the API is running.',
     };
   }
-  const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
-  if (!res.ok || !body) {
-    const err = (body?.error ?? body) as { code?: string; message?: string } | null;
+  const body: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = errorOf(body);
     return {
       ok: false,
       status: res.status === 401 || res.status === 403 ? 401 : 502,
-      code: err?.code ?? (res.status === 401 ? 'unauthorized' : 'api_error'),
+      code: err.code ?? (res.status === 401 ? 'unauthorized' : 'api_error'),
       message:
         res.status === 401 || res.status === 403
           ? 'This API key was not accepted. Check that you copied the whole key (it starts with aegis_u_).'
-          : (err?.message ?? `The API answered ${res.status}.`),
+          : (err.message ?? `The API answered ${res.status}.`),
     };
   }
-  const user = (body.user ?? body) as Record<string, unknown>;
-  const id = String(user.id ?? user.user_id ?? '');
-  const name = String(user.name ?? user.email ?? user.login ?? id);
-  const isAdmin = user.is_admin === true || user.role === 'admin' || user.admin === true;
-  return { ok: true, me: { userId: id, name, isAdmin } };
+  const r = MeResponse.safeParse(body);
+  if (!r.success)
+    return {
+      ok: false,
+      status: 502,
+      code: 'bad_response',
+      message: `The API's answer to GET /me does not match what this dashboard expects (${describeZodError(r.error)}); the dashboard and the API are probably different versions.`,
+    };
+  const { user } = r.data;
+  return { ok: true, me: { userId: user.id, name: user.name, isAdmin: user.role === 'admin' } };
 }
