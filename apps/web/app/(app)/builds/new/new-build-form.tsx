@@ -1,6 +1,7 @@
 'use client';
 import { MachineListResponse, Target } from '@aegis/protocol';
 import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '@/lib/api';
@@ -113,7 +114,7 @@ export function NewBuildForm() {
     <form onSubmit={onSubmit} className="panel" aria-describedby="new-build-help">
       <p id="new-build-help" className="muted">
         The project goes straight from this browser to a build machine over an encrypted WebRTC channel; the control API
-        never sees it.
+        never sees it. To edit files in the browser and rebuild, keep it as a <Link href="/projects">project</Link>.
       </p>
       <fieldset>
         <legend>Project</legend>
