@@ -35,7 +35,7 @@ export interface DiffPlan {
 }
 
 export interface DiffOptions {
-  /** Write the whole part once this share of it differs at ≤ 64 KiB granularity (default 0.5). */
+  /** Write the whole part once this share of it differs at ≤ 64 KiB granularity (default 0.9: nearly all of it). */
   fullWriteShare?: number;
   /**
    * Host-side MD5 (lowercase hex) of `count` sectors from sector `first` of the part padded to whole sectors
@@ -76,7 +76,7 @@ export async function planSectorDiff(
 ): Promise<DiffPlan> {
   if (offset % SECTOR_SIZE !== 0)
     throw new EspFormatError('unaligned_part', `Part at ${hex(offset)} does not start on a 4 KiB sector.`);
-  const fullShare = options.fullWriteShare ?? 0.5;
+  const fullShare = options.fullWriteShare ?? 0.9;
   const padded = padTo(data, SECTOR_SIZE, 0xff);
   const totalSectors = padded.length / SECTOR_SIZE;
   const hostMd5 =
