@@ -1,15 +1,18 @@
+import { tarEntryHeader } from '@aegis/esp/tar';
+
 /**
  * The workspace helper: a small, self-contained program that the machine runs AS THE WORKSPACE OWNER inside the
  * job's sandbox (see workspace-ops.ts) for every file operation in a job workspace. Whatever a user planted there
  * (symlinks, swapped directories) can then only reach what the user reaches from their own terminal.
  *
  * `helperMain` must not reference anything outside its own body: it is stringified into a CommonJS script
- * (helperScript()) that /usr/bin/node runs with only node's built-in modules.
+ * (helperScript()) that /usr/bin/node runs with only node's built-in modules. The tar header writer is libs/esp's
+ * `tarEntryHeader` (the repository's one), passed in by value: the script carries its source text too.
  *
  * Usage: `node helper.cjs <op> <workspace root> [json argument]`; stdin/stdout are binary. Exit codes: 0 ok,
  * 2 refused (message on stderr), 3 nothing to do, 28 the workspace is full (ENOSPC), 1 anything else.
  */
-export function helperMain(require: NodeJS.Require, argv: string[]): void {
+export function helperMain(require: NodeJS.Require, argv: string[], paxHeader: typeof tarEntryHeader): void {
   const fs = require('node:fs') as typeof import('node:fs');
   const path = require('node:path') as typeof import('node:path');
   const crypto = require('node:crypto') as typeof import('node:crypto');
@@ -225,39 +228,11 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
     return `${us / 1000000n}.${(us % 1000000n).toString().padStart(6, '0')}`;
   }
 
-  /** ustar header (+ a pax header for the exact path, link and sub-second mtime). */
-  function tarHeader(rel: string, type: '0' | '2' | '5', size: number, mode: number, mtime: string, link = ''): Buffer {
-    const header = (name: string, t: string, sz: number, linkName: string): Buffer => {
-      const b = Buffer.alloc(512);
-      b.write(name.slice(0, 99), 0, 'utf8');
-      b.write((mode & 0o7777).toString(8).padStart(7, '0'), 100, 'latin1');
-      b.write('0000000', 108, 'latin1');
-      b.write('0000000', 116, 'latin1');
-      b.write(sz.toString(8).padStart(11, '0'), 124, 'latin1');
-      b.write(Number(mtime.split('.')[0]).toString(8).padStart(11, '0'), 136, 'latin1');
-      b.write('        ', 148, 'latin1');
-      b.write(t, 156, 'latin1');
-      b.write(linkName.slice(0, 99), 157, 'utf8');
-      b.write('ustar\u000000', 257, 'latin1');
-      let sum = 0;
-      for (let i = 0; i < 512; i++) sum += b[i];
-      b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
-      return b;
-    };
-    const rec = (k: string, v: string): string => {
-      const body = ` ${k}=${v}\n`;
-      let len = Buffer.byteLength(body) + 1;
-      while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-      return `${len}${body}`;
-    };
-    const paxBody = Buffer.from(rec('path', rel) + rec('mtime', mtime) + (link ? rec('linkpath', link) : ''));
-    const pad = Buffer.alloc(Math.ceil(paxBody.length / 512) * 512 - paxBody.length);
-    return Buffer.concat([header('PaxHeader', 'x', paxBody.length, ''), paxBody, pad, header(rel, type, size, link)]);
-  }
-
   function packFile(abs: string, rel: string, big: import('node:fs').BigIntStats): void {
     const st = { size: Number(big.size), mode: Number(big.mode) };
-    writeAll(1, tarHeader(rel, '0', st.size, st.mode, archiveTime(big.mtimeNs)));
+    // Headers from libs/esp's writer (paxHeader), with PAX records for the exact path, link and sub-second mtime.
+    const mtime = archiveTime(big.mtimeNs);
+    writeAll(1, paxHeader({ path: rel, type: '0', size: st.size, mode: st.mode & 0o7777, mtime, pax: true }));
     const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
       const b = Buffer.allocUnsafe(1 << 20);
@@ -279,11 +254,12 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
 
   function packTree(abs: string, rel: string): void {
     const st = fs.lstatSync(abs, { bigint: true });
-    const t = archiveTime(st.mtimeNs);
-    if (st.isSymbolicLink()) writeAll(1, tarHeader(rel, '2', 0, 0o777, t, fs.readlinkSync(abs)));
+    const head = { path: rel, size: 0, mtime: archiveTime(st.mtimeNs), pax: true };
+    if (st.isSymbolicLink())
+      writeAll(1, paxHeader({ ...head, type: '2', mode: 0o777, linkname: fs.readlinkSync(abs) }));
     else if (st.isFile()) packFile(abs, rel, st);
     else if (st.isDirectory()) {
-      writeAll(1, tarHeader(rel, '5', 0, Number(st.mode), t));
+      writeAll(1, paxHeader({ ...head, type: '5', mode: Number(st.mode) & 0o7777 }));
       for (const e of fs.readdirSync(abs).sort()) packTree(path.join(abs, e), `${rel}/${e}`);
     }
   }
@@ -439,16 +415,9 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
           stamps[rel] = { sha256: sha256(p), mtime: archiveTime(fs.lstatSync(p, { bigint: true }).mtimeNs) };
         }
         const stampBytes = Buffer.from(JSON.stringify(stamps));
-        writeAll(
-          1,
-          tarHeader(
-            '.aegis-source-stamps.json',
-            '0',
-            stampBytes.length,
-            0o644,
-            archiveTime(BigInt(Date.now()) * 1000000n),
-          ),
-        );
+        const mtime = archiveTime(BigInt(Date.now()) * 1000000n);
+        const stampsPath = '.aegis-source-stamps.json';
+        writeAll(1, paxHeader({ path: stampsPath, type: '0', size: stampBytes.length, mode: 0o644, mtime, pax: true }));
         writeAll(1, stampBytes);
         writeAll(1, Buffer.alloc((512 - (stampBytes.length % 512)) % 512));
         const sdk = fs.lstatSync(path.join(project, 'sdkconfig'), { throwIfNoEntry: false, bigint: true });
@@ -544,5 +513,8 @@ export function helperMain(require: NodeJS.Require, argv: string[]): void {
 /** The helper as a self-contained CommonJS program (what /usr/bin/node runs in the sandbox). */
 export function helperScript(): string {
   // Transpilers may wrap functions in a `__name(fn, "name")` helper; give it a harmless definition.
-  return '"use strict";\nvar __name = (f) => f;\n' + `(${helperMain.toString()})(require, process.argv.slice(2));\n`;
+  return (
+    '"use strict";\nvar __name = (f) => f;\n' +
+    `(${helperMain.toString()})(require, process.argv.slice(2), ${tarEntryHeader.toString()});\n`
+  );
 }
