@@ -20,13 +20,15 @@ export interface CompilerCacheOptions {
   gid: number;
   /** A cache unused this long is deleted (ms). */
   retentionMs: number;
+  /** False for `--sandbox=none`: builds then use the directory at its host path (no bind, no group). */
+  sandboxed?: boolean;
   log?: { info(msg: string): void; warn(msg: string): void };
   now?: () => number;
 }
 
 /** What a build adds to its sandbox to use its cache: one bind, ccache's settings, the cache group. */
 export interface CompilerCacheMount {
-  bind: { from: string; to: string };
+  binds: Array<{ from: string; to: string }>;
   env: Record<string, string>;
   groups: number[];
 }
@@ -63,13 +65,16 @@ export class CompilerCache {
     return createHash('sha256').update(`aegis-ccache\0${userId}`).digest('hex').slice(0, 32);
   }
 
-  /** Makes (once) and returns what a build of `userId` binds and sets to use its cache. */
-  async mountFor(userId: string): Promise<CompilerCacheMount> {
+  /**
+   * Makes (once) and returns what a build of `userId` binds and sets to use its cache. `workspaceDir` is the job's
+   * workspace on the host, which an unsandboxed build sees at its own path.
+   */
+  async mountFor(userId: string, workspaceDir: string): Promise<CompilerCacheMount> {
     const key = this.keyOf(userId);
     await mkdir(this.o.dir, { recursive: true, mode: 0o711 });
     await chmod(this.o.dir, 0o711);
     // bubblewrap binds it as the build's uid: every directory above must be searchable by others.
-    if (this.isRoot) await assertReachable(this.o.dir, -1, 'compiler cache directory');
+    if (this.isRoot && this.o.sandboxed !== false) await assertReachable(this.o.dir, -1, 'compiler cache directory');
     const dir = path.join(this.o.dir, key);
     const made = await mkdir(dir, { mode: 0o700 })
       .then(() => true)
@@ -85,18 +90,20 @@ export class CompilerCache {
     const marker = `${dir}.used`;
     const t = new Date(this.now());
     await utimes(marker, t, t).catch(() => writeFile(marker, ''));
+    const sandboxed = this.o.sandboxed !== false;
     return {
-      bind: { from: dir, to: SANDBOX_CCACHE },
+      binds: sandboxed ? [{ from: dir, to: SANDBOX_CCACHE }] : [],
       env: {
         IDF_CCACHE_ENABLE: '1',
-        CCACHE_DIR: SANDBOX_CCACHE,
+        CCACHE_DIR: sandboxed ? SANDBOX_CCACHE : dir,
         CCACHE_UMASK: '007',
         CCACHE_MAXSIZE: `${this.o.maxMb}M`,
-        // Every job builds at the same sandbox path; hashing the directory would only add misses.
-        CCACHE_BASEDIR: '/ws',
+        // Paths below the workspace are hashed relative to it (every sandboxed job builds at /ws; an unsandboxed
+        // one at its own host path), and the build directory is not hashed: jobs share what they compiled.
+        CCACHE_BASEDIR: sandboxed ? '/ws' : workspaceDir,
         CCACHE_NOHASHDIR: '1',
       },
-      groups: this.isRoot ? [this.o.gid] : [],
+      groups: sandboxed && this.isRoot ? [this.o.gid] : [],
     };
   }
 

@@ -140,7 +140,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
   });
   const cc = config.compilerCache ?? { scope: 'user' };
   const compilerCache =
-    cc.scope === 'off' || config.sandbox === 'none'
+    cc.scope === 'off'
       ? undefined
       : new CompilerCache({
           // As root, builds run as other uids that must reach it whatever the machine directory's mode (0700 is fine).
@@ -149,6 +149,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
           maxMb: cc.maxMb ?? DEFAULT_CCACHE_MAX_MB,
           gid: cc.gid ?? DEFAULT_CCACHE_GID,
           retentionMs: cc.retentionMs ?? 14 * 24 * 3600_000,
+          sandboxed: config.sandbox !== 'none',
           log,
         });
   if (compilerCache) {
@@ -371,7 +372,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
       await ops.open(workspaceDir);
       const { s, v } = await versionFor(workspaceDir);
       const ws = sandbox.workspacePath(workspaceDir);
-      const ccache = compilerCache && userId !== undefined ? await compilerCache.mountFor(userId) : undefined;
+      const ccache = userId !== undefined ? await compilerCache?.mountFor(userId, workspaceDir) : undefined;
       const env = { ...idfEnv(s, v, ws), ...ccache?.env, TERM: 'xterm-256color', PS1: 'build:\\w$ ' };
       const prepared = await sandbox.prepare(
         {
@@ -380,7 +381,7 @@ export async function createBuildBackend(config: BuildBackendConfig): Promise<Bu
           env,
           workspaceDir,
           readOnlyDirs: [s.root],
-          ...(ccache ? { binds: [ccache.bind], groups: ccache.groups } : {}),
+          ...(ccache ? { binds: ccache.binds, groups: ccache.groups } : {}),
           limits: limitsFor({ memoryMb: 1024, cpuCores: 1, timeoutSecs: 6 * 3600 }, 6 * 3600),
         },
         { interactive: true },

@@ -23,7 +23,7 @@ export interface RunnerDeps {
   cache: BuildCache;
   /** Every file access in the workspace goes through these (as the workspace owner, in the sandbox). */
   ops: WorkspaceOps;
-  /** ccache kept across jobs (per user by default); builds without a sandbox do not use it. */
+  /** ccache kept across jobs (per user by default). */
   compilerCache?: CompilerCache;
   log: { warn(msg: string): void; info(msg: string): void };
   now?: () => number;
@@ -128,8 +128,7 @@ export async function runBuild(
       system(warning);
       deps.log.warn(`job ${req.jobId}: ${warning}`);
     }
-    const ccache =
-      deps.compilerCache && deps.sandbox.kind === 'bwrap' ? await deps.compilerCache.mountFor(req.userId) : undefined;
+    const ccache = await deps.compilerCache?.mountFor(req.userId, req.workspaceDir);
     system(
       `Building ${settings.name} for ${target} with ESP-IDF ${version.version}` +
         (deps.sandbox.kind === 'bwrap' ? ' in a bubblewrap sandbox' : ''),
@@ -158,7 +157,7 @@ export async function runBuild(
           env: { ...idfEnv(store, version, deps.sandbox.workspacePath(req.workspaceDir)), ...ccache?.env },
           workspaceDir: req.workspaceDir,
           readOnlyDirs: [store.root],
-          ...(ccache ? { binds: [ccache.bind], groups: ccache.groups } : {}),
+          ...(ccache ? { binds: ccache.binds, groups: ccache.groups } : {}),
           limits: limitsFor(req, remaining),
         },
         { signal: req.signal, onLine, flow: capture ? undefined : req.flow },
