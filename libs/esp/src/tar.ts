@@ -47,8 +47,8 @@ export interface TarHeaderFields {
  * (type 'x': `path`, `mtime`, `linkpath` records) when `pax` asks for it, or with only the records for a path or
  * link that does not fit the ustar fields. uid/gid are 0; the ustar mtime field holds the whole seconds.
  *
- * SELF-CONTAINED ON PURPOSE: it references nothing outside its own body (no imports, no module constants, no
- * Buffer), because the machine's workspace helper receives its source text (`toString()`) and runs it as a
+ * SELF-CONTAINED ON PURPOSE: it references nothing outside its own body (no imports, no module constants, no Node
+ * globals), because the machine's workspace helper receives its source text (`toString()`) and runs it as a
  * standalone script with only node built-ins. Keep it that way; it is the one tar header writer of the repository.
  */
 export function tarEntryHeader(h: TarHeaderFields): Uint8Array {
