@@ -1,19 +1,15 @@
 'use client';
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ErrorBox } from '@/components/error-box';
-import { projectStore } from '@/lib/projects/project-store';
-import { startProjectBuild } from '@/lib/projects/start-build';
-import { useInvalidateProjects, useProjectOfJob } from '@/lib/projects/use-projects';
+import { useProjectOfJob, useStartProjectBuild } from '@/lib/projects/use-projects';
 
 /**
  * On a build's page, when the build came from a project of this browser: the project's name linked back to it, and
  * Rebuild (the project's current files, same options).
  */
 export function BuildProjectBar({ jobId }: { jobId: string }) {
-  const router = useRouter();
-  const invalidate = useInvalidateProjects();
+  const startBuild = useStartProjectBuild();
   const of = useProjectOfJob(jobId);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -23,17 +19,9 @@ export function BuildProjectBar({ jobId }: { jobId: string }) {
   async function rebuild() {
     setBusy(true);
     setError(null);
-    try {
-      const { build: b, started } = await startProjectBuild(projectStore, project!, {}, (id) => {
-        void invalidate();
-        router.push(`/builds/${id}`);
-      });
-      if (!started) {
-        setError(b.store.get().error);
-        setBusy(false);
-      }
-    } catch (e) {
-      setError(e);
+    const why = await startBuild(project!, {});
+    if (why !== null) {
+      setError(why);
       setBusy(false);
     }
   }

@@ -1,6 +1,10 @@
 'use client';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
+import type { BuildOptions } from '../build/live-build';
 import { projectStore } from './project-store';
+import { startProjectBuild } from './start-build';
+import type { Project } from './types';
 
 /**
  * TanStack Query over the browser's project store. Keys start with 'projects' (one project: ['projects', id, …])
@@ -71,5 +75,25 @@ export function useProjectOfBuild(): (jobId: string) => ProjectOfBuild | null {
     if (!b) return null;
     const p = byId.get(b.projectId);
     return { projectId: b.projectId, name: p?.name ?? b.projectName, exists: !!p };
+  };
+}
+
+/**
+ * Starts a build of a project's current files and opens its page once the machine took it. Resolves to why it did
+ * not start, or null when it did.
+ */
+export function useStartProjectBuild(): (project: Project, extra: Pick<BuildOptions, 'clean'>) => Promise<unknown> {
+  const router = useRouter();
+  const invalidate = useInvalidateProjects();
+  return async (project, extra) => {
+    try {
+      const { build, started } = await startProjectBuild(projectStore, project, extra, (jobId) => {
+        void invalidate();
+        router.push(`/builds/${jobId}`);
+      });
+      return started ? null : build.store.get().error;
+    } catch (e) {
+      return e;
+    }
   };
 }

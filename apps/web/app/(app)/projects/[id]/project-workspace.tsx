@@ -13,7 +13,6 @@ import { originLabel } from '@/components/projects/project-list';
 import { formatBytes } from '@/lib/format';
 import { projectPath, projectStore } from '@/lib/projects/project-store';
 import { changedFiles, textOf, type ChangeStatus } from '@/lib/projects/source-diff';
-import { startProjectBuild } from '@/lib/projects/start-build';
 import type { Project } from '@/lib/projects/types';
 import {
   useInvalidateProjects,
@@ -21,6 +20,7 @@ import {
   useProject,
   useProjectBuilds,
   useProjectFiles,
+  useStartProjectBuild,
 } from '@/lib/projects/use-projects';
 import { saveFile } from '@/lib/save-file';
 import { writeTar } from '@aegis/esp';
@@ -73,6 +73,7 @@ function usePendingSaves(projectId: string, onError: (e: unknown) => void) {
 export function ProjectWorkspace({ id }: { id: string }) {
   const router = useRouter();
   const invalidate = useInvalidateProjects();
+  const startBuild = useStartProjectBuild();
   const project = useProject(id);
   const stored = useProjectFiles(id);
   const last = useLastBuildSources(id);
@@ -137,16 +138,14 @@ export function ProjectWorkspace({ id }: { id: string }) {
     setBusy(true);
     try {
       await saves.flush();
-      const { build: b, started } = await startProjectBuild(projectStore, p!, { clean }, (jobId) => {
-        void invalidate();
-        router.push(`/builds/${jobId}`);
-      });
-      if (!started) {
-        setError(b.store.get().error);
-        setBusy(false);
-      }
     } catch (e) {
       setError(e);
+      setBusy(false);
+      return;
+    }
+    const why = await startBuild(p!, { clean });
+    if (why !== null) {
+      setError(why);
       setBusy(false);
     }
   }
